@@ -1,0 +1,40 @@
+/**
+ * Every default, limit and timeout of the orchestrator, named, in one place.
+ */
+import os from 'node:os';
+
+export const DEFAULTS = Object.freeze({
+  /** Install root (the seed's path). */
+  modulesPath: '/var/local/lib/updates',
+  /** The seed's source of truth. */
+  repoUrl: 'https://github.com/homeserverltd/updates.git',
+  branch: 'main',
+  /** Modules run in ascending priority; this is the default. */
+  modulePriority: 100,
+  /** Deadline of one module's main(). */
+  moduleTimeoutSeconds: 300,
+  /** V8 heap limit of the worker that runs a module. */
+  moduleMaxMemoryMb: 256,
+  /** Workers in the sandbox pool. */
+  poolSize: Math.max(1, Math.min(4, os.availableParallelism())),
+  /** How many backups per module and label `state.backup` keeps. */
+  backupsKept: 3,
+  /** Run reports kept in state/runs. */
+  reportsKept: 50,
+  /** Deadline of one `git` operation. */
+  gitTimeoutMs: 120_000,
+  /** Deadline of a declared command run through the SDK, when the module gives none. */
+  execTimeoutMs: 60_000,
+  /** SDK requests one module may have in flight at once. */
+  brokerMaxInFlight: 16,
+  /** SDK requests one module may make in one run. */
+  brokerMaxRequests: 10_000,
+  /** Largest file a module may read or write through the SDK, bytes. */
+  brokerMaxFileBytes: 4 * 1024 * 1024,
+  /** Captured output of a command, per stream, bytes. */
+  execMaxOutputBytes: 1024 * 1024,
+  /** Largest store (all keys of one module), bytes of JSON. */
+  storeMaxBytes: 1024 * 1024,
+  /** Poll interval of `--wait` on the run lock. */
+  lockPollMs: 250,
+});

@@ -1,0 +1,81 @@
+/**
+ * The error catalogue: every error the orchestrator or the broker reports has a stable code here, and a
+ * message that says what was wrong and how to fix it. test/orchestrator/errors.test.ts pins the codes.
+ */
+
+type Template = (details: Record<string, string>) => string;
+
+const fill =
+  (text: string): Template =>
+  (d) =>
+    text.replace(/\{(\w+)\}/g, (_, k: string) => d[k] ?? `{${k}}`);
+
+/** Code → message template. Placeholders in braces are filled from the error's details. */
+export const CATALOGUE = {
+  // Usage and configuration
+  E_USAGE: fill('{detail}. Run "updates --help" for usage.'),
+  E_CONFIG: fill('{detail}'),
+  E_LOCKED: fill('another run holds the lock on {root} (pid {pid}, started {since}); wait for it, or pass --wait'),
+  // Sync
+  E_SYNC_UNREACHABLE: fill('cannot fetch {url} (branch {branch}): {detail}. Check the URL, the network and the branch name; nothing installed was changed'),
+  E_SYNC_NO_BRANCH: fill('the remote {url} has no branch "{branch}"; pass --branch with an existing branch'),
+  E_SYNC_REWRITTEN: fill('the remote history was rewritten: fetched commit {fetched} does not descend from the last installed commit {installed}. Nothing was installed; if this is intended, pass --allow-history-rewrite'),
+  // Repository content
+  E_MANIFEST_INVALID: fill('module "{module}": invalid index.json: {detail}. Fix modules/{module}/index.json in the repository'),
+  E_ROOT_INDEX_INVALID: fill('the repository\'s root index.json is invalid: {detail}'),
+  E_MODULE_NAME: fill('module folder "{module}" has an invalid name: use lower-case letters, digits, ".", "_" or "-" (at most 64)'),
+  E_MODULE_CONTENT: fill('module "{module}": {detail}'),
+  E_BUILD: fill('module "{module}" does not build: {detail}'),
+  E_INSTALL: fill('module "{module}": install failed: {detail}; the previous version stays live'),
+  // Phase 2: module outcomes
+  E_MODULE_FAILED: fill('module "{module}" failed: {detail}'),
+  E_MODULE_TIMEOUT: fill('module "{module}" did not finish within {seconds} s and was stopped; raise metadata.timeout_seconds if it needs longer'),
+  E_MODULE_MEMORY: fill('module "{module}" ran out of memory (limit {limitMb} MB); raise metadata.max_memory_mb if it needs more'),
+  E_MODULE_EXITED: fill('module "{module}" tried to end its worker ({detail}); a module returns from main() instead'),
+  E_MODULE_RESULT: fill('module "{module}" returned {detail}; main() must resolve to { success: boolean, changed?: boolean, message?: string }'),
+  // Broker denials
+  E_BAD_REQUEST: fill('invalid SDK request {method}: {detail}'),
+  E_UNDECLARED_PATH: fill('{method} {path}: no capability covers this path with "{access}" access; declare it in capabilities.paths of index.json'),
+  E_PATH_ESCAPE: fill('{method} {path}: the path leaves the declared root {root} ({detail})'),
+  E_UNDECLARED_OWNER: fill('{method} {path}: owner/group "{principal}" is not declared in capabilities.paths[].{field} for this path'),
+  E_SPECIAL_BITS: fill('{method} {path}: mode {mode} sets setuid, setgid or sticky bits; declare "allow_special_bits": true for this path if it must'),
+  E_UNDECLARED_COMMAND: fill('exec {argv}: this command is not declared in capabilities.commands of index.json (declare the exact argv)'),
+  E_UNDECLARED_SERVICE: fill('{method} {service}: this service is not declared in capabilities.services of index.json'),
+  E_LIMIT: fill('{method}: {detail}'),
+  E_RUN_ENDED: fill('{method}: the module\'s run has ended; SDK calls after main() returned are refused'),
+  E_NOT_FOUND: fill('{method} {path}: {detail}'),
+  E_BACKUP_NOT_FOUND: fill('state.restore: no backup labelled "{label}" for this module'),
+  E_BACKUP_CORRUPT: fill('state.restore {label}: the backup does not verify ({detail}); nothing was restored'),
+  E_IO: fill('{method}: {detail}'),
+  E_INTERNAL: fill('internal error: {detail}. Please report it'),
+} as const satisfies Record<string, Template>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+/** An error of the catalogue. Its `details` are plain strings so it can cross a thread as data. */
+export class UpdatesError extends Error {
+  override readonly name = 'UpdatesError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly details: Record<string, string> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(CATALOGUE[code](details), options);
+  }
+
+  /** Plain `{code, message, data}`, the form in which errors cross threads and reports. */
+  toWire(): { code: string; message: string; data: Record<string, string> } {
+    return { code: this.code, message: this.message, data: { ...this.details } };
+  }
+}
+
+/** Shorthand: `fail('E_USAGE', { detail })` throws. */
+export function fail(code: ErrorCode, details: Record<string, string> = {}, cause?: unknown): never {
+  throw new UpdatesError(code, details, cause === undefined ? undefined : { cause });
+}
+
+/** A message for anything thrown: catalogue errors keep theirs, others get their message or String(). */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

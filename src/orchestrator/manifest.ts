@@ -1,0 +1,105 @@
+/**
+ * Schemas of the files the orchestrator reads from a repository: a module's index.json and the root index.json.
+ *
+ * Structure first (zod), then small named rules (semver validity, name matches folder). Parsed manifests are
+ * frozen: validated at the boundary once, then trusted.
+ */
+import semver from 'semver';
+import { z } from 'zod';
+import { DEFAULTS } from './defaults.js';
+
+/** Folder names a module may have: they become path components and log fields. */
+export const MODULE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+const version = z
+  .string({ error: 'schema_version is missing' })
+  .refine((v) => semver.valid(v) !== null, {
+    error: (issue) => `schema_version ${JSON.stringify(issue.input)} is not a semantic version (expected e.g. "1.2.0")`,
+  });
+
+const absolutePath = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/'), 'path must be absolute')
+  .refine((p) => !p.includes('\0'), 'path contains a NUL byte')
+  .refine((p) => !p.split('/').includes('..'), 'path must not contain ".."');
+
+/** What a module may do to the files under one declared path. */
+export const ACCESS = ['read', 'write', 'chmod', 'chown', 'backup'] as const;
+export type Access = (typeof ACCESS)[number];
+
+const principal = z.union([z.string().min(1).max(64), z.number().int().min(0)]);
+
+export const pathGrantSchema = z.strictObject({
+  path: absolutePath,
+  access: z.array(z.enum(ACCESS)).min(1),
+  owners: z.array(principal).default([]),
+  groups: z.array(principal).default([]),
+  /** setuid, setgid and sticky bits are refused unless this is true. */
+  allow_special_bits: z.boolean().default(false),
+});
+export type PathGrant = z.output<typeof pathGrantSchema>;
+
+export const capabilitiesSchema = z.strictObject({
+  paths: z.array(pathGrantSchema).default([]),
+  commands: z.array(z.array(z.string().min(1).refine((s) => !s.includes('\0'))).min(1)).default([]),
+  services: z.array(z.string().regex(/^[A-Za-z0-9@._-]+$/, 'not a service unit name')).default([]),
+});
+export type Capabilities = z.output<typeof capabilitiesSchema>;
+
+export const moduleManifestSchema = z.looseObject({
+  metadata: z.looseObject({
+    schema_version: version,
+    name: z.string().regex(MODULE_NAME_RE, 'name must be lower-case letters, digits, ".", "_" or "-"').optional(),
+    description: z.string().default(''),
+    enabled: z.boolean().default(true),
+    priority: z.number().int().min(0).max(10_000).default(DEFAULTS.modulePriority),
+    timeout_seconds: z.number().positive().max(86_400).default(DEFAULTS.moduleTimeoutSeconds),
+    max_memory_mb: z.number().int().min(16).max(16_384).default(DEFAULTS.moduleMaxMemoryMb),
+  }),
+  configuration: z.record(z.string(), z.unknown()).default({}),
+  capabilities: capabilitiesSchema.default({ paths: [], commands: [], services: [] }),
+});
+export type ModuleManifest = z.output<typeof moduleManifestSchema>;
+
+export const rootIndexSchema = z.looseObject({
+  metadata: z.looseObject({ schema_version: version, channel: z.string().default('stable') }),
+  packages: z.record(z.string(), z.string()).default({}),
+});
+export type RootIndex = z.output<typeof rootIndexSchema>;
+
+/** Result of reading a manifest: the parsed value or a human-readable reason. */
+export type ManifestResult = { ok: true; manifest: ModuleManifest } | { ok: false; reason: string };
+
+/** Formats zod issues as one line: "metadata.schema_version: schema_version is missing; ...". */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/** Parses a module's index.json text; checks the declared name (if any) matches the folder name. */
+export function parseModuleManifest(text: string, folderName: string): ManifestResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `index.json is not valid JSON: ${(err as Error).message}` };
+  }
+  const parsed = moduleManifestSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: describeIssues(parsed.error) };
+  const declared = parsed.data.metadata.name;
+  if (declared !== undefined && declared !== folderName) {
+    return { ok: false, reason: `metadata.name "${declared}" does not match the folder name "${folderName}"` };
+  }
+  return { ok: true, manifest: deepFreeze(parsed.data) };
+}
+
+/** Freezes a plain JSON value in place, recursively, and returns it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,139 @@
+/**
+ * The message protocol between a sandboxed module (through the SDK) and the broker.
+ *
+ * Defined once, here, and shared by both sides: the SDK builds requests of these shapes, the broker
+ * validates a structured-cloned copy of every request against `requestSchema` before it acts.
+ * Identity is never part of a message: the broker knows which module speaks from the channel it gave it.
+ */
+import { z } from 'zod';
+
+/** Protocol version carried by every message; a message with any other version is refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest string the protocol accepts for file contents, command input and store values (bytes, UTF-8). */
+export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+/** Longest path string accepted in a request. */
+export const MAX_PATH_LENGTH = 4096;
+
+const noNul = (s: string): boolean => !s.includes('\0');
+const pathString = z
+  .string()
+  .min(1)
+  .max(MAX_PATH_LENGTH)
+  .refine(noNul, 'path contains a NUL byte')
+  .refine((s) => s.startsWith('/'), 'path must be absolute');
+const shortString = z.string().min(1).max(256).refine(noNul, 'contains a NUL byte');
+const payloadString = z.string().max(MAX_PAYLOAD_BYTES);
+/** A user or group: a name or a numeric id. */
+const principal = z.union([shortString, z.number().int().min(0).max(0xffffffff)]);
+/** A file mode, as a number (0o755) or an octal string ("755", "0755"). */
+const mode = z.union([
+  z.number().int().min(0).max(0o7777),
+  z.string().regex(/^0?[0-7]{3,4}$/, 'mode must be octal, e.g. "755"'),
+]);
+
+/** The seed's PermissionTarget, typed. */
+export const permissionTargetSchema = z.strictObject({
+  path: pathString,
+  owner: principal.optional(),
+  group: principal.optional(),
+  mode: mode.optional(),
+  recursive: z.boolean().optional(),
+  target_type: z.enum(['file', 'directory', 'any']).optional(),
+});
+export type PermissionTarget = z.input<typeof permissionTargetSchema>;
+
+const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+/** Every request a module may send, one schema per method. */
+export const methodSchemas = {
+  'log': z.strictObject({
+    level: z.enum(['debug', 'info', 'warn', 'error']),
+    message: z.string().max(8192),
+  }),
+  'permissions.set': z.strictObject({ targets: z.array(permissionTargetSchema).min(1).max(256) }),
+  'state.backup': z.strictObject({ label: shortString, paths: z.array(pathString).min(1).max(256) }),
+  'state.restore': z.strictObject({ label: shortString }),
+  'state.list': z.strictObject({}),
+  'fs.readFile': z.strictObject({ path: pathString }),
+  'fs.writeFile': z.strictObject({ path: pathString, content: payloadString, mode: mode.optional() }),
+  'fs.mkdir': z.strictObject({ path: pathString, mode: mode.optional() }),
+  'fs.remove': z.strictObject({ path: pathString }),
+  'fs.exists': z.strictObject({ path: pathString }),
+  'exec': z.strictObject({
+    argv: z.array(z.string().max(4096).refine(noNul, 'argument contains a NUL byte')).min(1).max(256),
+    input: payloadString.optional(),
+    timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  }),
+  'services.restart': z.strictObject({ name: shortString }),
+  'services.reload': z.strictObject({ name: shortString }),
+  'services.status': z.strictObject({ name: shortString }),
+  'store.get': z.strictObject({ key: shortString }),
+  'store.set': z.strictObject({ key: shortString, value: jsonValue }),
+  'store.delete': z.strictObject({ key: shortString }),
+  'store.keys': z.strictObject({}),
+} as const;
+
+export type Method = keyof typeof methodSchemas;
+export const METHODS = Object.keys(methodSchemas) as Method[];
+export type Params<M extends Method> = z.output<(typeof methodSchemas)[M]>;
+
+export interface ServiceStatus { name: string; active: boolean; state: string }
+export interface ExecResult { exitCode: number; stdout: string; stderr: string; timedOut: boolean }
+export interface BackupInfo { label: string; id: string; createdAt: string; files: number; bytes: number }
+
+/** What each method resolves to. */
+export interface Results {
+  'log': null;
+  'permissions.set': { changed: number };
+  'state.backup': BackupInfo;
+  'state.restore': { label: string; id: string; files: number };
+  'state.list': { backups: BackupInfo[] };
+  'fs.readFile': { content: string };
+  'fs.writeFile': { changed: boolean };
+  'fs.mkdir': { created: boolean };
+  'fs.remove': { removed: boolean };
+  'fs.exists': { exists: boolean };
+  'exec': ExecResult;
+  'services.restart': ServiceStatus;
+  'services.reload': ServiceStatus;
+  'services.status': ServiceStatus;
+  'store.get': { value: unknown };
+  'store.set': null;
+  'store.delete': { deleted: boolean };
+  'store.keys': { keys: string[] };
+}
+
+/** A request, as it leaves the sandbox. */
+export const requestSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  method: z.enum(METHODS as [Method, ...Method[]]),
+  params: z.unknown(),
+});
+export type Request = z.infer<typeof requestSchema>;
+
+/** An error as it crosses the channel: plain data, never a live Error. */
+export const wireErrorSchema = z.strictObject({
+  code: z.string(),
+  message: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type WireError = z.infer<typeof wireErrorSchema>;
+
+/** A reply, as it leaves the broker. */
+export const replySchema = z.discriminatedUnion('ok', [
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), id: z.number().int(), ok: z.literal(false), error: wireErrorSchema }),
+]);
+export type Reply = z.infer<typeof replySchema>;
+
+/** What a module's main() must resolve to. */
+export const moduleResultSchema = z.strictObject({
+  success: z.boolean(),
+  changed: z.boolean().optional(),
+  message: z.string().max(8192).optional(),
+});
+export type ModuleResult = z.infer<typeof moduleResultSchema>;
