@@ -35,6 +35,10 @@ export const DEFAULTS = Object.freeze({
   execMaxOutputBytes: 1024 * 1024,
   /** Largest store (all keys of one module), bytes of JSON. */
   storeMaxBytes: 1024 * 1024,
+  /** Largest file a module folder in the repository may hold, bytes. */
+  maxModuleFileBytes: 32 * 1024 * 1024,
+  /** Largest module folder in the repository, bytes. */
+  maxModuleBytes: 128 * 1024 * 1024,
   /** Poll interval of `--wait` on the run lock. */
   lockPollMs: 250,
 });

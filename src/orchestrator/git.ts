@@ -1,0 +1,194 @@
+/**
+ * Git access: a private bare clone kept in the install root's state folder, fetched each run, and read by
+ * commit (never through a working tree, so stray or edited files cannot leak into an install).
+ */
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { simpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
+import { DEFAULTS } from './defaults.js';
+import { UpdatesError, messageOf } from './errors.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The environment of every git process: built from nothing, so no inherited variable or user/system config
+ * can redirect a fetch or prompt for a password in an unattended run.
+ */
+const GIT_ENV: Record<string, string> = {
+  PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+  HOME: process.env['HOME'] ?? '/root',
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  LC_ALL: 'C',
+};
+
+export function gitAt(dir: string, timeoutMs: number = DEFAULTS.gitTimeoutMs): SimpleGit {
+  // simple-git guards these variables against injection; here they are ours, set from constants above.
+  return simpleGit({
+    baseDir: dir,
+    timeout: { block: timeoutMs },
+    unsafe: { allowUnsafeConfigPaths: true },
+    allowEnvironment: ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL'],
+  }).env(GIT_ENV);
+}
+
+export interface SyncOptions {
+  repoDir: string;
+  url: string;
+  branch: string;
+  logger: Logger;
+}
+
+export interface SyncResult {
+  commit: string;
+  /** True when the local clone was missing, corrupt or pointed elsewhere and was made anew. */
+  recloned: boolean;
+}
+
+const trackingRef = (branch: string): string => `refs/remotes/origin/${branch}`;
+
+async function isUsableClone(repoDir: string, url: string): Promise<boolean> {
+  try {
+    const git = gitAt(repoDir);
+    const bare = (await git.raw(['rev-parse', '--is-bare-repository'])).trim();
+    const remote = (await git.raw(['config', '--get', 'remote.origin.url'])).trim();
+    return bare === 'true' && remote === url;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes a new empty bare clone in a temp folder and moves it into place, so a crash never leaves half a repo. */
+async function createClone(repoDir: string, url: string): Promise<void> {
+  await fsp.mkdir(path.dirname(repoDir), { recursive: true });
+  const tmp = `${repoDir}.new-${process.pid}`;
+  await fsp.rm(tmp, { recursive: true, force: true });
+  await fsp.mkdir(tmp);
+  const git = gitAt(tmp);
+  await git.init(true);
+  await git.addRemote('origin', url);
+  await fsp.rm(repoDir, { recursive: true, force: true });
+  await fsp.rename(tmp, repoDir);
+}
+
+async function fetchBranch(repoDir: string, branch: string): Promise<void> {
+  await gitAt(repoDir).raw(['fetch', '--no-tags', '--prune', '--force', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`]);
+}
+
+/** Why the remote cannot be read, or undefined when it can (so a fetch failure is our clone's fault). */
+async function probeRemote(url: string, branch: string, cwd: string): Promise<{ code: 'E_SYNC_UNREACHABLE' | 'E_SYNC_NO_BRANCH'; detail: string } | undefined> {
+  try {
+    const out = await gitAt(cwd).listRemote(['--heads', url, `refs/heads/${branch}`]);
+    if (out.trim() === '') return { code: 'E_SYNC_NO_BRANCH', detail: '' };
+    return undefined;
+  } catch (err) {
+    return { code: 'E_SYNC_UNREACHABLE', detail: firstLine(messageOf(err)) };
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? s;
+}
+
+/**
+ * Brings the private clone to the remote branch's head and returns that commit. Repairs a missing, corrupt
+ * or re-pointed clone by making it anew (and says so); an unreachable remote or missing branch is an error
+ * that changes nothing installed.
+ */
+export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
+  const { repoDir, url, branch, logger } = opts;
+  let recloned = false;
+  if (!(await isUsableClone(repoDir, url))) {
+    const existed = await fsp.stat(repoDir).then(() => true, () => false);
+    if (existed) logger.warn({ repoDir }, 'local clone is unusable or points to another remote; making it anew');
+    await createClone(repoDir, url);
+    recloned = true;
+  }
+  try {
+    await fetchBranch(repoDir, branch);
+  } catch (err) {
+    const problem = await probeRemote(url, branch, path.dirname(repoDir));
+    if (problem !== undefined) throw new UpdatesError(problem.code, { url, branch, detail: problem.detail });
+    logger.warn({ err: firstLine(messageOf(err)) }, 'fetch into the local clone failed though the remote answers; making the clone anew');
+    await createClone(repoDir, url);
+    recloned = true;
+    try {
+      await fetchBranch(repoDir, branch);
+    } catch (err2) {
+      throw new UpdatesError('E_SYNC_UNREACHABLE', { url, branch, detail: firstLine(messageOf(err2)) });
+    }
+  }
+  const commit = (await gitAt(repoDir).raw(['rev-parse', '--verify', '--end-of-options', `${trackingRef(branch)}^{commit}`])).trim();
+  return { commit, recloned };
+}
+
+/** True when `ancestor` is `descendant` or one of its ancestors; false also when either is unknown. */
+export async function isAncestor(repoDir: string, ancestor: string, descendant: string): Promise<boolean> {
+  try {
+    await gitAt(repoDir).raw(['merge-base', '--is-ancestor', ancestor, descendant]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One entry of `git ls-tree`. */
+export interface TreeEntry { mode: string; type: 'blob' | 'tree' | 'commit'; oid: string; size: number; path: string }
+
+/** Lists a tree (recursively or not) at `commit`, limited to `prefix`. */
+export async function lsTree(repoDir: string, commit: string, prefix: string, recursive: boolean): Promise<TreeEntry[]> {
+  const args = ['ls-tree', '-z', '-l', '--full-tree', ...(recursive ? ['-r'] : []), commit, '--', prefix];
+  const out = await gitAt(repoDir).raw(args);
+  return out
+    .split('\0')
+    .filter((l) => l !== '')
+    .map((line) => {
+      const tab = line.indexOf('\t');
+      const [mode = '', type = '', oid = '', size = '-'] = line.slice(0, tab).split(' ').filter((f) => f !== '');
+      return { mode, type: type as TreeEntry['type'], oid, size: size === '-' ? 0 : Number(size), path: line.slice(tab + 1) };
+    });
+}
+
+/**
+ * Reads many blobs in one `git cat-file --batch` process; returns oid → content.
+ * Objects are read exactly as stored (binary-safe).
+ */
+export function readBlobs(repoDir: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
+  const unique = [...new Set(oids)];
+  if (unique.length === 0) return Promise.resolve(new Map());
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: repoDir, env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`git cat-file failed: ${stderr.trim()}`));
+      try {
+        resolve(parseBatch(Buffer.concat(chunks), unique));
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+    child.stdin.end(`${unique.join('\n')}\n`);
+  });
+}
+
+function parseBatch(buf: Buffer, oids: readonly string[]): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let pos = 0;
+  for (const oid of oids) {
+    const nl = buf.indexOf(0x0a, pos);
+    const header = buf.subarray(pos, nl).toString('utf8');
+    const [, type, size] = header.split(' ');
+    if (type === undefined || size === undefined) throw new Error(`git cat-file: object ${oid} is missing (${header})`);
+    const start = nl + 1;
+    const end = start + Number(size);
+    out.set(oid, buf.subarray(start, end));
+    pos = end + 1;
+  }
+  return out;
+}

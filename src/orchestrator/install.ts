@@ -1,0 +1,165 @@
+/**
+ * Crash-safe install of one module version: stage beside the live one, build, fsync, then flip a symlink.
+ *
+ * Every step leaves a state the next run understands: a half-written staging folder is hidden and removed;
+ * a complete version folder appears by one rename; the live link changes by one rename; the previous version
+ * stays linked for rollback. A SIGKILL anywhere leaves the module fully old or fully new.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { flipSymlink, fsyncPath, fsyncTree, readLinkOrUndefined } from './fs-atomic.js';
+import { readBlobs } from './git.js';
+import { ADDED_DIR, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, versionsOf } from './layout.js';
+import type { Layout } from './layout.js';
+import { UpdatesError, messageOf } from './errors.js';
+import { parseModuleManifest } from './manifest.js';
+import type { RemoteModule } from './snapshot.js';
+
+/** Turns a staged module folder into the code the sandbox runs. Throws UpdatesError E_BUILD when it cannot. */
+export type BuildModule = (moduleDir: string, moduleName: string) => Promise<string>;
+
+/** Written last into a staged version: its presence means the folder is complete. */
+export interface InstallRecord { module: string; version: string; commit: string; tree: string; installedAt: string }
+
+/** Test hook: called at each step boundary, so tests can kill the process exactly there. */
+export type StepHook = (step: string, module: string) => void | Promise<void>;
+const noHook: StepHook = () => undefined;
+
+/** The version folder name of a module at a tree. */
+export const versionDirName = (version: string, treeOid: string): string => `${version}-${treeOid.slice(0, 12)}`;
+
+/**
+ * Stages `mod` (as read from `commit`) into .versions/<name>/<version>-<tree>, complete and durable.
+ * Returns the version folder name. Reuses the folder if an earlier, interrupted run already completed it.
+ */
+export async function stageModule(
+  layout: Layout,
+  repoDir: string,
+  mod: RemoteModule,
+  commit: string,
+  build: BuildModule,
+  hook: StepHook = noHook,
+): Promise<string> {
+  if (mod.manifest === undefined) throw new Error(`stageModule: ${mod.name} has no valid manifest`);
+  const version = mod.manifest.metadata.schema_version;
+  const dirName = versionDirName(version, mod.treeOid);
+  const parent = versionsOf(layout, mod.name);
+  const final = path.join(parent, dirName);
+  if (await exists(path.join(final, INSTALL_RECORD))) return dirName;
+  await fsp.mkdir(parent, { recursive: true });
+  const staging = path.join(parent, `.staging-${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFiles(repoDir, mod, staging);
+    await hook('files-written', mod.name);
+    const check = parseModuleManifest(await fsp.readFile(path.join(staging, 'index.json'), 'utf8'), mod.name);
+    if (!check.ok) throw new UpdatesError('E_MANIFEST_INVALID', { module: mod.name, detail: check.reason });
+    const code = await build(staging, mod.name);
+    await fsp.mkdir(path.join(staging, ADDED_DIR), { recursive: true });
+    await fsp.writeFile(path.join(staging, BUNDLE_FILE), code);
+    const record: InstallRecord = { module: mod.name, version, commit, tree: mod.treeOid, installedAt: new Date().toISOString() };
+    await fsp.writeFile(path.join(staging, INSTALL_RECORD), `${JSON.stringify(record, null, 2)}\n`);
+    await fsyncTree(staging);
+    await hook('staged', mod.name);
+    await fsp.rm(final, { recursive: true, force: true });
+    await fsp.rename(staging, final);
+    await fsyncPath(parent);
+    await hook('version-published', mod.name);
+    return dirName;
+  } catch (err) {
+    await fsp.rm(staging, { recursive: true, force: true });
+    if (err instanceof UpdatesError) throw err;
+    throw new UpdatesError('E_INSTALL', { module: mod.name, detail: messageOf(err) }, { cause: err });
+  }
+}
+
+async function writeFiles(repoDir: string, mod: RemoteModule, staging: string): Promise<void> {
+  const blobs = await readBlobs(repoDir, mod.files.map((f) => f.oid));
+  await fsp.mkdir(staging, { recursive: true });
+  for (const f of mod.files) {
+    const dest = path.join(staging, ...f.rel.split('/'));
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    const content = blobs.get(f.oid);
+    if (content === undefined) throw new Error(`object ${f.oid} of ${f.rel} is missing from the clone`);
+    if (f.mode === '120000') await fsp.symlink(content.toString('utf8'), dest);
+    else await fsp.writeFile(dest, content, { mode: f.mode === '100755' ? 0o755 : 0o644 });
+  }
+}
+
+/**
+ * Makes `dirName` the live version of `name`. The version live before becomes `previous`, for rollback.
+ * Order matters: `previous` is written before the live link moves, so a crash between them loses nothing.
+ */
+export async function activate(layout: Layout, name: string, dirName: string, hook: StepHook = noHook): Promise<void> {
+  await fsp.mkdir(layout.modulesDir, { recursive: true });
+  const live = liveLink(layout, name);
+  await adoptPlainFolder(layout, name);
+  const current = await readLinkOrUndefined(live);
+  const next = linkTarget(name, dirName);
+  if (current === next) return;
+  if (current !== undefined) {
+    await flipSymlink(previousLink(layout, name), path.basename(current));
+    await hook('previous-recorded', name);
+  }
+  await flipSymlink(live, next);
+  await hook('flipped', name);
+}
+
+/**
+ * A seed-era install has modules/<name> as a plain folder, which rename() cannot replace by a link.
+ * Move it into .versions first (one rename), then link it, so it becomes the rollback target.
+ */
+async function adoptPlainFolder(layout: Layout, name: string): Promise<void> {
+  const live = liveLink(layout, name);
+  const st = await fsp.lstat(live).catch(() => undefined);
+  if (st === undefined || !st.isDirectory()) return;
+  const adopted = `adopted-${Date.now()}`;
+  await fsp.mkdir(versionsOf(layout, name), { recursive: true });
+  await fsp.rename(live, path.join(versionsOf(layout, name), adopted));
+  await fsyncPath(layout.modulesDir);
+  await flipSymlink(live, linkTarget(name, adopted));
+}
+
+/** Flips `name` back to its previous version. Returns the version folder it rolled back to, or undefined. */
+export async function rollback(layout: Layout, name: string): Promise<string | undefined> {
+  const prev = await readLinkOrUndefined(previousLink(layout, name));
+  if (prev === undefined || !(await exists(path.join(versionsOf(layout, name), prev)))) return undefined;
+  await flipSymlink(liveLink(layout, name), linkTarget(name, prev));
+  await fsp.rm(previousLink(layout, name), { force: true });
+  await fsyncPath(versionsOf(layout, name));
+  return prev;
+}
+
+/**
+ * Removes what no link refers to: interrupted staging folders, temp links and versions older than `previous`.
+ * Runs at the start of every run, so a crash's leftovers never accumulate.
+ */
+export async function collectGarbage(layout: Layout): Promise<string[]> {
+  const removed: string[] = [];
+  const modules = await fsp.readdir(layout.versionsDir).catch(() => [] as string[]);
+  for (const name of modules) {
+    const dir = versionsOf(layout, name);
+    const keep = new Set<string>();
+    const live = await readLinkOrUndefined(liveLink(layout, name));
+    if (live !== undefined) keep.add(path.basename(live));
+    const prev = await readLinkOrUndefined(previousLink(layout, name));
+    if (prev !== undefined) keep.add(prev);
+    for (const entry of await fsp.readdir(dir)) {
+      if (entry === 'previous' || keep.has(entry)) continue;
+      await fsp.rm(path.join(dir, entry), { recursive: true, force: true });
+      removed.push(`${name}/${entry}`);
+    }
+    if (live === undefined && prev === undefined) await fsp.rm(dir, { recursive: true, force: true });
+  }
+  for (const entry of await fsp.readdir(layout.modulesDir).catch(() => [] as string[])) {
+    if (entry.startsWith('.')) {
+      await fsp.rm(path.join(layout.modulesDir, entry), { recursive: true, force: true });
+      removed.push(`modules/${entry}`);
+    }
+  }
+  return removed;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.lstat(p).then(() => true, () => false);
+}

@@ -1,0 +1,63 @@
+/**
+ * What is installed: each live link under modules/, the version folder it points to and that folder's manifest.
+ * This is the truth the global index is derived from.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import semver from 'semver';
+import { liveLink } from './layout.js';
+import type { Layout } from './layout.js';
+import { parseModuleManifest } from './manifest.js';
+import type { ModuleManifest } from './manifest.js';
+
+export interface InstalledModule {
+  name: string;
+  /** The live folder (resolved). */
+  dir: string;
+  /** Basename of the version folder, e.g. "1.2.0-ab12cd34ef56"; undefined for a plain folder (a seed-era install). */
+  versionDir?: string;
+  manifest?: ModuleManifest;
+  /** The installed semantic version, when the manifest parses. */
+  version?: string;
+  /** Why the installed copy is unusable. */
+  problem?: string;
+}
+
+/** Lists installed modules, sorted by name. Hidden entries (temp links of an interrupted flip) are ignored. */
+export async function readInstalled(layout: Layout): Promise<InstalledModule[]> {
+  let names: string[];
+  try {
+    names = (await fsp.readdir(layout.modulesDir)).filter((n) => !n.startsWith('.')).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out = await Promise.all(names.map((n) => readOne(layout, n)));
+  return out.filter((m): m is InstalledModule => m !== undefined);
+}
+
+/** Reads one installed module, or undefined when nothing by that name is installed. */
+export async function readOne(layout: Layout, name: string): Promise<InstalledModule | undefined> {
+  const link = liveLink(layout, name);
+  const st = await fsp.lstat(link).catch(() => undefined);
+  if (st === undefined) return undefined;
+  const mod: InstalledModule = { name, dir: link };
+  if (st.isSymbolicLink()) {
+    const target = await fsp.readlink(link);
+    mod.versionDir = path.basename(target);
+    mod.dir = path.resolve(path.dirname(link), target);
+  } else if (!st.isDirectory()) {
+    return { ...mod, problem: 'not a folder or link' };
+  }
+  let text: string;
+  try {
+    text = await fsp.readFile(path.join(mod.dir, 'index.json'), 'utf8');
+  } catch {
+    return { ...mod, problem: 'index.json is missing' };
+  }
+  const parsed = parseModuleManifest(text, name);
+  if (!parsed.ok) return { ...mod, problem: parsed.reason };
+  mod.manifest = parsed.manifest;
+  mod.version = semver.valid(parsed.manifest.metadata.schema_version) ?? undefined;
+  return mod;
+}

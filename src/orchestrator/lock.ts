@@ -1,0 +1,90 @@
+/**
+ * The run lock: one run per install root at a time.
+ *
+ * The lock is a listening Unix socket in Linux's abstract namespace, named after the install root. The kernel
+ * frees the name the moment the holder dies, however it dies (kill -9 included), so a lock is never stale and
+ * there is no lock file to clean up. A second run connects to it and reads who holds it.
+ * Limitation: abstract sockets belong to a network namespace; runs in different namespaces do not see each other.
+ */
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import { DEFAULTS } from './defaults.js';
+import { UpdatesError } from './errors.js';
+
+export interface LockHolder { pid: number; since: string; root: string }
+
+export interface RunLock {
+  readonly holder: LockHolder;
+  release(): Promise<void>;
+}
+
+/** The abstract socket name for an install root. */
+export function lockName(root: string): string {
+  return `\0updates-orchestrator/${createHash('sha256').update(root).digest('hex').slice(0, 40)}`;
+}
+
+function listen(name: string, holder: LockHolder): Promise<net.Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((sock) => {
+      sock.end(JSON.stringify(holder));
+    });
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') resolve(undefined);
+      else reject(err);
+    });
+    server.listen(name, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+/** Asks the holder who it is; undefined when it died meanwhile or does not answer. */
+export function queryHolder(name: string, timeoutMs = 2000): Promise<LockHolder | undefined> {
+  return new Promise((resolve) => {
+    const sock = net.connect(name);
+    let data = '';
+    const done = (h: LockHolder | undefined) => {
+      sock.destroy();
+      resolve(h);
+    };
+    sock.setTimeout(timeoutMs, () => done(undefined));
+    sock.on('data', (d) => (data += d.toString('utf8')));
+    sock.on('end', () => {
+      try {
+        done(JSON.parse(data) as LockHolder);
+      } catch {
+        done(undefined);
+      }
+    });
+    sock.on('error', () => done(undefined));
+  });
+}
+
+/**
+ * Takes the lock of `root`. Without `wait`, throws E_LOCKED naming the holder; with it, polls until free or
+ * until `waitTimeoutMs` runs out.
+ */
+export async function acquireLock(root: string, options: { wait?: boolean; waitTimeoutMs?: number } = {}): Promise<RunLock> {
+  const name = lockName(root);
+  const holder: LockHolder = { pid: process.pid, since: new Date().toISOString(), root };
+  const deadline = Date.now() + (options.waitTimeoutMs ?? Number.POSITIVE_INFINITY);
+  for (;;) {
+    const server = await listen(name, holder);
+    if (server !== undefined) {
+      return {
+        holder,
+        release: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      };
+    }
+    if (!options.wait || Date.now() >= deadline) {
+      const other = await queryHolder(name);
+      throw new UpdatesError('E_LOCKED', {
+        root,
+        pid: other ? String(other.pid) : 'unknown',
+        since: other ? other.since : 'unknown',
+      });
+    }
+    await new Promise((r) => setTimeout(r, DEFAULTS.lockPollMs));
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Phase 1, infrastructure: sync the repository, plan, install what is newer (crash-safe), derive the index.
+ */
+import { UpdatesError, messageOf } from './errors.js';
+import { syncRepository } from './git.js';
+import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
+import { activate, collectGarbage, stageModule } from './install.js';
+import type { BuildModule, StepHook } from './install.js';
+import { readInstalled } from './installed.js';
+import type { Journal } from './journal.js';
+import type { Layout } from './layout.js';
+import type { Logger } from './logger.js';
+import { installs, planUpdates } from './plan.js';
+import type { PlanEntry } from './plan.js';
+import type { RunReport, UpdateEntry, UpdateStatus } from './report.js';
+import { readSnapshot } from './snapshot.js';
+import semver from 'semver';
+
+export interface Phase1Options {
+  layout: Layout;
+  repoDir: string;
+  repoUrl: string;
+  branch: string;
+  checkOnly: boolean;
+  orchestratorVersion: string;
+  build: BuildModule;
+  logger: Logger;
+  hook?: StepHook;
+}
+
+export interface Phase1Result {
+  /** Modules whose new version went live in this run: a failure in Phase 2 rolls them back. */
+  updated: Map<string, { from: string | null; to: string }>;
+  /** Whether the check found anything to install. */
+  updatesAvailable: boolean;
+}
+
+const DONE_STATUS: Record<'install' | 'update' | 'repair', UpdateStatus> = { install: 'installed', update: 'updated', repair: 'repaired' };
+
+/** Runs Phase 1; records everything in `report` and `journal`. Never throws for a module's problem. */
+export async function runPhase1(o: Phase1Options, report: RunReport, journal: Journal): Promise<Phase1Result> {
+  const result: Phase1Result = { updated: new Map(), updatesAvailable: false };
+  const { layout, logger } = o;
+  if (!o.checkOnly) {
+    const removed = await collectGarbage(layout);
+    if (removed.length > 0) logger.info({ removed }, 'removed leftovers of an interrupted run');
+    await refreshIndex(o, undefined);
+  }
+  logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
+  let commit: string;
+  try {
+    const sync = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger });
+    commit = sync.commit;
+    report.repository.commit = commit;
+    report.repository.recloned = sync.recloned;
+  } catch (err) {
+    const e = err instanceof UpdatesError ? err : new UpdatesError('E_SYNC_UNREACHABLE', { url: o.repoUrl, branch: o.branch, detail: messageOf(err) });
+    logger.error({ code: e.code }, e.message);
+    report.errors.push({ code: e.code, message: e.message });
+    return result;
+  }
+  if (journal.lastCommit !== undefined && journal.lastCommit !== commit) {
+    logger.info({ from: journal.lastCommit.slice(0, 12), to: commit.slice(0, 12) }, 'repository moved');
+  }
+  const snapshot = await readSnapshot(o.repoDir, commit);
+  noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
+  const installed = await readInstalled(layout);
+  const plan = planUpdates(snapshot.modules, installed, journal);
+  const pending = plan.filter((p) => installs(p.action));
+  logger.info({ commit: commit.slice(0, 12), modules: snapshot.modules.length, updates: pending.length }, `schema updates needed: ${pending.length} module(s)`);
+  for (const entry of plan) {
+    if (installs(entry.action)) {
+      result.updatesAvailable = true;
+      if (o.checkOnly) {
+        report.updates.push(update(entry, 'available'));
+        logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `update available: ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
+      } else {
+        await installOne(o, entry, commit, report, result, journal);
+      }
+    } else if (entry.action !== 'current') {
+      report.updates.push(update(entry, entry.action as 'held' | 'kept-newer' | 'invalid' | 'local-only'));
+      const level = entry.action === 'invalid' ? 'error' : 'warn';
+      logger[level]({ module: entry.module }, entry.reason ?? entry.action);
+      if (entry.action === 'invalid') report.errors.push({ code: entry.remote?.problem?.code ?? 'E_MANIFEST_INVALID', message: entry.reason ?? '' });
+    }
+  }
+  if (!o.checkOnly) {
+    journal.lastCommit = commit;
+    await refreshIndex(o, snapshot.rootIndex?.metadata.channel);
+  }
+  return result;
+}
+
+async function installOne(o: Phase1Options, entry: PlanEntry, commit: string, report: RunReport, result: Phase1Result, journal: Journal): Promise<void> {
+  const { logger } = o;
+  const remote = entry.remote;
+  if (remote === undefined || entry.to === undefined) return;
+  logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
+  try {
+    const dir = await stageModule(o.layout, o.repoDir, remote, commit, o.build, o.hook);
+    await activate(o.layout, entry.module, dir, o.hook);
+    // Right after each flip, so the index lags what is live only for the moment between two renames.
+    await refreshIndex(o, undefined);
+    await o.hook?.('index-written', entry.module);
+    result.updated.set(entry.module, { from: entry.from ?? null, to: entry.to });
+    if (journal.held[entry.module]?.version !== entry.to) delete journal.held[entry.module];
+    report.updates.push(update(entry, DONE_STATUS[entry.action as 'install' | 'update' | 'repair']));
+    logger.info({ module: entry.module, version: entry.to }, `installed ${entry.module} ${entry.to}`);
+  } catch (err) {
+    const e = err instanceof UpdatesError ? err : new UpdatesError('E_INSTALL', { module: entry.module, detail: messageOf(err) });
+    report.updates.push({ ...update(entry, 'failed'), message: e.message });
+    report.errors.push({ code: e.code, message: e.message });
+    logger.error({ module: entry.module, code: e.code }, e.message);
+  }
+}
+
+function update(entry: PlanEntry, status: UpdateStatus): UpdateEntry {
+  return { module: entry.module, from: entry.from ?? null, to: entry.to ?? null, status, ...(entry.reason ? { message: entry.reason } : {}) };
+}
+
+function noteOrchestrator(o: Phase1Options, remote: string | undefined, problem: string | undefined, report: RunReport): void {
+  if (remote === undefined) {
+    report.orchestrator = { from: o.orchestratorVersion, to: null, status: 'unknown' };
+    const e = new UpdatesError('E_ROOT_INDEX_INVALID', { detail: problem ?? 'missing' });
+    report.errors.push({ code: e.code, message: e.message });
+    o.logger.error({ code: e.code }, e.message);
+    return;
+  }
+  const status = semver.gt(remote, o.orchestratorVersion) ? 'available' : semver.lt(remote, o.orchestratorVersion) ? 'newer-installed' : 'current';
+  report.orchestrator = { from: o.orchestratorVersion, to: remote, status };
+  o.logger.info({ running: o.orchestratorVersion, repository: remote }, `orchestrator: running ${o.orchestratorVersion}, repository has ${remote}`);
+}
+
+/** Rewrites the global index from what is live (a no-op when it already matches). */
+export async function refreshIndex(o: Pick<Phase1Options, 'layout' | 'orchestratorVersion'>, channel: string | undefined): Promise<void> {
+  const installed = await readInstalled(o.layout);
+  const previous = await readGlobalIndex(o.layout);
+  const index = deriveGlobalIndex(installed, previous, { orchestratorVersion: o.orchestratorVersion, ...(channel ? { channel } : {}) });
+  await writeGlobalIndex(o.layout, index);
+}

@@ -1,0 +1,69 @@
+/**
+ * Phase 1's plan: what to do with each module, from the commit's modules, what is installed and the journal.
+ * A version is compared with semver only; an invalid version is an error for that module, never 0.0.0.
+ * A run never downgrades: a repository that goes back is reported and ignored.
+ */
+import semver from 'semver';
+import type { InstalledModule } from './installed.js';
+import type { Journal } from './journal.js';
+import type { RemoteModule } from './snapshot.js';
+
+export type PlanAction =
+  | 'install' // new module
+  | 'update' // repository version is greater
+  | 'repair' // the installed copy is unusable: reinstall the repository version
+  | 'current' // same version
+  | 'kept-newer' // the repository has an older version: never downgraded
+  | 'held' // this version failed its first run before: waiting for a newer one
+  | 'invalid' // the repository's copy is refused; the installed one (if any) stays
+  | 'local-only'; // installed, not in the repository: left alone
+
+export interface PlanEntry {
+  module: string;
+  action: PlanAction;
+  from?: string;
+  to?: string;
+  reason?: string;
+  remote?: RemoteModule;
+}
+
+/** True for the actions that install something. */
+export const installs = (a: PlanAction): boolean => a === 'install' || a === 'update' || a === 'repair';
+
+/** Builds the plan, sorted by module name. */
+export function planUpdates(remote: RemoteModule[], installed: InstalledModule[], journal: Journal): PlanEntry[] {
+  const local = new Map(installed.map((m) => [m.name, m]));
+  const entries: PlanEntry[] = remote.map((r) => planOne(r, local.get(r.name), journal));
+  const remoteNames = new Set(remote.map((r) => r.name));
+  for (const m of installed) {
+    if (!remoteNames.has(m.name)) {
+      entries.push({ module: m.name, action: 'local-only', ...(m.version ? { from: m.version } : {}), reason: 'not in the repository; left as it is' });
+    }
+  }
+  return entries.sort((a, b) => (a.module < b.module ? -1 : a.module > b.module ? 1 : 0));
+}
+
+function planOne(r: RemoteModule, local: InstalledModule | undefined, journal: Journal): PlanEntry {
+  const from = local?.version;
+  const base = { module: r.name, remote: r, ...(from !== undefined ? { from } : {}) };
+  if (r.problem !== undefined || r.manifest === undefined) {
+    return { ...base, action: 'invalid', reason: r.problem?.message ?? 'invalid module' };
+  }
+  const to = r.manifest.metadata.schema_version;
+  const entry = { ...base, to };
+  const held = journal.held[r.name];
+  if (held !== undefined && held.version === to) {
+    return { ...entry, action: 'held', reason: `version ${to} failed its first run on ${held.at} (${held.reason}); waiting for a newer version` };
+  }
+  if (local === undefined) return { ...entry, action: 'install' };
+  if (local.version === undefined) return { ...entry, action: 'repair', reason: `installed copy is unusable: ${local.problem ?? 'invalid version'}` };
+  const watermark = journal.watermarks[r.name];
+  const floor = watermark !== undefined && semver.valid(watermark) && semver.gt(watermark, local.version) ? watermark : local.version;
+  if (semver.gt(to, floor)) return { ...entry, action: 'update' };
+  if (semver.eq(to, local.version)) return { ...entry, action: 'current' };
+  return {
+    ...entry,
+    action: 'kept-newer',
+    reason: `the repository has ${to}, older than ${semver.gt(floor, local.version) ? `the highest installed before, ${floor}` : `the installed ${local.version}`}; never downgraded`,
+  };
+}

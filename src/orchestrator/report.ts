@@ -1,0 +1,66 @@
+/**
+ * The run report: one JSON document per run (printed with --json, saved as state/last-run.json and in
+ * state/runs/), plus Prometheus text-format metrics for node_exporter's textfile collector.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { DEFAULTS } from './defaults.js';
+import { writeFileAtomic, writeJsonAtomic } from './fs-atomic.js';
+import type { Layout } from './layout.js';
+
+export type UpdateStatus = 'installed' | 'updated' | 'repaired' | 'available' | 'failed' | 'invalid' | 'held' | 'rolled-back' | 'kept-newer' | 'local-only';
+export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited' | 'skipped' | 'disabled' | 'rolled-back';
+
+export interface UpdateEntry { module: string; from: string | null; to: string | null; status: UpdateStatus; message?: string }
+export interface ModuleEntry { module: string; status: ModuleStatus; version?: string; durationMs?: number; changed?: boolean; message?: string; code?: string }
+export interface ReportError { code: string; message: string }
+
+export interface RunReport {
+  runId: string;
+  mode: 'run' | 'check';
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  exitCode?: number;
+  repository: { url: string; branch: string; commit?: string; recloned?: boolean };
+  orchestrator: { from: string; to: string | null; status: 'current' | 'available' | 'newer-installed' | 'unknown' };
+  updates: UpdateEntry[];
+  modules: ModuleEntry[];
+  errors: ReportError[];
+  phase2: 'ran' | 'not-run';
+}
+
+/** Saves the report as last-run.json and in runs/, keeping the newest DEFAULTS.reportsKept. */
+export async function saveReport(layout: Layout, report: RunReport): Promise<void> {
+  await fsp.mkdir(layout.runsDir, { recursive: true });
+  await writeJsonAtomic(path.join(layout.runsDir, `${report.startedAt.replace(/[:.]/g, '-')}-${report.runId}.json`), report);
+  await writeJsonAtomic(layout.lastReport, report);
+  const runs = (await fsp.readdir(layout.runsDir)).filter((f) => f.endsWith('.json')).sort();
+  for (const old of runs.slice(0, Math.max(0, runs.length - DEFAULTS.reportsKept))) {
+    await fsp.rm(path.join(layout.runsDir, old), { force: true });
+  }
+  await writeFileAtomic(layout.metricsFile, metrics(report));
+}
+
+/** The report as Prometheus text format. */
+export function metrics(r: RunReport): string {
+  const lines: string[] = [];
+  const gauge = (name: string, help: string, samples: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
+  };
+  const end = r.finishedAt ? Date.parse(r.finishedAt) / 1000 : Date.now() / 1000;
+  gauge('updates_last_run_timestamp_seconds', 'When the last run finished.', [['', end]]);
+  gauge('updates_last_run_exit_code', 'Exit code of the last run.', [['', r.exitCode ?? -1]]);
+  gauge('updates_last_run_duration_seconds', 'Duration of the last run.', [['', (r.durationMs ?? 0) / 1000]]);
+  gauge('updates_last_run_errors', 'Errors reported by the last run.', [['', r.errors.length]]);
+  const byStatus = new Map<string, number>();
+  for (const u of r.updates) byStatus.set(u.status, (byStatus.get(u.status) ?? 0) + 1);
+  gauge('updates_module_updates', 'Phase 1 outcomes of the last run, by status.', [...byStatus].map(([s, n]) => [`{status="${s}"}`, n]));
+  gauge(
+    'updates_module_run_ok',
+    'Whether each module ran successfully in the last run (1) or not (0).',
+    r.modules.filter((m) => m.status !== 'disabled' && m.status !== 'skipped').map((m) => [`{module="${m.module}"}`, m.status === 'ok' ? 1 : 0]),
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,121 @@
+/**
+ * One run, start to end: lock → Phase 1 (sync, plan, install) → Phase 2 (run enabled modules) → report → unlock.
+ * Returns the report; its exitCode is the process's exit code.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { UpdatesError, messageOf } from './errors.js';
+import type { BuildModule, StepHook } from './install.js';
+import { raiseWatermarks, readJournal, writeJournal } from './journal.js';
+import { readInstalled } from './installed.js';
+import type { Journal } from './journal.js';
+import { layoutOf } from './layout.js';
+import type { Layout } from './layout.js';
+import { acquireLock } from './lock.js';
+import type { Logger } from './logger.js';
+import { runPhase1 } from './phase1.js';
+import type { Phase1Result } from './phase1.js';
+import { saveReport } from './report.js';
+import type { RunReport } from './report.js';
+
+/** Exit codes, as documented in the README and --help. */
+export const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, LOCKED: 75, UPDATES_AVAILABLE: 100 });
+
+export interface RunConfig {
+  repoUrl: string;
+  branch: string;
+  /** The install root, already mapped under --root. */
+  installRoot: string;
+  /** The private clone, already mapped under --root. */
+  repoDir?: string;
+  /** --root: where module-declared absolute paths are mapped ('/' for none). */
+  root: string;
+  checkOnly: boolean;
+  wait: boolean;
+  orchestratorVersion: string;
+  build: BuildModule;
+  logger: Logger;
+  /** Phase 2; absent in check mode. */
+  phase2?: Phase2;
+  hook?: StepHook;
+}
+
+/** What Phase 2 gets: the run so far. It fills report.modules and may roll back modules of `phase1.updated`. */
+export interface Phase2Context { runId: string; layout: Layout; root: string; report: RunReport; phase1: Phase1Result; journal: Journal; logger: Logger }
+export type Phase2 = (ctx: Phase2Context) => Promise<void>;
+
+/** Performs one run. Throws only for usage errors (E_USAGE, E_CONFIG) and a held lock (E_LOCKED). */
+export async function performRun(cfg: RunConfig): Promise<RunReport> {
+  const layout = layoutOf(cfg.installRoot);
+  const runId = randomUUID().slice(0, 8);
+  const logger = cfg.logger.child({ run: runId });
+  const started = Date.now();
+  const report: RunReport = {
+    runId,
+    mode: cfg.checkOnly ? 'check' : 'run',
+    startedAt: new Date(started).toISOString(),
+    repository: { url: cfg.repoUrl, branch: cfg.branch },
+    orchestrator: { from: cfg.orchestratorVersion, to: null, status: 'unknown' },
+    updates: [],
+    modules: [],
+    errors: [],
+    phase2: 'not-run',
+  };
+  await fsp.mkdir(layout.stateDir, { recursive: true });
+  const lock = await acquireLock(layout.root, { wait: cfg.wait });
+  try {
+    logger.info({ root: layout.root, mode: report.mode }, 'starting update orchestration');
+    const journal = await readJournal(layout.journal);
+    const phase1 = await runPhase1(
+      { layout, repoDir: cfg.repoDir ?? layout.repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger, ...(cfg.hook ? { hook: cfg.hook } : {}) },
+      report,
+      journal,
+    );
+    if (!cfg.checkOnly) {
+      if (cfg.phase2 !== undefined) {
+        await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger });
+        report.phase2 = 'ran';
+      } else {
+        logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
+      }
+      raiseWatermarks(journal, await readInstalled(layout));
+      await writeJournal(layout.journal, journal);
+    }
+    report.exitCode = exitCodeOf(report, cfg.checkOnly, phase1.updatesAvailable);
+  } catch (err) {
+    const e = err instanceof UpdatesError ? err : new UpdatesError('E_INTERNAL', { detail: messageOf(err) });
+    logger.error({ code: e.code, err }, e.message);
+    report.errors.push({ code: e.code, message: e.message });
+    report.exitCode = EXIT.FAILED;
+  } finally {
+    report.finishedAt = new Date().toISOString();
+    report.durationMs = Date.now() - started;
+    if (!cfg.checkOnly) await saveReport(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+    await lock.release();
+  }
+  summarize(logger, report);
+  return report;
+}
+
+function exitCodeOf(report: RunReport, checkOnly: boolean, updatesAvailable: boolean): number {
+  const moduleFailed = report.modules.some((m) => m.status !== 'ok' && m.status !== 'disabled' && m.status !== 'skipped');
+  if (report.errors.length > 0 || moduleFailed) return EXIT.FAILED;
+  if (checkOnly && updatesAvailable) return EXIT.UPDATES_AVAILABLE;
+  return EXIT.OK;
+}
+
+function summarize(logger: Logger, r: RunReport): void {
+  const count = (pred: (s: string) => boolean, list: { status: string }[]) => list.filter((x) => pred(x.status)).length;
+  logger.info(
+    {
+      exitCode: r.exitCode,
+      schemaUpdates: count((s) => ['installed', 'updated', 'repaired', 'available', 'failed'].includes(s), r.updates),
+      applied: count((s) => ['installed', 'updated', 'repaired'].includes(s), r.updates),
+      modulesRun: count((s) => s !== 'disabled' && s !== 'skipped', r.modules),
+      modulesOk: count((s) => s === 'ok', r.modules),
+      errors: r.errors.length,
+      durationMs: r.durationMs,
+    },
+    'update orchestration completed',
+  );
+}

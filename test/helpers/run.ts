@@ -1,0 +1,59 @@
+/**
+ * Test helpers to run the orchestrator: in-process (performRun) and as the real CLI in a child process.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from '../../src/orchestrator/logger.js';
+import { performRun } from '../../src/orchestrator/run.js';
+import type { RunConfig } from '../../src/orchestrator/run.js';
+import type { RunReport } from '../../src/orchestrator/report.js';
+import { orchestratorVersion } from '../../src/orchestrator/version.js';
+import { bundleModule } from '../../src/sandbox/bundle.js';
+
+export const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(PROJECT, 'bin', 'updates.js');
+
+/** Runs Phase 1 (and Phase 2 when given) in this process. */
+export function runPhase1Only(installRoot: string, url: string, extra: Partial<RunConfig> = {}): Promise<RunReport> {
+  return performRun({
+    repoUrl: url,
+    branch: 'main',
+    installRoot,
+    root: '/',
+    checkOnly: false,
+    wait: false,
+    orchestratorVersion: orchestratorVersion(),
+    build: bundleModule,
+    logger: silentLogger(),
+    ...extra,
+  });
+}
+
+export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+/** Runs `node bin/updates.js ...args` and collects its output. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return runNode([BIN, ...args], options);
+}
+
+/** Runs node with the given arguments (tsx registered) and collects its output. */
+export function runNode(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: PROJECT,
+      env: { ...process.env, UPDATES_LOG_LEVEL: 'info', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}

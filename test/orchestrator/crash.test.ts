@@ -1,0 +1,57 @@
+// SIGKILL at every step boundary of an install: every module stays fully old or fully new; the next run converges.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { globalPackages, liveTargets, liveVersions } from '../helpers/install-root.js';
+import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
+import { runNode, runPhase1Only } from '../helpers/run.js';
+
+/** The step names stageModule and activate report, in order. */
+const STEPS = ['files-written', 'staged', 'version-published', 'previous-recorded', 'flipped', 'index-written'] as const;
+/** The live version of the crashed module each step must leave. */
+const EXPECTED: Record<(typeof STEPS)[number], string> = {
+  'files-written': '1.0.0',
+  'staged': '1.0.0',
+  'version-published': '1.0.0',
+  'previous-recorded': '1.0.0',
+  'flipped': '2.0.0',
+  'index-written': '2.0.0',
+};
+
+for (const step of STEPS) {
+  test(`SIGKILL at "${step}" leaves modules old or new, and the next run converges`, async () => {
+    const repo = makeRepo({ ...rootIndex(), ...moduleFiles('one', { version: '1.0.0' }), ...moduleFiles('two', { version: '1.0.0' }) });
+    const root = tempDir();
+    await runPhase1Only(root, repo.url);
+    repo.commit({ ...moduleFiles('one', { version: '2.0.0' }), ...moduleFiles('two', { version: '2.0.0' }) });
+
+    const crashed = await runNode(['test/helpers/crash-runner.ts', root, repo.url, step, 'two']);
+    assert.equal(crashed.signal, 'SIGKILL', `the run was killed at ${step}: ${crashed.stderr}`);
+
+    // After the crash: each module is exactly one version, its files complete, and the index claims nothing else.
+    const versions = liveVersions(root);
+    assert.equal(versions['one'], '2.0.0', 'the module installed before the crash is new');
+    assert.equal(versions['two'], EXPECTED[step]);
+    for (const name of ['one', 'two']) {
+      assert.ok(existsSync(path.join(root, 'modules', name, '.updates', 'bundle.cjs')), `${name} is complete`);
+      assert.ok(existsSync(path.join(root, 'modules', name, 'index.ts')), `${name} has its code`);
+    }
+    // The index is rewritten right after each flip; only a kill between those two renames leaves it one behind.
+    const claimed = globalPackages(root);
+    assert.equal(claimed['one'], '2.0.0');
+    assert.equal(claimed['two'], step === 'flipped' ? '1.0.0' : versions['two']);
+
+    const rerun = await runPhase1Only(root, repo.url);
+    assert.equal(rerun.exitCode, 0, JSON.stringify(rerun.errors));
+    assert.deepEqual(liveVersions(root), { one: '2.0.0', two: '2.0.0' });
+    assert.deepEqual(globalPackages(root), { one: '2.0.0', two: '2.0.0' });
+    // No leftovers: only the live and the previous version of each module remain.
+    for (const name of ['one', 'two']) {
+      const target = path.basename(liveTargets(root)[name] ?? '');
+      assert.ok(existsSync(path.join(root, '.versions', name, target)));
+    }
+    const index = JSON.parse(readFileSync(path.join(root, 'index.json'), 'utf8')) as unknown;
+    assert.ok(index !== null && typeof index === 'object');
+  });
+}

@@ -1,0 +1,164 @@
+// Phase 1 end to end against real git repositories: install, no-op, bump, invalid input, rewritten history.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fingerprint, globalPackages, liveTargets, liveVersions } from '../helpers/install-root.js';
+import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
+import { runPhase1Only } from '../helpers/run.js';
+
+const three = () => ({
+  ...rootIndex(),
+  ...moduleFiles('alpha', { version: '1.0.0' }),
+  ...moduleFiles('beta', { version: '1.0.0' }),
+  ...moduleFiles('gamma', { version: '2.1.0' }),
+});
+
+test('first run installs every module and derives the global index', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
+  assert.deepEqual(liveVersions(root), { alpha: '1.0.0', beta: '1.0.0', gamma: '2.1.0' });
+  assert.deepEqual(globalPackages(root), { alpha: '1.0.0', beta: '1.0.0', gamma: '2.1.0' });
+  assert.deepEqual(report.updates.map((u) => [u.module, u.from, u.to, u.status]), [
+    ['alpha', null, '1.0.0', 'installed'],
+    ['beta', null, '1.0.0', 'installed'],
+    ['gamma', null, '2.1.0', 'installed'],
+  ]);
+  for (const [name, target] of Object.entries(liveTargets(root))) {
+    assert.match(target, new RegExp(`^\\.\\./\\.versions/${name}/\\d+\\.\\d+\\.\\d+-[0-9a-f]{12}$`));
+    assert.ok(existsSync(path.join(root, 'modules', name, '.updates', 'bundle.cjs')), `${name} has its bundle`);
+  }
+});
+
+test('a second run with nothing new changes nothing installed', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  await runPhase1Only(root, repo.url);
+  const before = fingerprint(root);
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 0);
+  assert.deepEqual(report.updates, []);
+  assert.equal(fingerprint(root), before);
+});
+
+test('one module bumped: only it changes, its previous version is kept for rollback', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  await runPhase1Only(root, repo.url);
+  const before = liveTargets(root);
+  repo.commit(moduleFiles('beta', { version: '1.1.0' }), 'bump beta');
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 0);
+  assert.deepEqual(report.updates.map((u) => [u.module, u.from, u.to, u.status]), [['beta', '1.0.0', '1.1.0', 'updated']]);
+  const after = liveTargets(root);
+  assert.equal(after['alpha'], before['alpha']);
+  assert.equal(after['gamma'], before['gamma']);
+  assert.notEqual(after['beta'], before['beta']);
+  assert.equal(readlinkSync(path.join(root, '.versions', 'beta', 'previous')), path.basename(before['beta'] ?? ''));
+  assert.deepEqual(globalPackages(root), { alpha: '1.0.0', beta: '1.1.0', gamma: '2.1.0' });
+});
+
+test('an invalid manifest and an invalid version are reported by name; the others install; exit 1', async () => {
+  const repo = makeRepo({
+    ...rootIndex(),
+    ...moduleFiles('good', { version: '1.0.0' }),
+    ...moduleFiles('badver', { version: 'one.two' }),
+    'modules/broken/index.json': '{ "metadata": ',
+    'modules/broken/index.ts': 'export async function main() { return { success: true }; }\n',
+  });
+  const root = tempDir();
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 1);
+  assert.deepEqual(liveVersions(root), { good: '1.0.0' });
+  const badver = report.updates.find((u) => u.module === 'badver');
+  assert.equal(badver?.status, 'invalid');
+  assert.match(badver?.message ?? '', /badver.*schema_version "one\.two" is not a semantic version/);
+  const broken = report.updates.find((u) => u.module === 'broken');
+  assert.match(broken?.message ?? '', /broken.*not valid JSON/);
+  assert.deepEqual(report.errors.map((e) => e.code).sort(), ['E_MANIFEST_INVALID', 'E_MANIFEST_INVALID']);
+});
+
+test('a module that does not build is never activated; the installed version stays live', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...moduleFiles('svc', { version: '1.0.0' }) });
+  const root = tempDir();
+  await runPhase1Only(root, repo.url);
+  const before = liveTargets(root);
+  repo.commit({
+    'modules/svc/index.json': JSON.stringify({ metadata: { schema_version: '1.1.0' } }),
+    'modules/svc/index.ts': "import { readFileSync } from 'node:fs';\nexport async function main() { readFileSync('/etc/shadow'); return { success: true }; }\n",
+  });
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 1);
+  const u = report.updates.find((x) => x.module === 'svc');
+  assert.equal(u?.status, 'failed');
+  assert.match(u?.message ?? '', /node:fs/);
+  assert.deepEqual(liveTargets(root), before);
+  assert.deepEqual(globalPackages(root), { svc: '1.0.0' });
+  assert.deepEqual(readdirNoHidden(path.join(root, '.versions', 'svc')), [path.basename(before['svc'] ?? '')]);
+});
+
+test('a remote forced back to an older commit downgrades nothing', async () => {
+  const repo = makeRepo(three());
+  const first = repo.git('rev-parse', 'HEAD');
+  const root = tempDir();
+  repo.commit(moduleFiles('alpha', { version: '1.5.0' }), 'bump alpha');
+  await runPhase1Only(root, repo.url);
+  assert.equal(liveVersions(root)['alpha'], '1.5.0');
+  repo.git('reset', '-q', '--hard', first);
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(liveVersions(root)['alpha'], '1.5.0');
+  const alpha = report.updates.find((u) => u.module === 'alpha');
+  assert.equal(alpha?.status, 'kept-newer');
+  assert.match(alpha?.message ?? '', /never downgraded/);
+});
+
+test('an unreachable remote is a clear error, exit 1, and nothing installed changes', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  await runPhase1Only(root, repo.url);
+  const before = fingerprint(root);
+  const missing = `${repo.url}-gone`;
+  const report = await runPhase1Only(root, missing);
+  assert.equal(report.exitCode, 1);
+  assert.equal(report.errors[0]?.code, 'E_SYNC_UNREACHABLE');
+  assert.match(report.errors[0]?.message ?? '', /cannot fetch .*-gone.*nothing installed was changed/);
+  assert.equal(fingerprint(root), before);
+});
+
+test('a missing branch says so', async () => {
+  const repo = makeRepo(three());
+  const report = await runPhase1Only(tempDir(), repo.url, { branch: 'nope' });
+  assert.equal(report.exitCode, 1);
+  assert.equal(report.errors[0]?.code, 'E_SYNC_NO_BRANCH');
+});
+
+test('a corrupt local clone is made anew and the run succeeds', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  await runPhase1Only(root, repo.url);
+  rmSync(path.join(root, 'state', 'repo.git', 'objects'), { recursive: true, force: true });
+  repo.commit(moduleFiles('gamma', { version: '2.2.0' }));
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
+  assert.equal(report.repository.recloned, true);
+  assert.equal(liveVersions(root)['gamma'], '2.2.0');
+});
+
+test('stray files in the clone never reach an install: modules are read from the commit', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  await runPhase1Only(root, repo.url);
+  // A bare clone has no working tree; a file dropped into it is not part of any commit.
+  const clone = path.join(root, 'state', 'repo.git');
+  mkdirSync(path.join(clone, 'modules', 'evil'), { recursive: true });
+  writeFileSync(path.join(clone, 'modules', 'evil', 'index.json'), JSON.stringify({ metadata: { schema_version: '9.9.9' } }));
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 0);
+  assert.equal(liveTargets(root)['evil'], undefined);
+});
+
+function readdirNoHidden(dir: string): string[] {
+  return readdirSync(dir).filter((n) => !n.startsWith('.') && n !== 'previous');
+}
