@@ -30,6 +30,9 @@ cpSync(path.join(project, 'index.json'), path.join(repo, 'index.json'));
 git('add', '-A');
 if (git('status', '--porcelain') !== '') git('commit', '-q', '-m', 'publish modules');
 
+// --root is a chroot-like tree: give it the usual top-level folders a real system has.
+for (const dir of ['etc', 'opt', 'srv', 'var/lib']) mkdirSync(path.join(root, dir), { recursive: true });
+
 const args = [
   path.join(project, 'bin', 'updates.js'),
   'run',

@@ -1,28 +1,27 @@
 /**
- * Command-line parsing: seed-compatible flags, validated once into a frozen options object.
+ * Command-line parsing: seed-compatible flags. Only what was given is returned; settings.ts layers it over
+ * the config file and the defaults.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../orchestrator/defaults.js';
 import { UpdatesError } from '../orchestrator/errors.js';
+import type { Settings } from './settings.js';
 
 export const COMMANDS = ['run', 'check', 'status', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliOptions {
   command: Command;
-  repoUrl: string;
-  branch: string;
   modulesPath: string;
-  localRepo?: string;
   root: string;
   checkOnly: boolean;
   json: boolean;
   wait: boolean;
-  moduleTimeoutSeconds?: number;
-  poolSize?: number;
-  services: 'systemctl' | 'record';
+  configFile?: string;
   logLevel?: string;
+  /** Settings given as flags (they override the config file). */
+  flags: Partial<Settings>;
 }
 
 export const HELP = `Usage: updates [run|check|status] [options]
@@ -45,6 +44,11 @@ Options:
   --check-only            same as the check command
   --json                  print the run report as one JSON document on stdout (logs stay on stderr)
   --wait                  wait for another run to finish instead of exiting with 75
+  --config FILE           settings file (default: <install root>/config.json if it exists; flags win)
+  --require-signed        install only from a commit with a good SSH signature by an allowed signer
+  --allowed-signers FILE  the pinned allowed-signers file (ssh-keygen format) for --require-signed
+  --allow-history-rewrite accept a fetched commit that does not descend from the last installed one
+  --max-fetch-mb MB       stop a fetch that grows the clone by more than this (default: ${DEFAULTS.maxFetchBytes / 2 ** 20})
   --module-timeout SEC    deadline of each module's main(), overriding metadata.timeout_seconds
   --pool-size N           sandbox workers (default: ${DEFAULTS.poolSize})
   --services MODE         systemctl (default) runs systemctl for service requests; record only logs them
@@ -60,7 +64,7 @@ Exit codes:
   75   another run holds the lock (see --wait)
   100  check found updates to install
 
-Files (under the install root): index.json (global index), modules/<name> (live versions),
+Files (under the install root): index.json (global index), modules/<name> (live versions), config.json,
 state/last-run.json (last report), state/runs/ (history), state/metrics.prom (Prometheus textfile metrics).
 `;
 
@@ -71,31 +75,33 @@ function positiveNumber(flag: string, raw: string | undefined): number | undefin
   return n;
 }
 
+const OPTIONS = {
+  'repo-url': { type: 'string' },
+  'branch': { type: 'string' },
+  'modules-path': { type: 'string' },
+  'local-repo': { type: 'string' },
+  'root': { type: 'string' },
+  'check-only': { type: 'boolean' },
+  'json': { type: 'boolean' },
+  'wait': { type: 'boolean' },
+  'config': { type: 'string' },
+  'require-signed': { type: 'boolean' },
+  'allowed-signers': { type: 'string' },
+  'allow-history-rewrite': { type: 'boolean' },
+  'max-fetch-mb': { type: 'string' },
+  'module-timeout': { type: 'string' },
+  'pool-size': { type: 'string' },
+  'services': { type: 'string' },
+  'log-level': { type: 'string' },
+  'help': { type: 'boolean', short: 'h' },
+  'version': { type: 'boolean', short: 'V' },
+} as const;
+
 /** Parses argv (without node and script). Throws UpdatesError E_USAGE on anything it does not understand. */
 export function parseCli(argv: string[]): CliOptions {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'repo-url': { type: 'string' },
-        'branch': { type: 'string' },
-        'modules-path': { type: 'string' },
-        'local-repo': { type: 'string' },
-        'root': { type: 'string' },
-        'check-only': { type: 'boolean' },
-        'json': { type: 'boolean' },
-        'wait': { type: 'boolean' },
-        'module-timeout': { type: 'string' },
-        'pool-size': { type: 'string' },
-        'services': { type: 'string' },
-        'log-level': { type: 'string' },
-        'help': { type: 'boolean', short: 'h' },
-        'version': { type: 'boolean', short: 'V' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
     throw new UpdatesError('E_USAGE', { detail: (err as Error).message });
   }
@@ -103,28 +109,34 @@ export function parseCli(argv: string[]): CliOptions {
   if (positionals.length > 1) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[1]}"` });
   const first = positionals[0] ?? 'run';
   if (!(COMMANDS as readonly string[]).includes(first)) throw new UpdatesError('E_USAGE', { detail: `unknown command "${first}"` });
-  let command = first as Command;
-  if (v.help) command = 'help';
-  else if (v.version) command = 'version';
-  const services = v.services ?? 'systemctl';
-  if (services !== 'systemctl' && services !== 'record') throw new UpdatesError('E_USAGE', { detail: `--services must be systemctl or record, got "${services}"` });
-  const root = path.resolve(v.root ?? '/');
-  const timeout = positiveNumber('--module-timeout', v['module-timeout']);
+  const command: Command = v.help ? 'help' : v.version ? 'version' : (first as Command);
+  if (v.services !== undefined && v.services !== 'systemctl' && v.services !== 'record') {
+    throw new UpdatesError('E_USAGE', { detail: `--services must be systemctl or record, got "${v.services}"` });
+  }
   const pool = positiveNumber('--pool-size', v['pool-size']);
   if (pool !== undefined && !Number.isInteger(pool)) throw new UpdatesError('E_USAGE', { detail: '--pool-size needs a whole number' });
+  const flags: Partial<Settings> = {};
+  if (v['repo-url'] !== undefined) flags.repoUrl = v['repo-url'];
+  if (v.branch !== undefined) flags.branch = v.branch;
+  if (v['local-repo'] !== undefined) flags.localRepo = v['local-repo'];
+  if (v['require-signed']) flags.requireSigned = true;
+  if (v['allowed-signers'] !== undefined) flags.allowedSigners = path.resolve(v['allowed-signers']);
+  if (v['allow-history-rewrite']) flags.allowHistoryRewrite = true;
+  const fetchMb = positiveNumber('--max-fetch-mb', v['max-fetch-mb']);
+  if (fetchMb !== undefined) flags.maxFetchMb = fetchMb;
+  const timeout = positiveNumber('--module-timeout', v['module-timeout']);
+  if (timeout !== undefined) flags.moduleTimeoutSeconds = timeout;
+  if (pool !== undefined) flags.poolSize = pool;
+  if (v.services !== undefined) flags.services = v.services;
   return Object.freeze({
     command,
-    repoUrl: v['repo-url'] ?? DEFAULTS.repoUrl,
-    branch: v.branch ?? DEFAULTS.branch,
     modulesPath: v['modules-path'] ?? DEFAULTS.modulesPath,
-    ...(v['local-repo'] !== undefined ? { localRepo: v['local-repo'] } : {}),
-    root,
+    root: path.resolve(v.root ?? '/'),
     checkOnly: command === 'check' || v['check-only'] === true,
     json: v.json === true,
     wait: v.wait === true,
-    ...(timeout !== undefined ? { moduleTimeoutSeconds: timeout } : {}),
-    ...(pool !== undefined ? { poolSize: pool } : {}),
-    services,
+    ...(v.config !== undefined ? { configFile: path.resolve(v.config) } : {}),
     ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] } : {}),
+    flags,
   });
 }

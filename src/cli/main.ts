@@ -1,16 +1,20 @@
 /**
- * The `updates` command: parses flags, runs the requested command, prints and exits with a documented code.
+ * The `updates` command: parses flags, layers settings, runs the requested command, exits with a documented code.
  */
 import { UpdatesError, messageOf } from '../orchestrator/errors.js';
 import { layoutOf, underRoot } from '../orchestrator/layout.js';
 import { createLogger } from '../orchestrator/logger.js';
+import type { Logger } from '../orchestrator/logger.js';
+import { createPhase2 } from '../orchestrator/phase2.js';
 import { EXIT, performRun } from '../orchestrator/run.js';
+import type { RunConfig } from '../orchestrator/run.js';
 import { orchestratorVersion } from '../orchestrator/version.js';
 import { bundleModule } from '../sandbox/bundle.js';
 import { HELP, parseCli } from './args.js';
 import type { CliOptions } from './args.js';
-import { createPhase2 } from '../orchestrator/phase2.js';
-import { statusOf, formatStatus } from './status.js';
+import { readConfigFile, resolveSettings } from './settings.js';
+import type { Settings } from './settings.js';
+import { formatStatus, statusOf } from './status.js';
 
 /** Runs the CLI and returns the exit code (the caller exits with it). */
 export async function main(argv: string[]): Promise<number> {
@@ -37,27 +41,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger(opts.logLevel !== undefined ? { level: opts.logLevel } : {});
   try {
-    const report = await performRun({
-      repoUrl: opts.repoUrl,
-      branch: opts.branch,
-      installRoot,
-      ...(opts.localRepo !== undefined ? { repoDir: underRoot(opts.root, opts.localRepo) } : {}),
-      root: opts.root,
-      checkOnly: opts.checkOnly,
-      wait: opts.wait,
-      orchestratorVersion: orchestratorVersion(),
-      build: bundleModule,
-      logger,
-      ...(opts.checkOnly
-        ? {}
-        : {
-            phase2: createPhase2({
-              services: opts.services,
-              ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}),
-              ...(opts.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: opts.moduleTimeoutSeconds } : {}),
-            }),
-          }),
-    });
+    const settings = await resolveSettings(await readConfigFile(installRoot, opts.configFile), opts.flags);
+    const report = await performRun(runConfig(opts, settings, installRoot, logger));
     if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.exitCode ?? EXIT.FAILED;
   } catch (err) {
@@ -73,4 +58,30 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     logger.flush();
   }
+}
+
+function runConfig(opts: CliOptions, s: Settings, installRoot: string, logger: Logger): RunConfig {
+  return {
+    repoUrl: s.repoUrl,
+    branch: s.branch,
+    installRoot,
+    ...(s.localRepo !== undefined ? { repoDir: underRoot(opts.root, s.localRepo) } : {}),
+    root: opts.root,
+    checkOnly: opts.checkOnly,
+    wait: opts.wait,
+    orchestratorVersion: orchestratorVersion(),
+    build: bundleModule,
+    logger,
+    trust: { allowHistoryRewrite: s.allowHistoryRewrite, ...(s.requireSigned && s.allowedSigners ? { allowedSigners: s.allowedSigners } : {}) },
+    ...(s.maxFetchMb !== undefined ? { maxFetchBytes: Math.round(s.maxFetchMb * 2 ** 20) } : {}),
+    ...(opts.checkOnly
+      ? {}
+      : {
+          phase2: createPhase2({
+            services: s.services,
+            ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
+            ...(s.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: s.moduleTimeoutSeconds } : {}),
+          }),
+        }),
+  };
 }

@@ -39,6 +39,8 @@ export const DEFAULTS = Object.freeze({
   maxModuleFileBytes: 32 * 1024 * 1024,
   /** Largest module folder in the repository, bytes. */
   maxModuleBytes: 128 * 1024 * 1024,
+  /** How much one fetch may grow the private clone, bytes. */
+  maxFetchBytes: 512 * 1024 * 1024,
   /** Poll interval of `--wait` on the run lock. */
   lockPollMs: 250,
 });

@@ -20,6 +20,8 @@ export const CATALOGUE = {
   E_SYNC_UNREACHABLE: fill('cannot fetch {url} (branch {branch}): {detail}. Check the URL, the network and the branch name; nothing installed was changed'),
   E_SYNC_NO_BRANCH: fill('the remote {url} has no branch "{branch}"; pass --branch with an existing branch'),
   E_SYNC_REWRITTEN: fill('the remote history was rewritten: fetched commit {fetched} does not descend from the last installed commit {installed}. Nothing was installed; if this is intended, pass --allow-history-rewrite'),
+  E_UNSIGNED: fill('refused commit {commit}: {detail} (allowed signers: {signers}). Nothing was installed; sign the commit with an allowed key, or fix the allowed-signers file'),
+  E_FETCH_TOO_LARGE: fill('the fetch from {url} exceeded {limitMb} MB and was stopped; nothing was installed. Raise --max-fetch-mb if the repository is really that large'),
   // Repository content
   E_MANIFEST_INVALID: fill('module "{module}": invalid index.json: {detail}. Fix modules/{module}/index.json in the repository'),
   E_ROOT_INDEX_INVALID: fill('the repository\'s root index.json is invalid: {detail}'),

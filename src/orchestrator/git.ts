@@ -2,7 +2,7 @@
  * Git access: a private bare clone kept in the install root's state folder, fetched each run, and read by
  * commit (never through a working tree, so stray or edited files cannot leak into an install).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
@@ -24,11 +24,12 @@ const GIT_ENV: Record<string, string> = {
   LC_ALL: 'C',
 };
 
-export function gitAt(dir: string, timeoutMs: number = DEFAULTS.gitTimeoutMs): SimpleGit {
+export function gitAt(dir: string, timeoutMs: number = DEFAULTS.gitTimeoutMs, signal?: AbortSignal): SimpleGit {
   // simple-git guards these variables against injection; here they are ours, set from constants above.
   return simpleGit({
     baseDir: dir,
     timeout: { block: timeoutMs },
+    ...(signal !== undefined ? { abort: signal } : {}),
     unsafe: { allowUnsafeConfigPaths: true },
     allowEnvironment: ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL'],
   }).env(GIT_ENV);
@@ -39,6 +40,8 @@ export interface SyncOptions {
   url: string;
   branch: string;
   logger: Logger;
+  /** How much one fetch may grow the clone, bytes ("endless data" defence). */
+  maxFetchBytes?: number;
 }
 
 export interface SyncResult {
@@ -73,8 +76,64 @@ async function createClone(repoDir: string, url: string): Promise<void> {
   await fsp.rename(tmp, repoDir);
 }
 
-async function fetchBranch(repoDir: string, branch: string): Promise<void> {
-  await gitAt(repoDir).raw(['fetch', '--no-tags', '--prune', '--force', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`]);
+/** Total size of the files under `dir`, bytes. */
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await fsp.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const st = await fsp.stat(path.join(e.parentPath, e.name)).catch(() => undefined);
+    total += st?.size ?? 0;
+  }
+  return total;
+}
+
+/**
+ * Fetches the branch into its tracking ref. A watchdog stops the fetch when the clone's objects grow by more
+ * than `maxBytes`, so a hostile remote cannot fill the disk; git's own timeout bounds its duration.
+ */
+async function fetchBranch(repoDir: string, url: string, branch: string, maxBytes: number): Promise<void> {
+  const objects = path.join(repoDir, 'objects');
+  const before = await treeSize(objects);
+  const ac = new AbortController();
+  let checking = false;
+  const watchdog = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    void treeSize(objects).then((size) => {
+      checking = false;
+      if (size - before > maxBytes) ac.abort();
+    });
+  }, 200);
+  const tooLarge = () => new UpdatesError('E_FETCH_TOO_LARGE', { url, limitMb: String(Math.round(maxBytes / 2 ** 20)) });
+  try {
+    await gitAt(repoDir, DEFAULTS.gitTimeoutMs, ac.signal).raw(['fetch', '--no-tags', '--prune', '--force', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`]);
+  } catch (err) {
+    if (ac.signal.aborted) {
+      await removeFetchLeftovers(objects);
+      throw tooLarge();
+    }
+    throw err;
+  } finally {
+    clearInterval(watchdog);
+  }
+  // A fetch quicker than the watchdog's tick is caught here. The clone is only a cache: dropping it discards
+  // the oversized objects, and the next run fetches anew (and is refused again while the remote stays too large).
+  if ((await treeSize(objects)) - before > maxBytes) {
+    await fsp.rm(repoDir, { recursive: true, force: true });
+    throw tooLarge();
+  }
+}
+
+/** Temp packs of a stopped fetch: git would keep them until a gc. */
+async function removeFetchLeftovers(objects: string): Promise<void> {
+  const pack = path.join(objects, 'pack');
+  for (const f of await fsp.readdir(pack).catch(() => [] as string[])) {
+    if (f.startsWith('tmp_')) await fsp.rm(path.join(pack, f), { force: true });
+  }
+  for (const f of await fsp.readdir(objects).catch(() => [] as string[])) {
+    if (f.startsWith('incoming-')) await fsp.rm(path.join(objects, f), { recursive: true, force: true });
+  }
 }
 
 /** Why the remote cannot be read, or undefined when it can (so a fetch failure is our clone's fault). */
@@ -99,6 +158,7 @@ function firstLine(s: string): string {
  */
 export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
   const { repoDir, url, branch, logger } = opts;
+  const maxBytes = opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes;
   let recloned = false;
   if (!(await isUsableClone(repoDir, url))) {
     const existed = await fsp.stat(repoDir).then(() => true, () => false);
@@ -107,16 +167,18 @@ export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
     recloned = true;
   }
   try {
-    await fetchBranch(repoDir, branch);
+    await fetchBranch(repoDir, url, branch, maxBytes);
   } catch (err) {
+    if (err instanceof UpdatesError) throw err;
     const problem = await probeRemote(url, branch, path.dirname(repoDir));
     if (problem !== undefined) throw new UpdatesError(problem.code, { url, branch, detail: problem.detail });
     logger.warn({ err: firstLine(messageOf(err)) }, 'fetch into the local clone failed though the remote answers; making the clone anew');
     await createClone(repoDir, url);
     recloned = true;
     try {
-      await fetchBranch(repoDir, branch);
+      await fetchBranch(repoDir, url, branch, maxBytes);
     } catch (err2) {
+      if (err2 instanceof UpdatesError) throw err2;
       throw new UpdatesError('E_SYNC_UNREACHABLE', { url, branch, detail: firstLine(messageOf(err2)) });
     }
   }
@@ -125,13 +187,11 @@ export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
 }
 
 /** True when `ancestor` is `descendant` or one of its ancestors; false also when either is unknown. */
-export async function isAncestor(repoDir: string, ancestor: string, descendant: string): Promise<boolean> {
-  try {
-    await gitAt(repoDir).raw(['merge-base', '--is-ancestor', ancestor, descendant]);
-    return true;
-  } catch {
-    return false;
-  }
+export function isAncestor(repoDir: string, ancestor: string, descendant: string): Promise<boolean> {
+  // Judged by exit status (0 yes, 1 no, other: unknown object), which simple-git's raw() does not expose.
+  return new Promise((resolve) => {
+    execFile('git', ['merge-base', '--is-ancestor', ancestor, descendant], { cwd: repoDir, env: GIT_ENV }, (err) => resolve(err === null));
+  });
 }
 
 /** One entry of `git ls-tree`. */

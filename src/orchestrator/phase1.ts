@@ -14,6 +14,8 @@ import { installs, planUpdates } from './plan.js';
 import type { PlanEntry } from './plan.js';
 import type { RunReport, UpdateEntry, UpdateStatus } from './report.js';
 import { readSnapshot } from './snapshot.js';
+import { checkDescent, verifySignature } from './trust.js';
+import type { TrustPolicy } from './trust.js';
 import semver from 'semver';
 
 export interface Phase1Options {
@@ -26,6 +28,8 @@ export interface Phase1Options {
   build: BuildModule;
   logger: Logger;
   hook?: StepHook;
+  trust: TrustPolicy;
+  maxFetchBytes?: number;
 }
 
 export interface Phase1Result {
@@ -49,10 +53,17 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
   let commit: string;
   try {
-    const sync = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger });
+    const sync = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger, ...(o.maxFetchBytes ? { maxFetchBytes: o.maxFetchBytes } : {}) });
     commit = sync.commit;
     report.repository.commit = commit;
     report.repository.recloned = sync.recloned;
+    if (o.trust.allowedSigners !== undefined) {
+      await verifySignature(o.repoDir, commit, o.trust.allowedSigners);
+      report.repository.signature = 'verified';
+    }
+    if ((await checkDescent(o.repoDir, journal.lastCommit, commit, o.trust)) === 'rewritten-allowed') {
+      logger.warn({ from: journal.lastCommit, to: commit }, 'the remote history was rewritten; accepted because of --allow-history-rewrite');
+    }
   } catch (err) {
     const e = err instanceof UpdatesError ? err : new UpdatesError('E_SYNC_UNREACHABLE', { url: o.repoUrl, branch: o.branch, detail: messageOf(err) });
     logger.error({ code: e.code }, e.message);

@@ -22,7 +22,7 @@ export interface RunReport {
   finishedAt?: string;
   durationMs?: number;
   exitCode?: number;
-  repository: { url: string; branch: string; commit?: string; recloned?: boolean };
+  repository: { url: string; branch: string; commit?: string; recloned?: boolean; signature?: 'verified' };
   orchestrator: { from: string; to: string | null; status: 'current' | 'available' | 'newer-installed' | 'unknown' };
   updates: UpdateEntry[];
   modules: ModuleEntry[];

@@ -17,6 +17,7 @@ import { runPhase1 } from './phase1.js';
 import type { Phase1Result } from './phase1.js';
 import { saveReport } from './report.js';
 import type { RunReport } from './report.js';
+import type { TrustPolicy } from './trust.js';
 
 /** Exit codes, as documented in the README and --help. */
 export const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, LOCKED: 75, UPDATES_AVAILABLE: 100 });
@@ -38,6 +39,9 @@ export interface RunConfig {
   /** Phase 2; absent in check mode. */
   phase2?: Phase2;
   hook?: StepHook;
+  /** Signature and history checks; default: no signature required, rewrites refused. */
+  trust?: TrustPolicy;
+  maxFetchBytes?: number;
 }
 
 /** What Phase 2 gets: the run so far. It fills report.modules and may roll back modules of `phase1.updated`. */
@@ -67,7 +71,10 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     logger.info({ root: layout.root, mode: report.mode }, 'starting update orchestration');
     const journal = await readJournal(layout.journal);
     const phase1 = await runPhase1(
-      { layout, repoDir: cfg.repoDir ?? layout.repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger, ...(cfg.hook ? { hook: cfg.hook } : {}) },
+      { layout, repoDir: cfg.repoDir ?? layout.repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
+        trust: cfg.trust ?? { allowHistoryRewrite: false },
+        ...(cfg.maxFetchBytes !== undefined ? { maxFetchBytes: cfg.maxFetchBytes } : {}),
+        ...(cfg.hook ? { hook: cfg.hook } : {}) },
       report,
       journal,
     );
