@@ -14,7 +14,7 @@ import { ADDED_DIR, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousL
 import type { Layout } from './layout.js';
 import { UpdatesError, messageOf } from './errors.js';
 import { parseModuleManifest } from './manifest.js';
-import type { RemoteModule } from './snapshot.js';
+import type { ModuleFile, RemoteModule } from './snapshot.js';
 
 /** Turns a staged module folder into the code the sandbox runs. Throws UpdatesError E_BUILD when it cannot. */
 export type BuildModule = (moduleDir: string, moduleName: string) => Promise<string>;
@@ -50,7 +50,7 @@ export async function stageModule(
   await fsp.mkdir(parent, { recursive: true });
   const staging = path.join(parent, `.staging-${randomBytes(6).toString('hex')}`);
   try {
-    await writeFiles(repoDir, mod, staging);
+    await writeFiles(repoDir, mod.files, staging);
     await hook('files-written', mod.name);
     const check = parseModuleManifest(await fsp.readFile(path.join(staging, 'index.json'), 'utf8'), mod.name);
     if (!check.ok) throw new UpdatesError('E_MANIFEST_INVALID', { module: mod.name, detail: check.reason });
@@ -73,10 +73,11 @@ export async function stageModule(
   }
 }
 
-async function writeFiles(repoDir: string, mod: RemoteModule, staging: string): Promise<void> {
-  const blobs = await readBlobs(repoDir, mod.files.map((f) => f.oid));
+/** Writes files of a commit (paths relative to `staging`) from the clone's objects. */
+export async function writeFiles(repoDir: string, files: readonly ModuleFile[], staging: string): Promise<void> {
+  const blobs = await readBlobs(repoDir, files.map((f) => f.oid));
   await fsp.mkdir(staging, { recursive: true });
-  for (const f of mod.files) {
+  for (const f of files) {
     const dest = path.join(staging, ...f.rel.split('/'));
     await fsp.mkdir(path.dirname(dest), { recursive: true });
     const content = blobs.get(f.oid);

@@ -11,6 +11,10 @@ import type { Layout } from './layout.js';
 export type UpdateStatus = 'installed' | 'updated' | 'repaired' | 'available' | 'failed' | 'invalid' | 'held' | 'rolled-back' | 'kept-newer' | 'local-only';
 export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited' | 'skipped' | 'disabled' | 'rolled-back';
 
+/** current: nothing newer; available: newer in the repository (check mode); updated: installed and running;
+ * failed: refused (did not build or pass its self-test); rolled-back: its first run failed; held: a refused version. */
+export type OrchestratorStatus = 'current' | 'available' | 'updated' | 'failed' | 'rolled-back' | 'held' | 'newer-installed' | 'unknown';
+
 export interface UpdateEntry { module: string; from: string | null; to: string | null; status: UpdateStatus; message?: string }
 export interface ModuleEntry { module: string; status: ModuleStatus; version?: string; durationMs?: number; changed?: boolean; message?: string; code?: string }
 export interface ReportError { code: string; message: string }
@@ -23,7 +27,7 @@ export interface RunReport {
   durationMs?: number;
   exitCode?: number;
   repository: { url: string; branch: string; commit?: string; recloned?: boolean; signature?: 'verified' };
-  orchestrator: { from: string; to: string | null; status: 'current' | 'available' | 'newer-installed' | 'unknown' };
+  orchestrator: { from: string; to: string | null; status: OrchestratorStatus; message?: string };
   updates: UpdateEntry[];
   modules: ModuleEntry[];
   errors: ReportError[];

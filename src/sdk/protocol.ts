@@ -24,6 +24,8 @@ const pathString = z
   .refine((s) => s.startsWith('/'), 'path must be absolute');
 const shortString = z.string().min(1).max(256).refine(noNul, 'contains a NUL byte');
 const payloadString = z.string().max(MAX_PAYLOAD_BYTES);
+/** A backup label becomes a folder name. */
+const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'label must be letters, digits, ".", "_" or "-" (at most 64)');
 /** A user or group: a name or a numeric id. */
 const principal = z.union([shortString, z.number().int().min(0).max(0xffffffff)]);
 /** A file mode, as a number (0o755) or an octal string ("755", "0755"). */
@@ -54,8 +56,8 @@ export const methodSchemas = {
     message: z.string().max(8192),
   }),
   'permissions.set': z.strictObject({ targets: z.array(permissionTargetSchema).min(1).max(256) }),
-  'state.backup': z.strictObject({ label: shortString, paths: z.array(pathString).min(1).max(256) }),
-  'state.restore': z.strictObject({ label: shortString }),
+  'state.backup': z.strictObject({ label, paths: z.array(pathString).min(1).max(256) }),
+  'state.restore': z.strictObject({ label }),
   'state.list': z.strictObject({}),
   'fs.readFile': z.strictObject({ path: pathString }),
   'fs.writeFile': z.strictObject({ path: pathString, content: payloadString, mode: mode.optional() }),

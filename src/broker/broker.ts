@@ -1,0 +1,145 @@
+// The broker of one module's run: validates each SDK request, checks it against the module's capabilities, acts, audits.
+import { UpdatesError } from '../orchestrator/errors.js';
+import type { Logger } from '../orchestrator/logger.js';
+import { MODULE_NAME_RE } from '../orchestrator/manifest.js';
+import type { Capabilities } from '../orchestrator/manifest.js';
+import { PROTOCOL_VERSION } from '../sdk/protocol.js';
+import type { Reply } from '../sdk/protocol.js';
+import { subjectOf } from './audit.js';
+import type { Decision } from './audit.js';
+import type { HandlerContext } from './handlers/context.js';
+import { resolveLimits } from './limits.js';
+import type { BrokerLimits } from './limits.js';
+import { Policy } from './policy.js';
+import { loadHostPrincipals } from './principals.js';
+import { bestEffortId, cloneMessage, NO_ID, parseRequest, rawMethod } from './request.js';
+import { route } from './router.js';
+import type { ServiceBackend } from './services.js';
+import { ModuleStore } from './store.js';
+import { isDenial, toWireError } from './wire.js';
+
+export type { BrokerLimits } from './limits.js';
+export type { ServiceBackend } from './services.js';
+export { systemctlBackend, recordingBackend } from './services.js';
+
+/** Everything the broker of one module's run needs; built by the orchestrator when it makes the channel. */
+export interface BrokerContext {
+  /** Identity: bound when the channel is made, never read from a message. */
+  module: string;
+  /** From the module's manifest (already zod-parsed). */
+  capabilities: Capabilities;
+  /** The --root mapping: '/' for none; a declared or requested absolute path P maps to join(root, P). */
+  root: string;
+  /** `<install root>/state`: backups under backups/<module>/, the store at store/<module>.json. */
+  stateDir: string;
+  /** A pino child already bound to run id and module; one audit line per decision. */
+  logger: Logger;
+  services: ServiceBackend;
+  limits?: Partial<BrokerLimits>;
+}
+
+/** Serves one module's SDK requests for one run. Deny by default; after close() every request is refused. */
+export class ModuleBroker {
+  private readonly policy: Policy;
+  private readonly store: ModuleStore;
+  private readonly limits: Readonly<BrokerLimits>;
+  private readonly ended = new AbortController();
+  private inFlight = 0;
+  private requests = 0;
+  private deniedCount = 0;
+  /** Denials past the request cap are counted, not logged one by one, so a flood cannot flood the log. */
+  private suppressed = 0;
+
+  constructor(private readonly ctx: BrokerContext) {
+    if (!MODULE_NAME_RE.test(ctx.module)) throw new UpdatesError('E_INTERNAL', { detail: 'broker made for an invalid module name' });
+    if (!ctx.root.startsWith('/') || !ctx.stateDir.startsWith('/')) {
+      throw new UpdatesError('E_INTERNAL', { detail: 'broker root and state folder must be absolute' });
+    }
+    this.limits = resolveLimits(ctx.limits);
+    this.policy = new Policy(ctx.capabilities, ctx.root, () => loadHostPrincipals());
+    this.store = new ModuleStore(ModuleStore.fileFor(ctx.stateDir, ctx.module), this.limits.storeMaxBytes);
+  }
+
+  /** Requests seen and requests denied so far. */
+  get stats(): { requests: number; denied: number } {
+    return { requests: this.requests, denied: this.deniedCount };
+  }
+
+  /**
+   * Answers one message from the module's port. Never throws: every outcome is a reply, with the message's
+   * id when it had a valid one, else -1 (NO_ID).
+   */
+  async handle(raw: unknown): Promise<Reply> {
+    this.requests += 1;
+    const copy = cloneMessage(raw);
+    const id = copy.ok ? bestEffortId(copy.value) : NO_ID;
+    let method = (copy.ok ? rawMethod(copy.value) : undefined) ?? 'unknown';
+    let subject: Record<string, unknown> = {};
+    const notes: Record<string, unknown> = {};
+    try {
+      this.admit(method);
+      const req = parseRequest(copy);
+      method = req.method;
+      subject = subjectOf(req.method, req.params);
+      this.inFlight += 1;
+      let result: unknown;
+      try {
+        result = await route(req.method, req.params, this.handlerContext(notes));
+      } finally {
+        this.inFlight -= 1;
+      }
+      this.audit('allowed', method, { ...subject, ...notes });
+      return { v: PROTOCOL_VERSION, id: req.id, ok: true, result };
+    } catch (err) {
+      const error = toWireError(err, method);
+      const decision: Decision = isDenial(error.code) ? 'denied' : 'failed';
+      if (decision === 'denied') this.deniedCount += 1;
+      if (error.code === 'E_INTERNAL') this.ctx.logger.error({ err, method }, 'broker internal error');
+      this.audit(decision, method, { ...subject, ...notes, code: error.code });
+      return { v: PROTOCOL_VERSION, id, ok: false, error };
+    }
+  }
+
+  /** Ends the run: later requests get E_RUN_ENDED and running commands are killed. */
+  close(): void {
+    if (this.ended.signal.aborted) return;
+    this.ended.abort();
+    if (this.suppressed > 0) {
+      this.ctx.logger.warn({ audit: true, decision: 'denied', code: 'E_LIMIT', suppressed: this.suppressed }, 'requests over the limit, not logged one by one');
+    }
+  }
+
+  /** Refusals that come before parsing: run ended, request cap, in-flight cap. */
+  private admit(method: string): void {
+    if (this.ended.signal.aborted) throw new UpdatesError('E_RUN_ENDED', { method });
+    if (this.requests > this.limits.maxRequests) {
+      throw new UpdatesError('E_LIMIT', { method, detail: `more than ${this.limits.maxRequests} SDK requests in one run` });
+    }
+    if (this.inFlight >= this.limits.maxInFlight) {
+      throw new UpdatesError('E_LIMIT', { method, detail: `more than ${this.limits.maxInFlight} SDK requests in flight; await earlier calls` });
+    }
+  }
+
+  private handlerContext(notes: Record<string, unknown>): HandlerContext {
+    const { module, stateDir, logger, services } = this.ctx;
+    return {
+      module, stateDir, logger, services,
+      policy: this.policy,
+      limits: this.limits,
+      store: this.store,
+      signal: this.ended.signal,
+      note: (fields) => Object.assign(notes, fields),
+    };
+  }
+
+  /** One line per decision: info when allowed, warn when denied or failed. */
+  private audit(decision: Decision, method: string, fields: Record<string, unknown>): void {
+    if (decision !== 'allowed' && fields['code'] === 'E_LIMIT' && this.requests > this.limits.maxRequests + 1) {
+      this.suppressed += 1;
+      return;
+    }
+    const line = { audit: true, method, decision, ...fields };
+    if (decision === 'allowed') this.ctx.logger.info(line, `broker ${decision} ${method}`);
+    else this.ctx.logger.warn(line, `broker ${decision} ${method}`);
+  }
+}

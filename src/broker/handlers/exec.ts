@@ -1,0 +1,27 @@
+// Handler of exec: a declared command, exact argv, no shell.
+import { UpdatesError } from '../../orchestrator/errors.js';
+import { runCommand } from '../exec.js';
+import { sysCode } from '../wire.js';
+import type { Handler } from './context.js';
+
+/** exec: argv must equal a declared command; runs with a deadline that kills its whole process group. */
+export const exec: Handler<'exec'> = async (p, ctx) => {
+  ctx.policy.checkCommand(p.argv);
+  const inputBytes = Buffer.byteLength(p.input ?? '');
+  if (inputBytes > ctx.limits.maxFileBytes) {
+    throw new UpdatesError('E_LIMIT', { method: 'exec', detail: `input of ${inputBytes} bytes is more than the limit of ${ctx.limits.maxFileBytes}` });
+  }
+  let res;
+  try {
+    res = await runCommand(p.argv, {
+      ...(p.input !== undefined ? { input: p.input } : {}),
+      timeoutMs: p.timeoutMs ?? ctx.limits.execTimeoutMs,
+      maxOutputBytes: ctx.limits.execMaxOutputBytes,
+      signal: ctx.signal,
+    });
+  } catch (err) {
+    throw new UpdatesError('E_IO', { method: 'exec', detail: `cannot start ${p.argv[0] ?? ''}: ${sysCode(err) ?? 'unknown error'}` });
+  }
+  ctx.note({ exitCode: res.exitCode, timedOut: res.timedOut, ...(res.truncated ? { truncated: true } : {}) });
+  return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, timedOut: res.timedOut };
+};

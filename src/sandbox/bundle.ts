@@ -1,0 +1,67 @@
+// Bundles a module's TypeScript into one CommonJS source string that the sandbox can evaluate in a Compartment.
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { build } from 'esbuild';
+import type { BuildFailure, Message } from 'esbuild';
+import { UpdatesError } from '../orchestrator/errors.js';
+import { importPolicy, POLICY_PLUGIN, SDK_SPECIFIER } from './import-policy.js';
+import { findRefusedSource } from './source-check.js';
+
+/** Entry files tried in order. */
+const ENTRY_FILES = ['index.ts', 'index.js'] as const;
+
+async function findEntry(moduleDir: string, moduleName: string): Promise<string> {
+  for (const name of ENTRY_FILES) {
+    const file = path.join(moduleDir, name);
+    if (await access(file).then(() => true, () => false)) return file;
+  }
+  throw new UpdatesError('E_BUILD', { module: moduleName, detail: `no ${ENTRY_FILES.join(' or ')} in the module folder` });
+}
+
+/** One esbuild message as "file:line:column: text"; the policy's own messages already name the file. */
+function describeMessage(message: Message): string {
+  if (message.pluginName === POLICY_PLUGIN || message.location === null) return message.text;
+  const { file, line, column } = message.location;
+  return `${file}:${line}:${column + 1}: ${message.text}`;
+}
+
+function isBuildFailure(err: unknown): err is BuildFailure {
+  return err instanceof Error && Array.isArray((err as Partial<BuildFailure>).errors);
+}
+
+/**
+ * Bundles `<moduleDir>/index.ts` (or index.js) with esbuild into one CommonJS source string.
+ *
+ * `updates-orchestrator/sdk` stays an external `require()`; any other import that is not a file of the module's
+ * own folder is refused (see import-policy.ts), as is source text the SES compartment would refuse at run time.
+ * Every refusal and syntax error is an `UpdatesError('E_BUILD')` that names the file and says what to use instead.
+ */
+export async function bundleModule(moduleDir: string, moduleName: string): Promise<string> {
+  const entry = await findEntry(moduleDir, moduleName);
+  let code: string;
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      absWorkingDir: path.resolve(moduleDir),
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'neutral',
+      target: 'es2022',
+      treeShaking: true,
+      sourcemap: false,
+      legalComments: 'none',
+      external: [SDK_SPECIFIER],
+      plugins: [importPolicy(moduleDir)],
+      logLevel: 'silent',
+    });
+    code = result.outputFiles[0]?.text ?? '';
+  } catch (err) {
+    if (!isBuildFailure(err)) throw err;
+    const detail = err.errors.map(describeMessage).join('; ') || err.message;
+    throw new UpdatesError('E_BUILD', { module: moduleName, detail }, { cause: err });
+  }
+  const refused = findRefusedSource(code);
+  if (refused !== undefined) throw new UpdatesError('E_BUILD', { module: moduleName, detail: refused });
+  return code;
+}

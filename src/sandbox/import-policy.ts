@@ -1,0 +1,78 @@
+// The esbuild plugin that decides, at build time, what a module may import: the SDK and files in its own folder.
+import { realpath } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import type { OnResolveArgs, OnResolveResult, Plugin } from 'esbuild';
+
+/** The one package a module may import; it becomes the SDK endowment at run time. */
+export const SDK_SPECIFIER = 'updates-orchestrator/sdk';
+/** Name under which the policy's refusals appear in esbuild messages. */
+export const POLICY_PLUGIN = 'updates-import-policy';
+
+const OWN_FOLDER_ONLY = `modules may import only '${SDK_SPECIFIER}' and files in their own folder`;
+
+/** Built-ins whose job the SDK does, and the SDK call to use instead. */
+const SDK_ALTERNATIVE: Readonly<Record<string, string>> = {
+  fs: `use fs.readFile/writeFile from '${SDK_SPECIFIER}'`,
+  'fs/promises': `use fs.readFile/writeFile from '${SDK_SPECIFIER}'`,
+  child_process: `use exec() of a declared command from '${SDK_SPECIFIER}'`,
+};
+
+const BUILTINS = new Set(builtinModules);
+
+/** True for `node:x` and for bare built-in names such as `fs` or `fs/promises`. */
+function isBuiltin(specifier: string): boolean {
+  return specifier.startsWith('node:') || BUILTINS.has(specifier) || BUILTINS.has(specifier.split('/')[0] ?? '');
+}
+
+/** The advice that goes with refusing a built-in. */
+function builtinAdvice(specifier: string): string {
+  const name = specifier.replace(/^node:/, '');
+  return SDK_ALTERNATIVE[name] ?? SDK_ALTERNATIVE[name.split('/')[0] ?? ''] ?? OWN_FOLDER_ONLY;
+}
+
+/** Whether `file` (a realpath) lies inside `root` (a realpath). */
+function isInside(root: string, file: string): boolean {
+  const rel = path.relative(root, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/**
+ * Builds the plugin for one module folder. Every import goes through it: the SDK stays external, relative
+ * imports are resolved by esbuild and then checked by realpath (so a symlink cannot lead out of the folder),
+ * and everything else, including dynamic `import()` and `require.resolve`, is refused with advice.
+ */
+export function importPolicy(moduleDir: string): Plugin {
+  return {
+    name: POLICY_PLUGIN,
+    setup(build) {
+      let root = '';
+      build.onStart(async () => {
+        root = await realpath(moduleDir);
+      });
+      const refuse = (args: OnResolveArgs, why: string): OnResolveResult => {
+        const from = args.importer === '' ? '(entry)' : path.relative(moduleDir, args.importer);
+        return { errors: [{ text: `${from} imports '${args.path}': ${why}`, pluginName: POLICY_PLUGIN }] };
+      };
+      build.onResolve({ filter: /.*/ }, async (args): Promise<OnResolveResult | undefined> => {
+        // Our own nested build.resolve() call below comes back through here; let esbuild resolve it.
+        if (args.pluginData === POLICY_PLUGIN || args.kind === 'entry-point') return undefined;
+        if (args.kind === 'dynamic-import') return refuse(args, `dynamic import() is not allowed; ${OWN_FOLDER_ONLY}, imported statically`);
+        if (args.kind === 'require-resolve') return refuse(args, `require.resolve() is not allowed; ${OWN_FOLDER_ONLY}`);
+        if (args.path === SDK_SPECIFIER) return { path: SDK_SPECIFIER, external: true };
+        if (isBuiltin(args.path)) return refuse(args, `Node built-in modules are not available to modules; ${builtinAdvice(args.path)}`);
+        if (!args.path.startsWith('.') && !path.isAbsolute(args.path)) return refuse(args, `packages are not available; ${OWN_FOLDER_ONLY}`);
+        const resolved = await build.resolve(args.path, {
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          kind: args.kind,
+          pluginData: POLICY_PLUGIN,
+        });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        const real = await realpath(resolved.path).catch(() => resolved.path);
+        if (!isInside(root, real)) return refuse(args, `the file is outside the module folder; ${OWN_FOLDER_ONLY}`);
+        return { path: real };
+      });
+    },
+  };
+}

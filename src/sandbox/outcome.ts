@@ -1,0 +1,43 @@
+// Maps how a piscina task settled (a worker reply, an abort, an out-of-memory, an exit) to a module outcome.
+import { messageOf, UpdatesError } from '../orchestrator/errors.js';
+import type { ErrorCode } from '../orchestrator/errors.js';
+import type { ModuleJob, ModuleOutcome, ModuleStatus } from './types.js';
+import { workerReplySchema } from './types.js';
+
+/** piscina rejects a task whose worker ended with this message (e.g. process.exit inside the worker). */
+const WORKER_EXIT_RE = /^worker exited with code/;
+
+function outcome(
+  job: ModuleJob,
+  status: ModuleStatus,
+  durationMs: number,
+  code: ErrorCode,
+  details: Record<string, string>,
+): ModuleOutcome {
+  const error = { code, message: new UpdatesError(code, { module: job.module, ...details }).message };
+  return { module: job.module, status, error, durationMs };
+}
+
+/** The outcome of a task the worker answered. The reply is validated again here: it comes from where module code ran. */
+export function outcomeOfReply(job: ModuleJob, reply: unknown, durationMs: number): ModuleOutcome {
+  const parsed = workerReplySchema.safeParse(reply);
+  if (!parsed.success) return outcome(job, 'failed', durationMs, 'E_MODULE_RESULT', { detail: 'a reply the sandbox could not read' });
+  const data = parsed.data;
+  if (!data.ok) return { module: job.module, status: 'failed', error: data.error, durationMs };
+  if (data.result.success) return { module: job.module, status: 'ok', result: data.result, durationMs };
+  const detail = data.result.message ?? 'main() returned success: false';
+  return { ...outcome(job, 'failed', durationMs, 'E_MODULE_FAILED', { detail }), result: data.result };
+}
+
+/** The outcome of a task that piscina rejected: the deadline, the heap limit, an exit, or anything else. */
+export function outcomeOfRejection(job: ModuleJob, err: unknown, timedOut: boolean, durationMs: number): ModuleOutcome {
+  if (timedOut) {
+    return outcome(job, 'timeout', durationMs, 'E_MODULE_TIMEOUT', { seconds: String(Math.round(job.timeoutMs / 100) / 10) });
+  }
+  if ((err as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return outcome(job, 'memory', durationMs, 'E_MODULE_MEMORY', { limitMb: String(job.maxMemoryMb) });
+  }
+  const message = messageOf(err);
+  if (WORKER_EXIT_RE.test(message)) return outcome(job, 'exited', durationMs, 'E_MODULE_EXITED', { detail: message });
+  return outcome(job, 'failed', durationMs, 'E_MODULE_FAILED', { detail: message });
+}

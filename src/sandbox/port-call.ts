@@ -1,0 +1,70 @@
+// Worker side of a module's channel: turns SDK calls into protocol requests on the port and matches the replies.
+import type { MessagePort } from 'node:worker_threads';
+import type { Call } from '../sdk/client.js';
+import { SdkError } from '../sdk/client.js';
+import type { Method, Params, Results } from '../sdk/protocol.js';
+import { PROTOCOL_VERSION, replySchema } from '../sdk/protocol.js';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+}
+
+/** A `call` bound to one port, and a way to end it. */
+export interface PortCall {
+  call: Call;
+  /** Closes the port: requests after this are refused in the worker, and pending ones never settle. */
+  close(): void;
+}
+
+/**
+ * Binds the SDK transport to `port`. Ids are local counters; a reply is matched by id and anything that is not a
+ * well-formed reply to a pending request is ignored, so the host cannot be made to resolve the wrong call.
+ */
+export function createPortCall(port: MessagePort): PortCall {
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let closed = false;
+  port.on('message', (raw: unknown) => {
+    const parsed = replySchema.safeParse(raw);
+    if (!parsed.success) return;
+    const reply = parsed.data;
+    const waiter = pending.get(reply.id);
+    if (waiter === undefined) return;
+    pending.delete(reply.id);
+    if (reply.ok) waiter.resolve(reply.result);
+    else waiter.reject(new SdkError(reply.error.code, reply.error.message, reply.error.data ?? {}));
+  });
+  const call = <M extends Method>(method: M, params: Params<M>): Promise<Results[M]> =>
+    new Promise<Results[M]>((resolve, reject) => {
+      if (closed) {
+        reject(new SdkError('E_RUN_ENDED', `${method}: the module's run has ended; SDK calls after main() returned are refused`));
+        return;
+      }
+      const id = nextId++;
+      try {
+        // postMessage clones the params here, running any getter once; the broker validates that copy.
+        port.postMessage({ v: PROTOCOL_VERSION, id, method, params });
+      } catch (err) {
+        reject(new SdkError('E_BAD_REQUEST', `invalid SDK request ${method}: the arguments cannot be sent (${describe(err)})`));
+        return;
+      }
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    });
+  return {
+    call,
+    close() {
+      closed = true;
+      pending.clear();
+      port.close();
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return 'unprintable error';
+  }
+}

@@ -1,0 +1,66 @@
+// Shapes that cross between the host (pool.ts) and a sandbox worker (worker.ts), and the pool's public job types.
+import type { MessagePort } from 'node:worker_threads';
+import { z } from 'zod';
+import type { ModuleResult } from '../sdk/protocol.js';
+import { moduleResultSchema } from '../sdk/protocol.js';
+
+/** Largest serialized result (JSON, bytes) a module's main() may return. */
+export const MAX_RESULT_BYTES = 64 * 1024;
+
+/** What the host posts to a worker for one module run. `port` is transferred: the module's only channel out. */
+export interface WorkerTask {
+  module: string;
+  code: string;
+  configuration: Readonly<Record<string, unknown>>;
+  args: string[];
+  port: MessagePort;
+}
+
+/** An error as it crosses from the worker: plain data, with a catalogue code. */
+export interface PlainError {
+  code: string;
+  message: string;
+}
+
+/** What a worker answers: the validated result of main(), or why the module failed. */
+export type WorkerReply = { ok: true; result: ModuleResult } | { ok: false; error: PlainError };
+
+/** The host validates each reply again: a worker is where hostile code ran. */
+export const workerReplySchema = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true), result: moduleResultSchema }),
+  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string(), message: z.string() }) }),
+]);
+
+/** The broker side of one run, as the pool sees it: it relays raw requests and posts back what `handle` returns. */
+export interface JobBroker {
+  /** Validates and performs one raw request; resolves to the reply to post back. */
+  handle(raw: unknown): Promise<unknown>;
+  /** Called once when the run has settled, however it ended; later requests must be refused. */
+  close(): void;
+}
+
+/** One module run. */
+export interface ModuleJob {
+  module: string;
+  /** The CommonJS bundle from bundleModule(). */
+  code: string;
+  configuration: Readonly<Record<string, unknown>>;
+  args: string[];
+  timeoutMs: number;
+  maxMemoryMb: number;
+  broker: JobBroker;
+}
+
+/** How a run ended. */
+export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited';
+
+/** The outcome of one run, as plain data. */
+export interface ModuleOutcome {
+  module: string;
+  status: ModuleStatus;
+  /** The module's own result, when main() returned a valid one. */
+  result?: ModuleResult;
+  /** Set for every status but 'ok'. */
+  error?: PlainError;
+  durationMs: number;
+}

@@ -1,0 +1,65 @@
+// The piscina worker: locks the realm down once, then runs each module task in a fresh Compartment.
+import 'ses';
+import { createSdk, SdkError } from '../sdk/client.js';
+import { runInCompartment } from './compartment-run.js';
+import { createPortCall } from './port-call.js';
+import type { WorkerReply, WorkerTask } from './types.js';
+
+let lockedDown = false;
+
+/**
+ * Hardens the worker's realm before the first module runs. Static imports above (zod, the SDK) are evaluated
+ * by then, so they keep working; what runs after may not change any shared intrinsic.
+ *
+ * - errorTaming 'unsafe': errors keep their stacks, so a module failure is readable in the report.
+ * - overrideTaming 'severe': libraries that assign `x.constructor = …` or `x.toString = …` on objects
+ *   (the "override mistake" on frozen prototypes) keep working.
+ * - errorTrapping / unhandledRejectionTrapping 'none': SES must not install process-wide handlers that print;
+ *   this worker installs its own below.
+ * - consoleTaming 'unsafe': the worker's console is not given to modules; leave it as Node made it.
+ */
+function ensureLockdown(): void {
+  if (lockedDown) return;
+  lockdown({
+    errorTaming: 'unsafe',
+    overrideTaming: 'severe',
+    consoleTaming: 'unsafe',
+    errorTrapping: 'none',
+    unhandledRejectionTrapping: 'none',
+    stackFiltering: 'concise',
+  });
+  // A module can reach SdkError through a rejected SDK call; frozen, it cannot be changed for the next module.
+  harden(SdkError);
+  // A promise a module left rejected must not kill the worker (and every module queued on it): its run's
+  // outcome is what main() returned or threw, and a stray rejection after that has nowhere to go.
+  process.on('unhandledRejection', () => undefined);
+  lockedDown = true;
+}
+
+/** Runs one module task. Never rejects for anything the module does: failures come back as `{ ok: false }`. */
+export default async function runModuleTask(task: WorkerTask): Promise<WorkerReply> {
+  ensureLockdown();
+  const channel = createPortCall(task.port);
+  let reply: WorkerReply;
+  try {
+    // The same names src/sdk/index.ts exports, so `err instanceof SdkError` works inside the sandbox too.
+    const sdk = harden({ ...createSdk(channel.call, harden(task.configuration)), SdkError });
+    reply = await runInCompartment(task.module, task.code, sdk, task.args);
+  } finally {
+    // Close the channel as soon as main() settles: nothing the module left running can reach the broker.
+    channel.close();
+  }
+  await leftoverMicrotasksDrained();
+  return reply;
+}
+
+/**
+ * Resolves on the next macrotask turn, which comes only once the microtask queue is empty. A module that left
+ * an endless promise chain running after main() returned is stuck here until its own deadline, so it is reported
+ * as timed out and its worker replaced, instead of starving the next module's SDK replies on this worker.
+ * Once this resolves nothing of the module can run again: a compartment has no timers, no FinalizationRegistry,
+ * no Atomics, and its channel is closed.
+ */
+function leftoverMicrotasksDrained(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

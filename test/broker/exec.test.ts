@@ -1,0 +1,87 @@
+// exec: exact declared argv only, no shell, capped output, and a deadline that kills the whole process group.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { audited, err, makeHarness, ok } from './harness.js';
+import type { Harness } from './harness.js';
+import type { ExecResult } from '../../src/sdk/protocol.js';
+
+const MARK = `broker-exec-test-${randomUUID()}`;
+const TREE = ['/bin/sh', '-c', `sh -c 'sleep 30; :' ${MARK} & sh -c 'sleep 30; :' ${MARK}; :`];
+
+function running(marker: string): boolean {
+  return spawnSync('pgrep', ['-f', marker]).status === 0;
+}
+
+describe('exec', () => {
+  let h: Harness;
+  before(async () => {
+    h = await makeHarness({
+      commands: [['/bin/echo', 'hi'], ['/bin/cat'], ['/bin/sh', '-c', 'env'], ['/bin/sh', '-c', 'head -c 100000 /dev/zero'], TREE, ['/nonexistent/bin']],
+    }, { limits: { execMaxOutputBytes: 1000 } });
+  });
+  after(() => h.cleanup());
+
+  it('runs a declared command and returns its output', async () => {
+    assert.deepEqual(ok(await h.call('exec', { argv: ['/bin/echo', 'hi'] })), { exitCode: 0, stdout: 'hi\n', stderr: '', timedOut: false });
+    audited(h.lines, { method: 'exec', decision: 'allowed', argv: ['/bin/echo', 'hi'], exitCode: 0 });
+  });
+
+  it('feeds input on stdin and gives the command only a PATH', async () => {
+    assert.equal(ok<ExecResult>(await h.call('exec', { argv: ['/bin/cat'], input: 'piped' })).stdout, 'piped');
+    const env = ok<ExecResult>(await h.call('exec', { argv: ['/bin/sh', '-c', 'env'] })).stdout;
+    assert.ok(!env.includes('NODE_OPTIONS') && !env.includes('HOME='), env);
+  });
+
+  it('caps captured output', async () => {
+    const res = ok<ExecResult>(await h.call('exec', { argv: ['/bin/sh', '-c', 'head -c 100000 /dev/zero'] }));
+    assert.equal(res.stdout.length, 1000);
+    audited(h.lines, { method: 'exec', decision: 'allowed', truncated: true });
+  });
+
+  it('refuses undeclared commands, extra or changed arguments, and NUL bytes', async () => {
+    err(await h.call('exec', { argv: ['/bin/rm', '-rf', '/'] }), 'E_UNDECLARED_COMMAND');
+    err(await h.call('exec', { argv: ['/bin/echo', 'hi', '; rm -rf /'] }), 'E_UNDECLARED_COMMAND');
+    err(await h.call('exec', { argv: ['/bin/echo', 'ho'] }), 'E_UNDECLARED_COMMAND');
+    err(await h.call('exec', { argv: ['/bin/echo'] }), 'E_UNDECLARED_COMMAND');
+    err(await h.call('exec', { argv: ['/bin/echo hi'] }), 'E_UNDECLARED_COMMAND');
+    err(await h.call('exec', { argv: ['/bin/echo', 'hi\0--help'] }), 'E_BAD_REQUEST');
+    err(await h.call('exec', { argv: ['/bin/echo', 'hi'], env: { LD_PRELOAD: '/tmp/x.so' } }), 'E_BAD_REQUEST');
+    audited(h.lines, { method: 'exec', decision: 'denied', code: 'E_UNDECLARED_COMMAND', argv: ['/bin/echo', 'hi', '; rm -rf /'] });
+  });
+
+  it('reports a command that cannot start as E_IO', async () => {
+    err(await h.call('exec', { argv: ['/nonexistent/bin'] }), 'E_IO');
+  });
+
+  it('kills the whole process group at the deadline: nothing is left behind', async () => {
+    const pending = h.call('exec', { argv: TREE, timeoutMs: 1500 });
+    let seen = false;
+    for (let i = 0; i < 100 && !seen; i++) {
+      seen = running(MARK);
+      if (!seen) await sleep(10);
+    }
+    const res = ok<ExecResult>(await pending);
+    assert.ok(seen, 'the process tree was started');
+    assert.equal(res.timedOut, true);
+    assert.notEqual(res.exitCode, 0);
+    assert.equal(running(MARK), false, 'no process of the group survived');
+    audited(h.lines, { method: 'exec', decision: 'allowed', timedOut: true });
+  });
+
+  it('kills a running command when the run ends', async () => {
+    const h2 = await makeHarness({ commands: [TREE] });
+    try {
+      const pending = h2.call('exec', { argv: TREE, timeoutMs: 60_000 });
+      for (let i = 0; i < 200 && !running(MARK); i++) await sleep(10);
+      h2.broker.close();
+      const res = ok<ExecResult>(await pending);
+      assert.notEqual(res.exitCode, 0);
+      assert.equal(running(MARK), false);
+    } finally {
+      await h2.cleanup();
+    }
+  });
+});
