@@ -8,7 +8,7 @@ import { DEFAULTS } from '../orchestrator/defaults.js';
 import { UpdatesError } from '../orchestrator/errors.js';
 import type { Settings } from './settings.js';
 
-export const COMMANDS = ['run', 'check', 'status', 'help', 'version'] as const;
+export const COMMANDS = ['run', 'check', 'status', 'self-test', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliOptions {
@@ -33,6 +33,7 @@ Commands:
   run                     sync, install updates, run enabled modules (default)
   check                   report available updates without installing or running anything (= --check-only)
   status                  list installed modules, their versions and whether they are enabled
+  self-test               check that this build can bundle and run a module in the sandbox (exit 0 if so)
 
 Options:
   --repo-url URL          git repository to sync (default: ${DEFAULTS.repoUrl})

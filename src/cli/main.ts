@@ -14,6 +14,7 @@ import { HELP, parseCli } from './args.js';
 import type { CliOptions } from './args.js';
 import { readConfigFile, resolveSettings } from './settings.js';
 import type { Settings } from './settings.js';
+import { selfTest } from './self-test.js';
 import { formatStatus, statusOf } from './status.js';
 
 /** Runs the CLI and returns the exit code (the caller exits with it). */
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${orchestratorVersion()}\n`);
     return EXIT.OK;
   }
+  if (opts.command === 'self-test') return selfTest();
   const installRoot = underRoot(opts.root, opts.modulesPath);
   if (opts.command === 'status') {
     const status = await statusOf(layoutOf(installRoot));
@@ -42,8 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   const logger = createLogger(opts.logLevel !== undefined ? { level: opts.logLevel } : {});
   try {
     const settings = await resolveSettings(await readConfigFile(installRoot, opts.configFile), opts.flags);
-    const report = await performRun(runConfig(opts, settings, installRoot, logger));
-    if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    const report = await performRun({ ...runConfig(opts, settings, installRoot, logger), reexecArgv: argv });
+    // After a self-update the new release finished the run and printed its own report.
+    if (opts.json && report.handedOver !== true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.exitCode ?? EXIT.FAILED;
   } catch (err) {
     if (err instanceof UpdatesError) {

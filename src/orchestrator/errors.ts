@@ -29,6 +29,7 @@ export const CATALOGUE = {
   E_MODULE_CONTENT: fill('module "{module}": {detail}'),
   E_BUILD: fill('module "{module}" does not build: {detail}'),
   E_INSTALL: fill('module "{module}": install failed: {detail}; the previous version stays live'),
+  E_SELF_UPDATE: fill('orchestrator {version} was not installed: {detail}; the running orchestrator stays current'),
   // Phase 2: module outcomes
   E_MODULE_FAILED: fill('module "{module}" failed: {detail}'),
   E_MODULE_TIMEOUT: fill('module "{module}" did not finish within {seconds} s and was stopped; raise metadata.timeout_seconds if it needs longer'),

@@ -15,9 +15,12 @@ import { rollback } from './install.js';
 import { readInstalled, readOne } from './installed.js';
 import type { InstalledModule } from './installed.js';
 import { BUNDLE_FILE } from './layout.js';
+import type { Logger } from './logger.js';
+import type { Capabilities } from './manifest.js';
 import type { ModuleEntry } from './report.js';
 import type { Phase2, Phase2Context } from './run.js';
 
+/** How modules run: the service backend, the pool size and a timeout override. Phase 2 and legacy mode share it. */
 export interface Phase2Options {
   services: 'systemctl' | 'record';
   poolSize?: number;
@@ -25,13 +28,69 @@ export interface Phase2Options {
   moduleTimeoutSeconds?: number;
 }
 
+/** Where a run's modules act: the --root mapping, the state folder (stores, backups) and the run's logger. */
+export interface SandboxScope { root: string; stateDir: string; logger: Logger }
+
+/** An open sandbox: a worker pool and a service backend shared by the modules of one run. */
+export interface Sandbox extends SandboxScope { pool: SandboxPool; services: ServiceBackend; moduleTimeoutSeconds?: number }
+
+/** One module ready to run: its bundle and what its manifest grants it. */
+export interface RunnableModule {
+  name: string;
+  version?: string;
+  /** The CommonJS bundle (bundleModule's output). */
+  code: string;
+  capabilities: Capabilities;
+  configuration: Readonly<Record<string, unknown>>;
+  timeoutSeconds: number;
+  maxMemoryMb: number;
+}
+
+/** Opens a sandbox (pool + service backend) for `fn` and always closes its workers afterwards. */
+export async function withSandbox<T>(options: Phase2Options, scope: SandboxScope, fn: (sandbox: Sandbox) => Promise<T>): Promise<T> {
+  const services: ServiceBackend =
+    options.services === 'record' ? recordingBackend(path.join(scope.stateDir, 'services.log')) : systemctlBackend();
+  const pool = new SandboxPool({ size: options.poolSize ?? DEFAULTS.poolSize, logger: scope.logger.child({ zone: 'sandbox' }) });
+  try {
+    return await fn({ ...scope, pool, services, ...(options.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: options.moduleTimeoutSeconds } : {}) });
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/**
+ * Runs the given modules one after another, in the given order (legacy mode's children order); the outcomes
+ * come back in the same order. One module's failure does not stop the next.
+ */
+export async function runModulesInOrder(sandbox: Sandbox, mods: readonly RunnableModule[]): Promise<ModuleOutcome[]> {
+  const outcomes: ModuleOutcome[] = [];
+  for (const m of mods) outcomes.push(await runInSandbox(sandbox, m));
+  return outcomes;
+}
+
+/** Runs one module's main() in the sandbox with its own broker. Never rejects for anything the module does. */
+export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise<ModuleOutcome> {
+  const logger = sandbox.logger.child({ module: m.name });
+  const broker = new ModuleBroker({ module: m.name, capabilities: m.capabilities, root: sandbox.root, stateDir: sandbox.stateDir, logger, services: sandbox.services });
+  logger.info({ version: m.version }, `executing module ${m.name}`);
+  const outcome = await sandbox.pool.run({
+    module: m.name,
+    code: m.code,
+    configuration: m.configuration,
+    args: [],
+    timeoutMs: Math.round((sandbox.moduleTimeoutSeconds ?? m.timeoutSeconds) * 1000),
+    maxMemoryMb: m.maxMemoryMb,
+    broker,
+  });
+  if (outcome.status === 'ok') logger.info({ durationMs: outcome.durationMs, changed: outcome.result?.changed }, `✓ module ${m.name} executed successfully`);
+  else logger.error({ status: outcome.status, code: outcome.error?.code }, `✗ ${outcome.error?.message ?? `module ${m.name}: ${outcome.status}`}`);
+  return outcome;
+}
+
 /** Builds the Phase 2 step of a run. */
 export function createPhase2(options: Phase2Options): Phase2 {
-  return async (ctx) => {
-    const services: ServiceBackend =
-      options.services === 'record' ? recordingBackend(path.join(ctx.layout.stateDir, 'services.log')) : systemctlBackend();
-    const pool = new SandboxPool({ size: options.poolSize ?? DEFAULTS.poolSize, logger: ctx.logger.child({ zone: 'sandbox' }) });
-    try {
+  return (ctx) =>
+    withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger }, async (sandbox) => {
       const installed = await readInstalled(ctx.layout);
       const runnable: InstalledModule[] = [];
       for (const m of installed) {
@@ -43,14 +102,11 @@ export function createPhase2(options: Phase2Options): Phase2 {
       }
       ctx.logger.info({ enabled: runnable.length }, `running ${runnable.length} enabled module(s)`);
       for (const group of byPriority(runnable)) {
-        await Promise.all(group.map((m) => runWithRollback(ctx, pool, services, options, m)));
+        await Promise.all(group.map((m) => runWithRollback(ctx, sandbox, m)));
       }
       const ok = ctx.report.modules.filter((m) => m.status === 'ok').length;
       ctx.logger.info({ ok, failed: runnable.length - ok }, `module execution completed: ${ok} successful, ${runnable.length - ok} failed`);
-    } finally {
-      await pool.destroy();
-    }
-  };
+    });
 }
 
 /** Groups modules by ascending priority; names sorted within a group (deterministic order). */
@@ -63,8 +119,8 @@ export function byPriority(mods: InstalledModule[]): InstalledModule[][] {
   return [...groups.entries()].sort(([a], [b]) => a - b).map(([, g]) => g.sort((x, y) => (x.name < y.name ? -1 : 1)));
 }
 
-async function runWithRollback(ctx: Phase2Context, pool: SandboxPool, services: ServiceBackend, options: Phase2Options, m: InstalledModule): Promise<void> {
-  const outcome = await runModule(ctx, pool, services, options, m);
+async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: InstalledModule): Promise<void> {
+  const outcome = await runInstalled(sandbox, m);
   const updated = ctx.phase1.updated.get(m.name);
   if (outcome.status === 'ok' || updated === undefined) {
     ctx.report.modules.push(entryOf(m, outcome));
@@ -84,7 +140,7 @@ async function runWithRollback(ctx: Phase2Context, pool: SandboxPool, services: 
     upd.message = reason;
   }
   const old = await readOne(ctx.layout, m.name);
-  const rerun = old?.manifest !== undefined ? await runModule(ctx, pool, services, options, old) : undefined;
+  const rerun = old?.manifest !== undefined ? await runInstalled(sandbox, old) : undefined;
   ctx.report.modules.push({
     ...entryOf(m, outcome),
     status: 'rolled-back',
@@ -93,30 +149,25 @@ async function runWithRollback(ctx: Phase2Context, pool: SandboxPool, services: 
   if (rerun !== undefined && rerun.status !== 'ok' && old !== undefined) ctx.report.modules.push({ ...entryOf(old, rerun), module: m.name });
 }
 
-async function runModule(ctx: Phase2Context, pool: SandboxPool, services: ServiceBackend, options: Phase2Options, m: InstalledModule): Promise<ModuleOutcome> {
+/** Runs an installed module from its built bundle; a module without one fails with E_BUILD. */
+async function runInstalled(sandbox: Sandbox, m: InstalledModule): Promise<ModuleOutcome> {
   const manifest = m.manifest;
-  if (manifest === undefined) throw new Error(`runModule: ${m.name} has no manifest`);
-  const logger = ctx.logger.child({ module: m.name });
+  if (manifest === undefined) throw new Error(`runInstalled: ${m.name} has no manifest`);
   let code: string;
   try {
     code = await fsp.readFile(path.join(m.dir, BUNDLE_FILE), 'utf8');
   } catch {
     return { module: m.name, status: 'failed', durationMs: 0, error: { code: 'E_BUILD', message: `module "${m.name}" has no built bundle (installed by an older orchestrator?); it is rebuilt when its next version installs` } };
   }
-  const broker = new ModuleBroker({ module: m.name, capabilities: manifest.capabilities, root: ctx.root, stateDir: ctx.layout.stateDir, logger, services });
-  logger.info({ version: m.version }, `executing module ${m.name}`);
-  const outcome = await pool.run({
-    module: m.name,
+  return runInSandbox(sandbox, {
+    name: m.name,
+    ...(m.version !== undefined ? { version: m.version } : {}),
     code,
+    capabilities: manifest.capabilities,
     configuration: manifest.configuration,
-    args: [],
-    timeoutMs: Math.round((options.moduleTimeoutSeconds ?? manifest.metadata.timeout_seconds) * 1000),
+    timeoutSeconds: manifest.metadata.timeout_seconds,
     maxMemoryMb: manifest.metadata.max_memory_mb,
-    broker,
   });
-  if (outcome.status === 'ok') logger.info({ durationMs: outcome.durationMs, changed: outcome.result?.changed }, `✓ module ${m.name} executed successfully`);
-  else logger.error({ status: outcome.status, code: outcome.error?.code }, `✗ ${outcome.error?.message ?? `module ${m.name}: ${outcome.status}`}`);
-  return outcome;
 }
 
 function entryOf(m: InstalledModule, o: ModuleOutcome): ModuleEntry {

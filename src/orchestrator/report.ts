@@ -32,6 +32,8 @@ export interface RunReport {
   modules: ModuleEntry[];
   errors: ReportError[];
   phase2: 'ran' | 'not-run';
+  /** Set when this process installed a new orchestrator and the new one finished the run (its report is the run's). */
+  handedOver?: boolean;
 }
 
 /** Saves the report as last-run.json and in runs/, keeping the newest DEFAULTS.reportsKept. */

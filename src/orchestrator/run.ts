@@ -14,6 +14,9 @@ import type { Layout } from './layout.js';
 import { acquireLock } from './lock.js';
 import type { Logger } from './logger.js';
 import { runPhase1 } from './phase1.js';
+import { takeHandoff } from './handoff.js';
+import type { Handoff } from './handoff.js';
+import { confirmIfPending, noteReleaseState, selfUpdate } from './self-update-step.js';
 import type { Phase1Result } from './phase1.js';
 import { saveReport } from './report.js';
 import type { RunReport } from './report.js';
@@ -42,6 +45,8 @@ export interface RunConfig {
   /** Signature and history checks; default: no signature required, rewrites refused. */
   trust?: TrustPolicy;
   maxFetchBytes?: number;
+  /** The CLI's arguments: after a self-update, the new release is re-executed with them to finish the run. */
+  reexecArgv?: string[];
 }
 
 /** What Phase 2 gets: the run so far. It fills report.modules and may roll back modules of `phase1.updated`. */
@@ -66,19 +71,34 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     phase2: 'not-run',
   };
   await fsp.mkdir(layout.stateDir, { recursive: true });
-  const lock = await acquireLock(layout.root, { wait: cfg.wait });
+  const handoff = await takeHandoff(layout);
+  // A re-executed release runs under its parent's lock; every other run takes its own.
+  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait }) : undefined;
+  let handedOver = false;
   try {
-    logger.info({ root: layout.root, mode: report.mode }, 'starting update orchestration');
+    logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
     const journal = await readJournal(layout.journal);
+    const repoDir = cfg.repoDir ?? layout.repoDir;
     const phase1 = await runPhase1(
-      { layout, repoDir: cfg.repoDir ?? layout.repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
+      { layout, repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
         trust: cfg.trust ?? { allowHistoryRewrite: false },
         ...(cfg.maxFetchBytes !== undefined ? { maxFetchBytes: cfg.maxFetchBytes } : {}),
         ...(cfg.hook ? { hook: cfg.hook } : {}) },
       report,
       journal,
     );
+    if (handoff !== undefined) mergeHandoff(report, phase1, handoff);
+    const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
     if (!cfg.checkOnly) {
+      await writeJournal(layout.journal, journal);
+      const childExit = await selfUpdate({ layout, repoDir, report, phase1, heldVersion: heldRelease, runningVersion: cfg.orchestratorVersion, logger,
+        ...(cfg.reexecArgv ? { reexecArgv: cfg.reexecArgv } : {}), ...(cfg.hook ? { hook: cfg.hook } : {}) });
+      if (childExit !== undefined) {
+        handedOver = true;
+        report.handedOver = true;
+        report.exitCode = childExit;
+        return report;
+      }
       if (cfg.phase2 !== undefined) {
         await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger });
         report.phase2 = 'ran';
@@ -87,6 +107,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       }
       raiseWatermarks(journal, await readInstalled(layout));
       await writeJournal(layout.journal, journal);
+      await confirmIfPending(layout, logger);
     }
     report.exitCode = exitCodeOf(report, cfg.checkOnly, phase1.updatesAvailable);
   } catch (err) {
@@ -97,11 +118,19 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   } finally {
     report.finishedAt = new Date().toISOString();
     report.durationMs = Date.now() - started;
-    if (!cfg.checkOnly) await saveReport(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
-    await lock.release();
+    if (!cfg.checkOnly && !handedOver) await saveReport(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+    await lock?.release();
   }
   summarize(logger, report);
   return report;
+}
+
+/** The child's report starts with what its parent did in Phase 1 of the same run. */
+function mergeHandoff(report: RunReport, phase1: Phase1Result, h: Handoff): void {
+  report.updates = [...h.report.updates, ...report.updates];
+  report.errors = [...h.report.errors, ...report.errors];
+  report.orchestrator = { ...h.report.orchestrator, status: 'updated' };
+  for (const [name, v] of h.updated) if (!phase1.updated.has(name)) phase1.updated.set(name, v);
 }
 
 function exitCodeOf(report: RunReport, checkOnly: boolean, updatesAvailable: boolean): number {
