@@ -13,7 +13,7 @@ import { layoutOf } from './layout.js';
 import type { Layout } from './layout.js';
 import { acquireLock } from './lock.js';
 import type { Logger } from './logger.js';
-import { runPhase1 } from './phase1.js';
+import { refreshIndex, runPhase1 } from './phase1.js';
 import { takeHandoff } from './handoff.js';
 import type { Handoff } from './handoff.js';
 import { confirmIfPending, noteReleaseState, selfUpdate } from './self-update-step.js';
@@ -105,6 +105,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       } else {
         logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
       }
+      // Phase 2 may have rolled modules back: the index follows what is live.
+      await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined);
       raiseWatermarks(journal, await readInstalled(layout));
       await writeJournal(layout.journal, journal);
       await confirmIfPending(layout, logger);

@@ -1,0 +1,92 @@
+// Phase 2 through a full run: every enabled module runs in priority order, failures stay contained, and a
+// module that fails right after its update is rolled back, its old version run once, both reported.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { createPhase2 } from '../../src/orchestrator/phase2.js';
+import { liveVersions } from '../helpers/install-root.js';
+import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
+import { runPhase1Only } from '../helpers/run.js';
+
+/** A module that appends its name to /srv/order/log (under --root) through the SDK. */
+function ordered(name: string, priority: number, extra = ''): Record<string, string> {
+  const files = moduleFiles(name, {
+    version: '1.0.0',
+    priority,
+    capabilities: { paths: [{ path: '/srv/order', access: ['read', 'write'] }] },
+    body: `${extra}
+  const prev = (await fs.exists('/srv/order/log')) ? await fs.readFile('/srv/order/log') : '';
+  await fs.writeFile('/srv/order/log', prev + '${name}\\n');
+  return { success: true };`,
+  });
+  const key = `modules/${name}/index.ts`;
+  files[key] = (files[key] ?? '').replace("import { log } from 'updates-orchestrator/sdk';", "import { fs, log } from 'updates-orchestrator/sdk';");
+  return files;
+}
+
+function sandboxRoot(): string {
+  const root = tempDir('uo-root');
+  mkdirSync(path.join(root, 'srv', 'order'), { recursive: true });
+  return root;
+}
+
+test('enabled modules run by priority then name; disabled ones are updated but not run', async () => {
+  const repo = makeRepo({
+    ...rootIndex(),
+    ...ordered('zeta', 10),
+    ...ordered('alpha', 50),
+    ...ordered('beta', 50),
+    ...ordered('first', 5),
+    ...moduleFiles('off', { version: '1.0.0', enabled: false, body: "throw new Error('a disabled module must not run');" }),
+  });
+  const root = sandboxRoot();
+  const install = path.join(root, 'var', 'lib', 'updates');
+  const report = await runPhase1Only(install, repo.url, { root, phase2: createPhase2({ services: 'record', poolSize: 1 }) });
+  assert.equal(report.exitCode, 0, JSON.stringify(report.modules));
+  assert.equal(readFileSync(path.join(root, 'srv', 'order', 'log'), 'utf8'), 'first\nzeta\nalpha\nbeta\n');
+  assert.deepEqual(report.modules.find((m) => m.module === 'off')?.status, 'disabled');
+  assert.equal(liveVersions(install)['off'], '1.0.0', 'a disabled module is still installed');
+});
+
+test('a failing module does not stop the others; the run exits 1 and names it', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...ordered('bad', 1, "throw new Error('boom');"), ...ordered('good', 2) });
+  const root = sandboxRoot();
+  const report = await runPhase1Only(path.join(root, 'inst'), repo.url, { root, phase2: createPhase2({ services: 'record' }) });
+  assert.equal(report.exitCode, 1);
+  const bad = report.modules.find((m) => m.module === 'bad');
+  assert.equal(bad?.status, 'failed');
+  assert.match(bad?.message ?? '', /boom/);
+  assert.equal(report.modules.find((m) => m.module === 'good')?.status, 'ok');
+});
+
+test('an update that fails its first run is rolled back, the old version runs once, and the version is held', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...ordered('svc', 1) });
+  const root = sandboxRoot();
+  const install = path.join(root, 'inst');
+  const phase2 = createPhase2({ services: 'record' });
+  assert.equal((await runPhase1Only(install, repo.url, { root, phase2 })).exitCode, 0);
+  const broken = moduleFiles('svc', { version: '1.1.0', body: "throw new Error('regression in 1.1.0');" });
+  repo.commit(broken);
+  const report = await runPhase1Only(install, repo.url, { root, phase2 });
+  assert.equal(report.exitCode, 1);
+  assert.equal(liveVersions(install)['svc'], '1.0.0');
+  const upd = report.updates.find((u) => u.module === 'svc');
+  assert.equal(upd?.status, 'rolled-back');
+  const mod = report.modules.find((m) => m.module === 'svc');
+  assert.equal(mod?.status, 'rolled-back');
+  assert.match(mod?.message ?? '', /1\.1\.0 failed .*regression in 1\.1\.0.*rolled back to 1\.0\.0, which ran successfully/);
+  assert.equal(readFileSync(path.join(root, 'srv', 'order', 'log'), 'utf8'), 'svc\nsvc\n', 'the old version ran in both runs');
+  const idx = JSON.parse(readFileSync(path.join(install, 'index.json'), 'utf8')) as { packages: Record<string, string> };
+  assert.equal(idx.packages['svc'], '1.0.0');
+
+  const again = await runPhase1Only(install, repo.url, { root, phase2 });
+  assert.equal(again.updates.find((u) => u.module === 'svc')?.status, 'held');
+  assert.equal(liveVersions(install)['svc'], '1.0.0');
+  const fixedFiles = ordered('svc', 1);
+  fixedFiles['modules/svc/index.json'] = (fixedFiles['modules/svc/index.json'] ?? '').replace('"1.0.0"', '"1.2.0"');
+  repo.commit(fixedFiles);
+  const fixed = await runPhase1Only(install, repo.url, { root, phase2 });
+  assert.equal(fixed.exitCode, 0, JSON.stringify(fixed.modules));
+  assert.equal(liveVersions(install)['svc'], '1.2.0', 'a newer version is installed again');
+});
