@@ -8,7 +8,7 @@ import { DEFAULTS } from '../orchestrator/defaults.js';
 import { UpdatesError } from '../orchestrator/errors.js';
 import type { Settings } from './settings.js';
 
-export const COMMANDS = ['run', 'check', 'status', 'self-test', 'help', 'version'] as const;
+export const COMMANDS = ['run', 'check', 'status', 'migrate-legacy', 'self-test', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliOptions {
@@ -18,6 +18,8 @@ export interface CliOptions {
   checkOnly: boolean;
   json: boolean;
   wait: boolean;
+  /** --legacy: run the seed's manifest.json mode instead of sync + install + run. */
+  legacy: boolean;
   configFile?: string;
   logLevel?: string;
   /** Settings given as flags (they override the config file). */
@@ -33,6 +35,8 @@ Commands:
   run                     sync, install updates, run enabled modules (default)
   check                   report available updates without installing or running anything (= --check-only)
   status                  list installed modules, their versions and whether they are enabled
+  migrate-legacy          write each legacy manifest.json entry's index.json into its module folder;
+                          an existing, different index.json is reported and left as it is
   self-test               check that this build can bundle and run a module in the sandbox (exit 0 if so)
 
 Options:
@@ -43,6 +47,8 @@ Options:
   --root DIR              map every absolute path (install root, clone, paths modules declare) under DIR,
                           as dpkg --root does: for tests and trying it out without root privileges
   --check-only            same as the check command
+  --legacy                the seed's manifest.json mode: run the entrypoint's children in order, each only
+                          if its folder matches its checksum; records lastApplied (nothing is synced)
   --json                  print the run report as one JSON document on stdout (logs stay on stderr)
   --wait                  wait for another run to finish instead of exiting with 75
   --config FILE           settings file (default: <install root>/config.json if it exists; flags win)
@@ -83,6 +89,7 @@ const OPTIONS = {
   'local-repo': { type: 'string' },
   'root': { type: 'string' },
   'check-only': { type: 'boolean' },
+  'legacy': { type: 'boolean' },
   'json': { type: 'boolean' },
   'wait': { type: 'boolean' },
   'config': { type: 'string' },
@@ -114,6 +121,9 @@ export function parseCli(argv: string[]): CliOptions {
   if (v.services !== undefined && v.services !== 'systemctl' && v.services !== 'record') {
     throw new UpdatesError('E_USAGE', { detail: `--services must be systemctl or record, got "${v.services}"` });
   }
+  if (v.legacy && (command !== 'run' || v['check-only'])) {
+    throw new UpdatesError('E_USAGE', { detail: '--legacy is a run mode of its own; it does not combine with check, --check-only or another command' });
+  }
   const pool = positiveNumber('--pool-size', v['pool-size']);
   if (pool !== undefined && !Number.isInteger(pool)) throw new UpdatesError('E_USAGE', { detail: '--pool-size needs a whole number' });
   const flags: Partial<Settings> = {};
@@ -136,6 +146,7 @@ export function parseCli(argv: string[]): CliOptions {
     checkOnly: command === 'check' || v['check-only'] === true,
     json: v.json === true,
     wait: v.wait === true,
+    legacy: v.legacy === true,
     ...(v.config !== undefined ? { configFile: path.resolve(v.config) } : {}),
     ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] } : {}),
     flags,

@@ -3,6 +3,8 @@
  */
 import { UpdatesError, messageOf } from '../orchestrator/errors.js';
 import { layoutOf, underRoot } from '../orchestrator/layout.js';
+import { formatMigrateReport, migrateLegacy, runLegacy } from '../orchestrator/legacy/index.js';
+import type { LegacyRunOptions } from '../orchestrator/legacy/index.js';
 import { createLogger } from '../orchestrator/logger.js';
 import type { Logger } from '../orchestrator/logger.js';
 import { createPhase2 } from '../orchestrator/phase2.js';
@@ -43,7 +45,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger(opts.logLevel !== undefined ? { level: opts.logLevel } : {});
   try {
+    if (opts.command === 'migrate-legacy') {
+      const migrated = await migrateLegacy({ installRoot, wait: opts.wait, logger });
+      process.stdout.write(opts.json ? `${JSON.stringify(migrated, null, 2)}\n` : formatMigrateReport(migrated));
+      return migrated.exitCode;
+    }
     const settings = await resolveSettings(await readConfigFile(installRoot, opts.configFile), opts.flags);
+    if (opts.legacy) {
+      const legacy = await runLegacy(legacyConfig(opts, settings, installRoot, logger));
+      if (opts.json) process.stdout.write(`${JSON.stringify(legacy, null, 2)}\n`);
+      return legacy.exitCode ?? EXIT.FAILED;
+    }
     const report = await performRun({ ...runConfig(opts, settings, installRoot, logger), reexecArgv: argv });
     // After a self-update the new release finished the run and printed its own report.
     if (opts.json && report.handedOver !== true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -61,6 +73,20 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     logger.flush();
   }
+}
+
+/** What `updates --legacy` runs with: the same sandbox settings as Phase 2. */
+function legacyConfig(opts: CliOptions, s: Settings, installRoot: string, logger: Logger): LegacyRunOptions {
+  return {
+    installRoot,
+    root: opts.root,
+    wait: opts.wait,
+    orchestratorVersion: orchestratorVersion(),
+    logger,
+    services: s.services,
+    ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
+    ...(s.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: s.moduleTimeoutSeconds } : {}),
+  };
 }
 
 function runConfig(opts: CliOptions, s: Settings, installRoot: string, logger: Logger): RunConfig {

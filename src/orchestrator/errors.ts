@@ -30,6 +30,10 @@ export const CATALOGUE = {
   E_BUILD: fill('module "{module}" does not build: {detail}'),
   E_INSTALL: fill('module "{module}": install failed: {detail}; the previous version stays live'),
   E_SELF_UPDATE: fill('orchestrator {version} was not installed: {detail}; the running orchestrator stays current'),
+  // Legacy manifest mode
+  E_LEGACY_MANIFEST: fill('the legacy manifest {file} is invalid: {detail}'),
+  E_CHECKSUM: fill('module "{module}": checksum mismatch: manifest.json expects {expected}, the installed folder is {actual}; it was changed since the manifest was written, so it is not run. If the change is intended, update its checksum in manifest.json'),
+  E_LEGACY_CHILD: fill('module "{module}": {detail}'),
   // Phase 2: module outcomes
   E_MODULE_FAILED: fill('module "{module}" failed: {detail}'),
   E_MODULE_TIMEOUT: fill('module "{module}" did not finish within {seconds} s and was stopped; raise metadata.timeout_seconds if it needs longer'),

@@ -12,6 +12,7 @@ import { SandboxPool } from '../sandbox/pool.js';
 import type { ModuleOutcome } from '../sandbox/pool.js';
 import { DEFAULTS } from './defaults.js';
 import { rollback } from './install.js';
+import { writeJournal } from './journal.js';
 import { readInstalled, readOne } from './installed.js';
 import type { InstalledModule } from './installed.js';
 import { BUNDLE_FILE } from './layout.js';
@@ -132,7 +133,11 @@ async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: Installe
     ctx.report.modules.push(entryOf(m, outcome));
     return;
   }
+  await ctx.hook?.('rollback-flipped', m.name);
+  // Recorded at once, so a crash now does not make the next run install the failed version again.
   ctx.journal.held[m.name] = { version: updated.to, reason: reason.slice(0, 500), at: new Date().toISOString() };
+  await writeJournal(ctx.layout.journal, ctx.journal);
+  await ctx.hook?.('rollback-recorded', m.name);
   ctx.logger.warn({ module: m.name, from: updated.to, to: back }, `module ${m.name} ${updated.to} failed its first run; rolled back to its previous version`);
   const upd = ctx.report.updates.find((u) => u.module === m.name);
   if (upd !== undefined) {

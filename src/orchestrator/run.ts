@@ -50,7 +50,7 @@ export interface RunConfig {
 }
 
 /** What Phase 2 gets: the run so far. It fills report.modules and may roll back modules of `phase1.updated`. */
-export interface Phase2Context { runId: string; layout: Layout; root: string; report: RunReport; phase1: Phase1Result; journal: Journal; logger: Logger }
+export interface Phase2Context { runId: string; layout: Layout; root: string; report: RunReport; phase1: Phase1Result; journal: Journal; logger: Logger; hook?: StepHook }
 export type Phase2 = (ctx: Phase2Context) => Promise<void>;
 
 /** Performs one run. Throws only for usage errors (E_USAGE, E_CONFIG) and a held lock (E_LOCKED). */
@@ -100,7 +100,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
         return report;
       }
       if (cfg.phase2 !== undefined) {
-        await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger });
+        await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, ...(cfg.hook ? { hook: cfg.hook } : {}) });
         report.phase2 = 'ran';
       } else {
         logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');

@@ -42,19 +42,18 @@ function refused(module: string, code: ErrorCode, detail: string, version?: stri
 /** Prepares one child of the entrypoint. Never throws: every problem is that child's report entry. */
 export async function prepareChild(ctx: ChildContext, name: string): Promise<ChildPlan> {
   const entry = ctx.manifest.updates.find((u) => u.name === name);
-  // TODO(catalogue): E_LEGACY_CHILD for the not-listed / not-installed cases, E_CHECKSUM for a mismatch.
-  if (entry === undefined) return refused(name, 'E_MODULE_CONTENT', `child of the entrypoint "${ctx.manifest.entrypoint}" is not an entry of updates in manifest.json; add an entry for it`);
+  if (entry === undefined) return refused(name, 'E_LEGACY_CHILD', `child of the entrypoint "${ctx.manifest.entrypoint}" is not an entry of updates in manifest.json; add an entry for it`);
   const version = entry.version ?? undefined;
   if (!entry.enabled) return { runs: false, entry: { module: name, status: 'disabled', ...(version ? { version } : {}) } };
-  if (entry.checksum == null) return refused(name, 'E_MODULE_CONTENT', 'has no checksum in manifest.json; unverified code is not run', version);
+  if (entry.checksum == null) return refused(name, 'E_LEGACY_CHILD', 'has no checksum in manifest.json; unverified code is not run', version);
   try {
     const folder = await moduleFolder(ctx.layout.modulesDir, name);
-    if (folder === undefined) return refused(name, 'E_MODULE_CONTENT', `is not installed: modules/${name} does not exist`, version);
+    if (folder === undefined) return refused(name, 'E_LEGACY_CHILD', `is not installed: modules/${name} does not exist`, version);
     if ('problem' in folder) return refused(name, 'E_MODULE_CONTENT', folder.problem, version);
     const actual = await folderChecksum(folder.dir);
     if (actual !== entry.checksum) {
       ctx.logger.error({ module: name, expected: entry.checksum, actual }, `refusing module ${name}: its folder does not match its checksum`);
-      return refused(name, 'E_MODULE_CONTENT', `checksum mismatch: manifest.json expects ${entry.checksum}, the installed folder is ${actual}; it was changed since the manifest was written, so it is not run. If the change is intended, update its checksum in manifest.json`, version);
+      return failed(name, 'E_CHECKSUM', new UpdatesError('E_CHECKSUM', { module: name, expected: entry.checksum, actual }).message, version);
     }
     // The bundle is read (or built) right after the folder verified; the run lock keeps other runs out meanwhile.
     const code = await loadCode(ctx, folder.dir, name);

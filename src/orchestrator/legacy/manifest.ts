@@ -99,9 +99,8 @@ export async function readLegacyManifest(installRoot: string): Promise<{ file: s
   return { file, manifest: parseLegacyManifest(text, file) };
 }
 
-// TODO(catalogue): E_LEGACY_MANIFEST: 'the legacy manifest {file} is invalid: {detail}'.
 function legacyError(file: string, detail: string): UpdatesError {
-  return new UpdatesError('E_CONFIG', { detail: `the legacy manifest ${file} is invalid: ${detail}` });
+  return new UpdatesError('E_LEGACY_MANIFEST', { file, detail });
 }
 
 /** The indentation the file uses (so a rewrite keeps its look); JSON.stringify's "2" when none is found. */

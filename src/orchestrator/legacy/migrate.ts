@@ -112,3 +112,10 @@ function differingFields(entry: LegacyEntry, m: ModuleManifest): string[] {
   if (m.metadata.description !== (entry.description ?? '')) out.push('description');
   return out;
 }
+
+/** The report as lines for a terminal: one per entry, then where the manifest is. */
+export function formatMigrateReport(r: MigrateReport): string {
+  const rows = r.entries.map((e) => `${e.module.padEnd(24)} ${e.status.padEnd(9)} ${e.message ?? (e.checksum === 'updated' ? 'checksum in manifest.json updated' : '')}`.trimEnd());
+  const errors = r.errors.map((e) => `error: ${e.message}`);
+  return `${[`manifest: ${r.manifest}`, ...rows, ...errors].join('\n')}\n`;
+}
