@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { liveVersions } from '../helpers/install-root.js';
 import { currentProjectFiles, projectRepo, withVersion } from '../helpers/project-repo.js';
 import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
