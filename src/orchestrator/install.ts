@@ -40,6 +40,7 @@ export async function stageModule(
   commit: string,
   build: BuildModule,
   hook: StepHook = noHook,
+  blobs?: Map<string, Buffer>,
 ): Promise<string> {
   if (mod.manifest === undefined) throw new Error(`stageModule: ${mod.name} has no valid manifest`);
   const version = mod.manifest.metadata.schema_version;
@@ -50,7 +51,7 @@ export async function stageModule(
   await fsp.mkdir(parent, { recursive: true });
   const staging = path.join(parent, `.staging-${randomBytes(6).toString('hex')}`);
   try {
-    await writeFiles(repoDir, mod.files, staging);
+    await writeFiles(repoDir, mod.files, staging, blobs);
     await hook('files-written', mod.name);
     const check = parseModuleManifest(await fsp.readFile(path.join(staging, 'index.json'), 'utf8'), mod.name);
     if (!check.ok) throw new UpdatesError('E_MANIFEST_INVALID', { module: mod.name, detail: check.reason });
@@ -74,8 +75,8 @@ export async function stageModule(
 }
 
 /** Writes files of a commit (paths relative to `staging`) from the clone's objects. */
-export async function writeFiles(repoDir: string, files: readonly ModuleFile[], staging: string): Promise<void> {
-  const blobs = await readBlobs(repoDir, files.map((f) => f.oid));
+export async function writeFiles(repoDir: string, files: readonly ModuleFile[], staging: string, preloaded?: Map<string, Buffer>): Promise<void> {
+  const blobs = preloaded ?? (await readBlobs(repoDir, files.map((f) => f.oid)));
   await fsp.mkdir(staging, { recursive: true });
   for (const f of files) {
     const dest = path.join(staging, ...f.rel.split('/'));

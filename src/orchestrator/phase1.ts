@@ -4,6 +4,8 @@
 import { UpdatesError, messageOf } from './errors.js';
 import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
+import type { GlobalIndex } from './global-index.js';
+import { BlobBatches } from './blob-batches.js';
 import { activate, collectGarbage, stageModule } from './install.js';
 import type { BuildModule, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
@@ -79,6 +81,14 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   const plan = planUpdates(snapshot.modules, installed, journal);
   const pending = plan.filter((p) => installs(p.action));
   logger.info({ commit: commit.slice(0, 12), modules: snapshot.modules.length, updates: pending.length }, `schema updates needed: ${pending.length} module(s)`);
+  const ctx: InstallContext = {
+    commit,
+    report,
+    result,
+    journal,
+    index: deriveGlobalIndex(installed, await readGlobalIndex(layout), { orchestratorVersion: o.orchestratorVersion }),
+    blobs: new BlobBatches(o.repoDir, pending.flatMap((p) => (p.remote ? [p.remote] : []))),
+  };
   for (const entry of plan) {
     if (installs(entry.action)) {
       result.updatesAvailable = true;
@@ -86,7 +96,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
         report.updates.push(update(entry, 'available'));
         logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `update available: ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
       } else {
-        await installOne(o, entry, commit, report, result, journal);
+        await installOne(o, entry, ctx);
       }
     } else if (entry.action !== 'current') {
       report.updates.push(update(entry, entry.action as 'held' | 'kept-newer' | 'invalid' | 'local-only'));
@@ -102,16 +112,22 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   return result;
 }
 
-async function installOne(o: Phase1Options, entry: PlanEntry, commit: string, report: RunReport, result: Phase1Result, journal: Journal): Promise<void> {
+/** What installing one module needs besides the options: the run so far, the index kept in memory, the blobs. */
+interface InstallContext { commit: string; report: RunReport; result: Phase1Result; journal: Journal; index: GlobalIndex; blobs: BlobBatches }
+
+async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContext): Promise<void> {
   const { logger } = o;
+  const { commit, report, result, journal } = ctx;
   const remote = entry.remote;
   if (remote === undefined || entry.to === undefined) return;
   logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
   try {
-    const dir = await stageModule(o.layout, o.repoDir, remote, commit, o.build, o.hook);
+    const dir = await stageModule(o.layout, o.repoDir, remote, commit, o.build, o.hook, await ctx.blobs.for(remote));
     await activate(o.layout, entry.module, dir, o.hook);
-    // Right after each flip, so the index lags what is live only for the moment between two renames.
-    await refreshIndex(o, undefined);
+    // Right after each flip, so the index lags what is live only for the moment between two renames. The
+    // index is kept in memory and only this module's entry changes: no re-reading of every manifest per flip.
+    ctx.index.packages = Object.fromEntries(Object.entries({ ...ctx.index.packages, [entry.module]: entry.to }).sort(([a], [b]) => (a < b ? -1 : 1)));
+    await writeGlobalIndex(o.layout, ctx.index);
     await o.hook?.('index-written', entry.module);
     result.updated.set(entry.module, { from: entry.from ?? null, to: entry.to });
     if (journal.held[entry.module]?.version !== entry.to) delete journal.held[entry.module];
