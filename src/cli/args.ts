@@ -8,7 +8,7 @@ import { DEFAULTS } from '../orchestrator/defaults.js';
 import { UpdatesError } from '../orchestrator/errors.js';
 import type { Settings } from './settings.js';
 
-export const COMMANDS = ['run', 'check', 'status', 'migrate-legacy', 'self-test', 'help', 'version'] as const;
+export const COMMANDS = ['run', 'check', 'status', 'run-module', 'migrate-legacy', 'self-test', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliOptions {
@@ -22,6 +22,9 @@ export interface CliOptions {
   legacy: boolean;
   configFile?: string;
   logLevel?: string;
+  /** run-module: the module folder and the arguments after "--" for its main(). */
+  moduleDir?: string;
+  moduleArgs?: string[];
   /** Settings given as flags (they override the config file). */
   flags: Partial<Settings>;
 }
@@ -35,6 +38,10 @@ Commands:
   run                     sync, install updates, run enabled modules (default)
   check                   report available updates without installing or running anything (= --check-only)
   status                  list installed modules, their versions and whether they are enabled
+  run-module DIR [-- ARGS]
+                          run one module from a folder as Phase 2 would, for module authors: bundled,
+                          sandboxed, capabilities enforced; paths map under DIR/.updates-dev/root unless
+                          --root is given, services are recorded unless --services is given
   migrate-legacy          write each legacy manifest.json entry's index.json into its module folder;
                           an existing, different index.json is reported and left as it is
   self-test               check that this build can bundle and run a module in the sandbox (exit 0 if so)
@@ -114,8 +121,9 @@ export function parseCli(argv: string[]): CliOptions {
     throw new UpdatesError('E_USAGE', { detail: (err as Error).message });
   }
   const { values: v, positionals } = parsed;
-  if (positionals.length > 1) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[1]}"` });
   const first = positionals[0] ?? 'run';
+  if (first === 'run-module' && positionals[1] === undefined) throw new UpdatesError('E_USAGE', { detail: 'run-module needs a module folder: updates run-module DIR' });
+  if (first !== 'run-module' && positionals.length > 1) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[1]}"` });
   if (!(COMMANDS as readonly string[]).includes(first)) throw new UpdatesError('E_USAGE', { detail: `unknown command "${first}"` });
   const command: Command = v.help ? 'help' : v.version ? 'version' : (first as Command);
   if (v.services !== undefined && v.services !== 'systemctl' && v.services !== 'record') {
@@ -147,6 +155,7 @@ export function parseCli(argv: string[]): CliOptions {
     json: v.json === true,
     wait: v.wait === true,
     legacy: v.legacy === true,
+    ...(first === 'run-module' ? { moduleDir: path.resolve(positionals[1] ?? '.'), moduleArgs: positionals.slice(2) } : {}),
     ...(v.config !== undefined ? { configFile: path.resolve(v.config) } : {}),
     ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] } : {}),
     flags,

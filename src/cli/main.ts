@@ -16,6 +16,7 @@ import { HELP, parseCli } from './args.js';
 import type { CliOptions } from './args.js';
 import { readConfigFile, resolveSettings } from './settings.js';
 import type { Settings } from './settings.js';
+import { runModule } from './run-module.js';
 import { selfTest } from './self-test.js';
 import { formatStatus, statusOf } from './status.js';
 
@@ -45,6 +46,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger(opts.logLevel !== undefined ? { level: opts.logLevel } : {});
   try {
+    if (opts.command === 'run-module') {
+      const r = await runModule({
+        dir: opts.moduleDir ?? '.',
+        args: opts.moduleArgs ?? [],
+        ...(argv.some((a) => a === '--root' || a.startsWith('--root=')) ? { root: opts.root } : {}),
+        ...(opts.flags.services !== undefined ? { services: opts.flags.services } : {}),
+        ...(opts.flags.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: opts.flags.moduleTimeoutSeconds } : {}),
+        logger,
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.module}: ${r.status}${r.error ? ` (${r.error.message})` : ''}\nresult: ${JSON.stringify(r.result ?? null)}\nfiles under ${r.root}, stores and backups under ${r.stateDir}\n`);
+      return r.status === 'ok' ? EXIT.OK : EXIT.FAILED;
+    }
     if (opts.command === 'migrate-legacy') {
       const migrated = await migrateLegacy({ installRoot, wait: opts.wait, logger });
       process.stdout.write(opts.json ? `${JSON.stringify(migrated, null, 2)}\n` : formatMigrateReport(migrated));

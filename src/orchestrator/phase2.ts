@@ -45,6 +45,8 @@ export interface RunnableModule {
   configuration: Readonly<Record<string, unknown>>;
   timeoutSeconds: number;
   maxMemoryMb: number;
+  /** Passed to main(args); Phase 2 passes none. */
+  args?: string[];
 }
 
 /** Opens a sandbox (pool + service backend) for `fn` and always closes its workers afterwards. */
@@ -78,7 +80,7 @@ export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise
     module: m.name,
     code: m.code,
     configuration: m.configuration,
-    args: [],
+    args: m.args ?? [],
     timeoutMs: Math.round((sandbox.moduleTimeoutSeconds ?? m.timeoutSeconds) * 1000),
     maxMemoryMb: m.maxMemoryMb,
     broker,
