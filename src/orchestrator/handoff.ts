@@ -33,7 +33,7 @@ export async function writeHandoff(layout: Layout, handoff: Handoff): Promise<vo
 export async function takeHandoff(layout: Layout): Promise<Handoff | undefined> {
   const claimed = Number(process.env[HANDOFF_ENV]);
   if (!Number.isInteger(claimed) || claimed !== process.ppid) return undefined;
-  const holder = await queryHolder(lockName(layout.root));
+  const holder = await queryHolder(await lockName(layout.root));
   if (holder?.pid !== claimed) return undefined;
   try {
     const h = JSON.parse(await fsp.readFile(handoffFile(layout), 'utf8')) as Handoff;

@@ -4,9 +4,14 @@
  * The lock is a listening Unix socket in Linux's abstract namespace, named after the install root. The kernel
  * frees the name the moment the holder dies, however it dies (kill -9 included), so a lock is never stale and
  * there is no lock file to clean up. A second run connects to it and reads who holds it.
- * Limitation: abstract sockets belong to a network namespace; runs in different namespaces do not see each other.
+ * Abstract socket names have no permissions, so the name is derived from a random key kept in the install
+ * root's state folder (mode 0600): a local user who cannot read it cannot take the name first and keep every
+ * run out. Limitation: abstract sockets belong to a network namespace; runs in different namespaces do not
+ * see each other.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import { DEFAULTS } from './defaults.js';
 import { UpdatesError } from './errors.js';
@@ -18,9 +23,27 @@ export interface RunLock {
   release(): Promise<void>;
 }
 
+/** The random key of an install root's lock, made on first use (readable by its owner only). */
+async function lockKey(root: string): Promise<string> {
+  const file = path.join(root, 'state', 'lock.key');
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch {
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const key = randomBytes(32).toString('hex');
+    try {
+      await fsp.writeFile(file, key, { mode: 0o600, flag: 'wx' });
+      return key;
+    } catch {
+      return fsp.readFile(file, 'utf8'); // another run made it first
+    }
+  }
+}
+
 /** The abstract socket name for an install root. */
-export function lockName(root: string): string {
-  return `\0updates-orchestrator/${createHash('sha256').update(root).digest('hex').slice(0, 40)}`;
+export async function lockName(root: string): Promise<string> {
+  const key = await lockKey(root);
+  return `\0updates-orchestrator/${createHash('sha256').update(`${root}\0${key}`).digest('hex').slice(0, 40)}`;
 }
 
 function listen(name: string, holder: LockHolder): Promise<net.Server | undefined> {
@@ -66,7 +89,7 @@ export function queryHolder(name: string, timeoutMs = 2000): Promise<LockHolder 
  * until `waitTimeoutMs` runs out.
  */
 export async function acquireLock(root: string, options: { wait?: boolean; waitTimeoutMs?: number } = {}): Promise<RunLock> {
-  const name = lockName(root);
+  const name = await lockName(root);
   const holder: LockHolder = { pid: process.pid, since: new Date().toISOString(), root };
   const deadline = Date.now() + (options.waitTimeoutMs ?? Number.POSITIVE_INFINITY);
   for (;;) {

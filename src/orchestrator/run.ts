@@ -70,7 +70,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     errors: [],
     phase2: 'not-run',
   };
-  await fsp.mkdir(layout.stateDir, { recursive: true });
+  // state/ holds backups of module files and the lock key: its owner's only.
+  await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
   const handoff = await takeHandoff(layout);
   // A re-executed release runs under its parent's lock; every other run takes its own.
   const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait }) : undefined;

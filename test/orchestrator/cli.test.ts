@@ -1,6 +1,10 @@
 // The real `updates` command in a child process: exit codes, check mode, the lock, --json, status.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { acquireLock } from '../../src/orchestrator/lock.js';
@@ -100,4 +104,20 @@ test('status lists installed modules and the last run', async () => {
   const s = JSON.parse(r.stdout) as { modules: { module: string; version: string; enabled: boolean }[]; lastRun: { exitCode: number } };
   assert.deepEqual(s.modules.map((m) => [m.module, m.version, m.enabled]), [['db', '3.0.0', false], ['web', '1.0.0', true]]);
   assert.equal(s.lastRun.exitCode, 0);
+});
+
+test('the lock name comes from a key only the owner can read, so other users cannot squat it', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
+  const root = tempDir();
+  assert.equal((await runCli(base(root, repo.url))).code, 0);
+  assert.equal(statSync(path.join(root, 'state', 'lock.key')).mode & 0o777, 0o600);
+  assert.equal(statSync(path.join(root, 'state')).mode & 0o777, 0o700);
+  // A name derived from the install root's path alone (what a local user could compute) is not the lock.
+  const squatter = net.createServer().listen(`\0updates-orchestrator/${createHash('sha256').update(root).digest('hex').slice(0, 40)}`);
+  await once(squatter, 'listening');
+  try {
+    assert.equal((await runCli(base(root, repo.url))).code, 0);
+  } finally {
+    squatter.close();
+  }
 });
