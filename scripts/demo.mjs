@@ -2,7 +2,7 @@
 // repository (.demo/repo) and runs one full cycle into a local install root (.demo/root) with --root:
 // no root privileges, no network. Run it twice: the second run finds nothing to update.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -43,5 +43,23 @@ const args = [
 ];
 process.stderr.write(`updates ${args.slice(1).join(' ')}\n`);
 const res = spawnSync(process.execPath, args, { stdio: 'inherit' });
-process.stderr.write(`\nInstall root: ${path.join(root, 'var/local/lib/updates')}; module files under ${root}; exit code ${res.status}\n`);
+const install = path.join(root, 'var/local/lib/updates');
+process.stderr.write(`\n${summary(path.join(install, 'state', 'last-run.json'))}`);
+process.stderr.write(`Install root: ${install}; module files under ${root}; exit code ${res.status}\n`);
 process.exit(res.status ?? 1);
+
+/** The run report, as a short human summary of both phases. */
+function summary(file) {
+  let r;
+  try {
+    r = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return 'No run report was written.\n';
+  }
+  const lines = [`Phase 1 (commit ${String(r.repository?.commit ?? '?').slice(0, 12)}): ${r.updates.length === 0 ? 'nothing to update' : ''}`];
+  for (const u of r.updates) lines.push(`  ${u.module.padEnd(12)} ${(u.from ?? '(new)').padEnd(8)} -> ${String(u.to ?? '?').padEnd(8)} ${u.status}`);
+  lines.push(`Phase 2: ${r.modules.filter((m) => m.status === 'ok').length} of ${r.modules.length} modules ok`);
+  for (const m of r.modules) lines.push(`  ${m.module.padEnd(12)} ${m.status.padEnd(8)} ${m.message ?? ''}`);
+  lines.push(`Orchestrator ${r.orchestrator.from}: ${r.orchestrator.status}`);
+  return `${lines.join('\n')}\n`;
+}
