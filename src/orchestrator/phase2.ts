@@ -177,7 +177,8 @@ async function runInstalled(sandbox: Sandbox, m: InstalledModule): Promise<Modul
   });
 }
 
-function entryOf(m: InstalledModule, o: ModuleOutcome): ModuleEntry {
+/** A module's outcome as a report entry (Phase 2 and legacy mode). */
+export function entryOf(m: { name: string; version?: string }, o: ModuleOutcome): ModuleEntry {
   return {
     module: m.name,
     status: o.status,

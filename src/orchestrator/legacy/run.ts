@@ -15,7 +15,7 @@ import { layoutOf } from '../layout.js';
 import type { Layout } from '../layout.js';
 import { acquireLock } from '../lock.js';
 import type { Logger } from '../logger.js';
-import { runModulesInOrder, withSandbox } from '../phase2.js';
+import { entryOf, runModulesInOrder, withSandbox } from '../phase2.js';
 import type { Phase2Options, RunnableModule } from '../phase2.js';
 import { saveReport } from '../report.js';
 import type { ModuleEntry, RunReport } from '../report.js';
@@ -115,16 +115,4 @@ async function legacyCycle(options: LegacyRunOptions, layout: Layout, report: Le
   }
   await patchLegacyEntries(file, applied);
   if (applied.size > 0) logger.info({ modules: [...applied.keys()] }, `recorded lastApplied of ${applied.size} module(s) in manifest.json`);
-}
-
-function entryOf(m: RunnableModule, o: ModuleOutcome): ModuleEntry {
-  return {
-    module: m.name,
-    status: o.status,
-    ...(m.version !== undefined ? { version: m.version } : {}),
-    durationMs: o.durationMs,
-    ...(o.result?.changed !== undefined ? { changed: o.result.changed } : {}),
-    ...(o.result?.message !== undefined ? { message: o.result.message } : {}),
-    ...(o.error !== undefined ? { code: o.error.code, message: o.error.message } : {}),
-  };
 }
