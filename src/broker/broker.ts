@@ -1,4 +1,6 @@
 // The broker of one module's run: validates each SDK request, checks it against the module's capabilities, acts, audits.
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { UpdatesError } from '../orchestrator/errors.js';
 import type { Logger } from '../orchestrator/logger.js';
 import { MODULE_NAME_RE } from '../orchestrator/manifest.js';
@@ -56,7 +58,7 @@ export class ModuleBroker {
       throw new UpdatesError('E_INTERNAL', { detail: 'broker root and state folder must be absolute' });
     }
     this.limits = resolveLimits(ctx.limits);
-    this.policy = new Policy(ctx.capabilities, ctx.root, () => loadHostPrincipals());
+    this.policy = new Policy(ctx.capabilities, ctx.root, () => loadHostPrincipals(), ownFiles(ctx.stateDir));
     this.store = new ModuleStore(ModuleStore.fileFor(ctx.stateDir, ctx.module), this.limits.storeMaxBytes);
   }
 
@@ -142,4 +144,20 @@ export class ModuleBroker {
     if (decision === 'allowed') this.ctx.logger.info(line, `broker ${decision} ${method}`);
     else this.ctx.logger.warn(line, `broker ${decision} ${method}`);
   }
+}
+
+/**
+ * The orchestrator's own files beside the state folder (stores and backups of every module, installed module
+ * code, releases, the global index): no grant reaches them, or one module could rewrite another or the
+ * orchestrator. Real paths, so a symlinked install root is matched too.
+ */
+function ownFiles(stateDir: string): string[] {
+  const installRoot = path.dirname(stateDir);
+  return [stateDir, ...['modules', '.versions', 'releases', 'index.json'].map((n) => path.join(installRoot, n))].map((p) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  });
 }

@@ -1,5 +1,8 @@
-// Runs a command without a shell in its own process group, with a deadline, capped output and a bare environment.
-import { spawn } from 'node:child_process';
+// Runs a command without a shell in its own process group (and PID namespace), with a deadline, capped output
+// and a bare environment.
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { ExecResult } from '../sdk/protocol.js';
 
@@ -50,15 +53,51 @@ function capture(stream: NodeJS.ReadableStream, max: number): { text: () => stri
   return { text: () => Buffer.concat(chunks).toString('utf8'), truncated: () => over };
 }
 
+/** How long the output pipes may stay open after the command exited (a daemon that kept them is killed by then). */
+const DRAIN_MS = 250;
+
+let pidNamespaces: boolean | undefined;
+/**
+ * Whether commands can run in a PID namespace of their own (root with util-linux's unshare). In one, every
+ * descendant dies with the command's first process, even one that left the process group with setsid.
+ */
+function canUsePidNamespace(): boolean {
+  if (pidNamespaces === undefined) {
+    const probe = spawnSync('unshare', ['--pid', '--fork', '--kill-child', '--', 'true'], { env: { ...EXEC_ENV }, stdio: 'ignore', timeout: 5000 });
+    pidNamespaces = probe.status === 0;
+  }
+  return pidNamespaces;
+}
+
+/** argv[0] as a path, looked up in EXEC_ENV's PATH; undefined when there is no such executable. */
+function resolveProgram(file: string): string | undefined {
+  const candidates = file.includes('/') ? [file] : EXEC_ENV.PATH.split(':').map((d) => path.join(d, file));
+  for (const c of candidates) {
+    try {
+      accessSync(c, fsConstants.X_OK);
+      return c;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
 /**
  * Runs argv[0] with argv[1..] (no shell). The child leads a new process group (detached), so the deadline,
  * an abort, and the child's own exit all end with SIGKILL to the whole group: background children of the
  * command never outlive it. Rejects only when the program cannot be started.
  */
 export function runCommand(argv: readonly string[], opts: RunOptions): Promise<RunOutcome> {
-  const [file, ...args] = argv;
+  const [file = '', ...args] = argv;
   return new Promise((resolve, reject) => {
-    const child = spawn(file ?? '', args, { shell: false, detached: true, env: { ...EXEC_ENV }, cwd: '/', stdio: 'pipe' });
+    const program = resolveProgram(file);
+    if (program === undefined) {
+      reject(Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT' }));
+      return;
+    }
+    const [cmd, cmdArgs] = canUsePidNamespace() ? ['unshare', ['--pid', '--fork', '--kill-child', '--', program, ...args]] : [program, args];
+    const child = spawn(cmd, cmdArgs, { shell: false, detached: true, env: { ...EXEC_ENV }, cwd: '/', stdio: 'pipe' });
     const out = capture(child.stdout, opts.maxOutputBytes);
     const err = capture(child.stderr, opts.maxOutputBytes);
     let timedOut = false;
@@ -74,12 +113,22 @@ export function runCommand(argv: readonly string[], opts: RunOptions): Promise<R
       opts.signal?.removeEventListener('abort', onAbort);
       reject(e);
     });
-    child.on('exit', () => killGroup(child.pid));
-    child.on('close', (code, signal) => {
+    // Settle on 'exit', not 'close': a process that inherited the pipes could hold 'close' back for ever.
+    child.on('exit', (code, signal) => {
+      killGroup(child.pid);
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       const exitCode = code ?? 128 + (signal === null ? 0 : osConstants.signals[signal]);
-      resolve({ exitCode, stdout: out.text(), stderr: err.text(), timedOut, truncated: out.truncated() || err.truncated() });
+      const finish = (): void => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolve({ exitCode, stdout: out.text(), stderr: err.text(), timedOut, truncated: out.truncated() || err.truncated() });
+      };
+      const drain = setTimeout(finish, DRAIN_MS);
+      child.on('close', () => {
+        clearTimeout(drain);
+        finish();
+      });
     });
     child.stdin.on('error', () => undefined); // EPIPE when the command does not read its input
     child.stdin.end(opts.input ?? '');

@@ -92,7 +92,12 @@ export interface CheckOptions {
   follow: boolean;
   /** Whether the grant root itself may be the target (false for remove). */
   allowRoot: boolean;
+  /** Real paths no grant ever reaches, whatever it declares (kernel file systems, the orchestrator's own files). */
+  forbidden?: readonly string[];
 }
+
+/** Kernel file systems: through them a module would read the root orchestrator's own environment and memory. */
+export const KERNEL_FILESYSTEMS: readonly string[] = ['/proc', '/sys', '/dev'];
 
 /** Resolves `view` under `grant` and the --root mapping; refuses any escape through symlinks. */
 export async function checkUnder(method: string, view: string, grant: PathGrant, root: string, opts: CheckOptions): Promise<CheckedPath> {
@@ -105,6 +110,10 @@ export async function checkUnder(method: string, view: string, grant: PathGrant,
     if (!isInside(real, realRoot, opts.allowRoot)) {
       const detail = real === realRoot ? 'the grant root itself cannot be the target' : 'a symlink on the way resolves outside it';
       throw escapeError(method, view, grant.path, detail);
+    }
+    const banned = [...KERNEL_FILESYSTEMS, ...(opts.forbidden ?? [])].find((f) => isInside(real, f) || isInside(f, real));
+    if (banned !== undefined) {
+      throw escapeError(method, view, grant.path, 'it reaches /proc, /sys, /dev or the orchestrator\'s own files, which no grant covers');
     }
     return issue(view, real, realRoot, grant);
   } catch (err) {

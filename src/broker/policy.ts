@@ -32,6 +32,8 @@ export class Policy {
     private readonly capabilities: Capabilities,
     private readonly root: string,
     private readonly loadTables: () => PrincipalTables,
+    /** Real paths no grant reaches (the orchestrator's own files), on top of the kernel file systems. */
+    private readonly forbidden: readonly string[] = [],
   ) {}
 
   /**
@@ -53,7 +55,7 @@ export class Policy {
   async checkPath(method: string, requested: string, access: Access, opts: Partial<CheckOptions> = {}): Promise<CheckedPath> {
     const view = normalizeView(method, requested);
     const grant = this.grantFor(method, view, access);
-    return checkUnder(method, view, grant, this.root, { follow: opts.follow ?? true, allowRoot: opts.allowRoot ?? true });
+    return checkUnder(method, view, grant, this.root, { follow: opts.follow ?? true, allowRoot: opts.allowRoot ?? true, forbidden: this.forbidden });
   }
 
   /** Resolves a requested owner or group and checks it against the grant's list by numeric id. */

@@ -30,8 +30,14 @@ export type Access = (typeof ACCESS)[number];
 
 const principal = z.union([z.string().min(1).max(64), z.number().int().min(0)]);
 
+/** Kernel file systems: a grant there would expose the root orchestrator's own environment and memory. */
+const KERNEL_PREFIXES = ['/proc', '/sys', '/dev'];
+
 export const pathGrantSchema = z.strictObject({
-  path: absolutePath,
+  path: absolutePath.refine(
+    (p) => !KERNEL_PREFIXES.some((k) => p === k || p.startsWith(`${k}/`)) && p.replace(/\/+$/, '') !== '',
+    'paths under /proc, /sys or /dev, and "/" itself, cannot be granted',
+  ),
   access: z.array(z.enum(ACCESS)).min(1),
   owners: z.array(principal).default([]),
   groups: z.array(principal).default([]),

@@ -105,11 +105,26 @@ export function createPhase2(options: Phase2Options): Phase2 {
       }
       ctx.logger.info({ enabled: runnable.length }, `running ${runnable.length} enabled module(s)`);
       for (const group of byPriority(runnable)) {
-        await Promise.all(group.map((m) => runWithRollback(ctx, sandbox, m)));
+        await inOrderAtMost(group, sandbox.pool.size, (m) => runWithRollback(ctx, sandbox, m));
       }
       const ok = ctx.report.modules.filter((m) => m.status === 'ok').length;
       ctx.logger.info({ ok, failed: runnable.length - ok }, `module execution completed: ${ok} successful, ${runnable.length - ok} failed`);
     });
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` at once, starting them in the given order (so a pool of one
+ * runs a priority group strictly by name).
+ */
+async function inOrderAtMost<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
 }
 
 /** Groups modules by ascending priority; names sorted within a group (deterministic order). */
