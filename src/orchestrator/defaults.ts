@@ -41,6 +41,10 @@ export const DEFAULTS = Object.freeze({
   maxModuleBytes: 128 * 1024 * 1024,
   /** How much one fetch may grow the private clone, bytes. */
   maxFetchBytes: 512 * 1024 * 1024,
+  /** The sandbox process's user; `nobody` when it does not exist. */
+  sandboxUser: 'updates-sandbox',
+  /** Floor of the sandbox process's memory cap (cgroup + RLIMIT_DATA), MB. */
+  sandboxMemoryFloorMb: 1024,
   /** Poll interval of `--wait` on the run lock. */
   lockPollMs: 250,
 });

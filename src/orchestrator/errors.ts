@@ -39,6 +39,8 @@ export const CATALOGUE = {
   E_MODULE_TIMEOUT: fill('module "{module}" did not finish within {seconds} s and was stopped; raise metadata.timeout_seconds if it needs longer'),
   E_MODULE_MEMORY: fill('module "{module}" ran out of memory (limit {limitMb} MB); raise metadata.max_memory_mb if it needs more'),
   E_MODULE_EXITED: fill('module "{module}" tried to end its worker ({detail}); a module returns from main() instead'),
+  E_SANDBOX_MEMORY: fill('module "{module}" was stopped: the sandbox process exceeded its memory cap of {limitMb} MB (off-heap memory such as ArrayBuffers counts); every module running in it was stopped'),
+  E_SANDBOX_LOST: fill('module "{module}" was stopped: {detail}'),
   E_MODULE_RESULT: fill('module "{module}" returned {detail}; main() must resolve to { success: boolean, changed?: boolean, message?: string }'),
   // Broker denials
   E_BAD_REQUEST: fill('invalid SDK request {method}: {detail}'),

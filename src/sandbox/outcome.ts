@@ -41,3 +41,23 @@ export function outcomeOfRejection(job: ModuleJob, err: unknown, timedOut: boole
   if (WORKER_EXIT_RE.test(message)) return outcome(job, 'exited', durationMs, 'E_MODULE_EXITED', { detail: message });
   return outcome(job, 'failed', durationMs, 'E_MODULE_FAILED', { detail: message });
 }
+
+/** Why the sandbox process stopped answering for a job (process isolation only). */
+export interface HostLoss {
+  /** The kernel's OOM killer ran in the process's memory cgroup. */
+  oomKilled: boolean;
+  /** The process's memory cap, MB, for the message. */
+  capMb: number;
+  /** What happened, e.g. "the sandbox process ended (signal SIGKILL)". */
+  detail: string;
+}
+
+/**
+ * The outcome of a job whose sandbox process died or was stopped under it. Killed by its memory cgroup, it is
+ * "memory" (off-heap growth, e.g. ArrayBuffers, which V8's heap limit does not count); otherwise "failed".
+ * Every job running in that process gets it: the process cannot tell which module grew.
+ */
+export function outcomeOfHostLoss(job: ModuleJob, loss: HostLoss, durationMs: number): ModuleOutcome {
+  if (loss.oomKilled) return outcome(job, 'memory', durationMs, 'E_SANDBOX_MEMORY', { limitMb: String(loss.capMb) });
+  return outcome(job, 'failed', durationMs, 'E_SANDBOX_LOST', { detail: loss.detail });
+}

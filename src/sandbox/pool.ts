@@ -1,57 +1,89 @@
-// The host side of the sandbox: runs module jobs on piscina workers, one pool per memory limit, and maps outcomes.
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+// The sandbox's public face: runs module jobs, in a sandbox process (default as root) or in-process, at most `size` at once.
 import type { Logger } from 'pino';
 import { DEFAULTS } from '../orchestrator/defaults.js';
-import { outcomeOfRejection, outcomeOfReply } from './outcome.js';
-import { startRelay } from './relay.js';
-import type { ModuleJob, ModuleOutcome, WorkerTask } from './types.js';
+import { ProcessEngine } from './host/process-engine.js';
+import type { MemoryCap } from './host/process-engine.js';
+import { InProcessEngine } from './in-process.js';
+import type { ModuleJob, ModuleOutcome } from './types.js';
 
 export type { JobBroker, ModuleJob, ModuleOutcome, ModuleStatus } from './types.js';
+export type { MemoryCap } from './host/process-engine.js';
+export { WORKER_FILE } from './in-process.js';
 
 /**
- * The worker entry. Compiled, it is worker.js beside this file. From source (tests, tsx) it is a small .mjs that
- * registers tsx inside the worker and imports worker.ts: passing `--import tsx` in execArgv instead would switch
- * off the Node permission model for the worker.
+ * Where the workers live. 'process': in a child process of an unprivileged user, its own process group, under the
+ * Node permission model and a memory cap (layer 4). 'in-process': in the orchestrator's own process (layers 1-3).
  */
-export const WORKER_FILE = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? './worker-dev.mjs' : './worker.js', import.meta.url),
-);
+export type Isolation = 'process' | 'in-process';
 
-/** Idle workers stay this long, so one run's modules share warm workers and nothing lingers long after. */
-const IDLE_TIMEOUT_MS = 30_000;
-/** V8 stack of a worker; a module's runaway recursion ends with a RangeError at this depth. */
-const STACK_SIZE_MB = 4;
-
-/** The young generation counts apart from maxOldGenerationSizeMb; keep it a fraction of the limit. */
-const youngGenerationMb = (maxMemoryMb: number): number => Math.min(32, Math.max(4, Math.floor(maxMemoryMb / 8)));
+/** The sandbox process's memory cap when none is configured, MB: never below this. */
+export const SANDBOX_MEMORY_FLOOR_MB = DEFAULTS.sandboxMemoryFloorMb;
+/** Room over the workers' heap limits for V8, Node and piscina themselves in the sandbox process, MB. */
+const SANDBOX_MEMORY_OVERHEAD_MB = 512;
 
 export interface SandboxPoolOptions {
   /** Modules that may run at once (default DEFAULTS.poolSize). */
   size?: number;
   logger: Logger;
+  /**
+   * Default 'process' when running as root (it needs root to switch user), else 'in-process' with a warning:
+   * without root there is no other user to drop to, and a process of the same user would add little.
+   */
+  isolation?: Isolation;
+  /** The sandbox process's user (process isolation); default `updates-sandbox` if it exists, else `nobody`. */
+  user?: string;
+  /**
+   * The sandbox process's memory cap, MB: its cgroup limit and RLIMIT_DATA (process isolation). Default: the
+   * larger of SANDBOX_MEMORY_FLOOR_MB and `size` default-sized module heaps plus SANDBOX_MEMORY_OVERHEAD_MB.
+   */
+  memoryLimitMb?: number;
+  /** Which memory caps to apply where the system allows (default both: RLIMIT_DATA fails an allocation, the
+   * cgroup kills the process if something still grows past it). */
+  memoryCaps?: readonly MemoryCap[];
+  /** Test-only: the module worker's source entry bundled into the sandbox process (a probe of its limits). */
+  workerEntry?: string;
+}
+
+/** How jobs run, whichever the isolation. */
+interface Engine {
+  run(job: ModuleJob): Promise<ModuleOutcome>;
+  destroy(): Promise<void>;
+}
+
+/** The isolation a pool uses when none is asked for: see SandboxPoolOptions.isolation. */
+export function defaultIsolation(): Isolation {
+  return process.getuid?.() === 0 ? 'process' : 'in-process';
 }
 
 /**
- * Runs enabled modules' main() in sandbox workers.
- *
- * piscina's resourceLimits are per pool, so there is one piscina per distinct `maxMemoryMb`, made on first use;
- * across them at most `size` jobs run at once. Each job gets its own MessageChannel (its identity for the broker)
- * and an abort signal for its deadline; an abort or a heap overflow ends that worker and piscina starts another.
+ * Runs enabled modules' main() in sandbox workers, at most `size` at once. Each job gets its own channel (its
+ * identity for the broker) and its own deadline; see InProcessEngine and ProcessEngine for where they run.
  */
 export class SandboxPool {
   readonly size: number;
-  readonly #logger: Logger;
-  readonly #pools = new Map<number, Piscina<WorkerTask, unknown>>();
+  readonly isolation: Isolation;
+  readonly #engine: Engine;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
   #destroyed = false;
 
   constructor(options: SandboxPoolOptions) {
     this.size = Math.max(1, Math.floor(options.size ?? DEFAULTS.poolSize));
-    this.#logger = options.logger;
+    this.isolation = options.isolation ?? defaultIsolation();
+    if (options.isolation === undefined && this.isolation === 'in-process') {
+      options.logger.warn('sandbox: not running as root, so modules run in-process: no separate user, process group or memory cap (sandbox layer 4 is off)');
+    }
+    this.#engine =
+      this.isolation === 'process'
+        ? new ProcessEngine({
+            size: this.size,
+            logger: options.logger,
+            user: options.user,
+            memoryLimitMb: options.memoryLimitMb ?? Math.max(SANDBOX_MEMORY_FLOOR_MB, this.size * DEFAULTS.moduleMaxMemoryMb + SANDBOX_MEMORY_OVERHEAD_MB),
+            memoryCaps: options.memoryCaps ?? ['cgroup', 'rlimit'],
+            workerEntry: options.workerEntry,
+          })
+        : new InProcessEngine(this.size, options.logger);
   }
 
   /** Runs one job to its outcome. Never rejects for anything the module does; safe to call concurrently. */
@@ -59,66 +91,18 @@ export class SandboxPool {
     if (this.#destroyed) throw new Error('SandboxPool.run() after destroy()');
     await this.#acquire();
     try {
-      return await this.#runNow(job);
+      // A job that was still waiting for a slot when destroy() ran fails here instead of starting.
+      if (this.#destroyed) return destroyedOutcome(job);
+      return await this.#engine.run(job);
     } finally {
       this.#release();
     }
   }
 
-  /** Ends every worker. Jobs still running settle as failed. */
+  /** Ends every worker (and the sandbox process with its whole group). Jobs still running settle as failed. */
   async destroy(): Promise<void> {
     this.#destroyed = true;
-    const pools = [...this.#pools.values()];
-    this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.destroy()));
-  }
-
-  async #runNow(job: ModuleJob): Promise<ModuleOutcome> {
-    const { port1, port2 } = new MessageChannel();
-    const relay = startRelay(port1, job.broker, this.#logger.child({ module: job.module }));
-    const signal = AbortSignal.timeout(job.timeoutMs);
-    const task: WorkerTask = {
-      module: job.module,
-      code: job.code,
-      configuration: job.configuration,
-      args: [...job.args],
-      port: port2,
-    };
-    const started = performance.now();
-    const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
-    try {
-      const reply = await this.#poolFor(job.maxMemoryMb).run(task, { transferList: [port2], signal });
-      return outcomeOfReply(job, reply, elapsed());
-    } catch (err) {
-      return outcomeOfRejection(job, err, signal.aborted, elapsed());
-    } finally {
-      // However the task ended, the run is over: the broker refuses from now on, and the channel is gone.
-      relay.close();
-    }
-  }
-
-  #poolFor(maxMemoryMb: number): Piscina<WorkerTask, unknown> {
-    // A job that was still waiting for a slot when destroy() ran fails here, inside run()'s error mapping.
-    if (this.#destroyed) throw new Error('the sandbox pool was destroyed');
-    let pool = this.#pools.get(maxMemoryMb);
-    if (pool !== undefined) return pool;
-    pool = new Piscina<WorkerTask, unknown>({
-      filename: WORKER_FILE,
-      minThreads: 0,
-      maxThreads: this.size,
-      idleTimeout: IDLE_TIMEOUT_MS,
-      // An empty environment: no secret of the orchestrator's reaches a worker. No execArgv (see WORKER_FILE).
-      env: {},
-      resourceLimits: {
-        maxOldGenerationSizeMb: maxMemoryMb,
-        maxYoungGenerationSizeMb: youngGenerationMb(maxMemoryMb),
-        stackSizeMb: STACK_SIZE_MB,
-      },
-    });
-    // A worker that dies with no task in flight is reported here; unhandled, the event would end the host.
-    pool.on('error', (err: unknown) => this.#logger.error({ err }, 'sandbox: a worker failed outside any task'));
-    this.#pools.set(maxMemoryMb, pool);
-    return pool;
+    await this.#engine.destroy();
   }
 
   async #acquire(): Promise<void> {
@@ -135,4 +119,8 @@ export class SandboxPool {
     if (next !== undefined) next();
     else this.#running--;
   }
+}
+
+function destroyedOutcome(job: ModuleJob): ModuleOutcome {
+  return { module: job.module, status: 'failed', durationMs: 0, error: { code: 'E_MODULE_FAILED', message: `module "${job.module}" failed: the sandbox pool was destroyed` } };
 }

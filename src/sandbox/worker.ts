@@ -3,6 +3,7 @@ import 'ses';
 import { createSdk, SdkError } from '../sdk/client.js';
 import { runInCompartment } from './compartment-run.js';
 import { createPortCall } from './port-call.js';
+import { sealWorkerCreation } from './worker-seal.js';
 import type { WorkerReply, WorkerTask } from './types.js';
 
 let lockedDown = false;
@@ -20,6 +21,7 @@ let lockedDown = false;
  */
 function ensureLockdown(): void {
   if (lockedDown) return;
+  sealWorkerCreation();
   lockdown({
     errorTaming: 'unsafe',
     overrideTaming: 'severe',

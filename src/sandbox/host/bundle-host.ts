@@ -1,0 +1,72 @@
+// Bundles the sandbox process's code (host entry, piscina's worker, the module worker) into a private temp folder.
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
+
+/** The bundled files of one sandbox process; `dir` is the only folder it may read. */
+export interface HostBundle {
+  dir: string;
+  hostFile: string;
+  workerFile: string;
+  /** Removes the folder. */
+  remove(): Promise<void>;
+}
+
+/** Source entries, beside this file: .ts from source (tests, tsx), .js once compiled to dist/. */
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const HOST_ENTRY = fileURLToPath(new URL(`./entry${EXT}`, import.meta.url));
+/** The module worker; tests substitute a probe entry to test the process's own limits. */
+export const MODULE_WORKER_ENTRY = fileURLToPath(new URL(`../worker${EXT}`, import.meta.url));
+/** piscina starts every worker on `<its __dirname>/worker.js`, which it then points at our worker file. */
+const PISCINA_WORKER = path.join(path.dirname(createRequire(import.meta.url).resolve('piscina')), 'worker.js');
+
+/** esbuild options shared by the three bundles: one CommonJS file each, nothing left to resolve at run time. */
+const COMMON: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  write: false,
+  legalComments: 'none',
+  logLevel: 'silent',
+  // Optional native addon piscina loads only for niceIncrement, which the pool does not use.
+  external: ['@napi-rs/nice'],
+};
+
+async function bundleTo(entry: string, outFile: string): Promise<void> {
+  const result = await build({ ...COMMON, entryPoints: [entry] });
+  const text = result.outputFiles?.[0]?.text;
+  if (text === undefined) throw new Error(`esbuild produced nothing for ${entry}`);
+  // Root-owned, read-only for everyone: the sandbox user may read and run it, never change it.
+  await writeFile(outFile, text, { mode: 0o644, flag: 'wx' });
+}
+
+/**
+ * Bundles the sandbox process into a new temp folder (0755, root-owned, files 0644), so that neither the
+ * project's folder, its node_modules nor tsx must be readable by the sandbox user: the process's permission
+ * model grants read access to this folder only.
+ */
+export async function bundleHost(moduleWorkerEntry: string = MODULE_WORKER_ENTRY): Promise<HostBundle> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'updates-sandbox-'));
+  const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    await chmod(dir, 0o755);
+    const hostFile = path.join(dir, 'host.cjs');
+    const workerFile = path.join(dir, 'module-worker.cjs');
+    // A package.json here ends Node's lookup of the package scope inside the granted folder.
+    await writeFile(path.join(dir, 'package.json'), '{"type":"commonjs"}\n', { mode: 0o644, flag: 'wx' });
+    await Promise.all([
+      bundleTo(HOST_ENTRY, hostFile),
+      bundleTo(PISCINA_WORKER, path.join(dir, 'worker.js')),
+      bundleTo(moduleWorkerEntry, workerFile),
+    ]);
+    return { dir, hostFile, workerFile, remove };
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+}

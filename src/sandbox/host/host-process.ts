@@ -1,0 +1,186 @@
+// One running sandbox process, seen from main: its jobs, their brokers and deadlines, and how it ends.
+import type { ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { outcomeOfHostLoss, outcomeOfRejection, outcomeOfReply } from '../outcome.js';
+import type { HostLoss } from '../outcome.js';
+import { createBrokerRelay } from '../relay.js';
+import type { BrokerRelay } from '../relay.js';
+import type { ModuleJob, ModuleOutcome } from '../types.js';
+import type { MemoryCgroup } from './cgroup.js';
+import { HOST_PROTOCOL_VERSION, toMainSchema } from './protocol.js';
+import type { SettledMessage, ToHost, ToMain } from './protocol.js';
+import { killGroup } from './spawn-host.js';
+import { pipeLines } from './stdio-log.js';
+
+/** A job in flight in the process. */
+interface InFlight {
+  job: ModuleJob;
+  relay: BrokerRelay;
+  started: number;
+  deadline: NodeJS.Timeout;
+  resolve(outcome: ModuleOutcome): void;
+}
+
+/** Limits of one process, for its jobs and its messages. */
+export interface HostLimits {
+  /** How long main waits past a job's own deadline before it declares the process hung and kills it. */
+  graceMs: number;
+  /** The process's memory cap, MB (for messages). */
+  capMb: number;
+}
+
+/**
+ * main's handle on one sandbox process. Every relayed request is routed by the job id main assigned when it sent
+ * the run, to that job's broker only; anything else the process sends is validated and otherwise ignored.
+ * main keeps an authoritative deadline per job: a process that does not settle a job in time is killed, whole.
+ */
+export class HostProcess {
+  readonly #jobs = new Map<number, InFlight>();
+  #nextId = 1;
+  #loss: string | undefined;
+  #closed = false;
+  readonly #killOnExit = (): void => killGroup(this.child);
+  /** Resolves once the process is gone and every job it held has settled. */
+  readonly closed: Promise<void>;
+
+  constructor(
+    readonly child: ChildProcess,
+    private readonly cgroup: MemoryCgroup | undefined,
+    private readonly limits: HostLimits,
+    private readonly logger: Logger,
+  ) {
+    // main's own exit, however it comes, takes the group with it (SIGKILL of main: see the host's 'disconnect').
+    process.once('exit', this.#killOnExit);
+    child.on('message', (raw: unknown) => this.#onMessage(raw));
+    // Unhandled, a ChildProcess 'error' event would end main.
+    child.on('error', (err) => {
+      logger.error({ err }, 'sandbox: the sandbox process failed');
+      this.kill(`the sandbox process failed: ${err.message}`);
+    });
+    pipeLines(child, logger);
+    this.closed = new Promise((resolve) => child.once('close', (code, signal) => void this.#onClose(code, signal).then(resolve)));
+  }
+
+  /** Whether new jobs may go to this process. */
+  get alive(): boolean {
+    return !this.#closed && this.#loss === undefined;
+  }
+
+  /** Resolves when the process says it is ready; rejects if it ends or stays silent for `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let pending = true;
+      const fail = (why: string): void => {
+        if (!pending) return;
+        pending = false;
+        clearTimeout(timer);
+        this.kill(why);
+        reject(new Error(`the sandbox process did not start: ${why}`));
+      };
+      const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+      this.child.once('error', (err) => fail(err.message));
+      this.child.once('close', (code, signal) => fail(`it ended (${signal ?? `exit code ${code}`})`));
+      this.child.on('message', (raw: unknown) => {
+        const parsed = toMainSchema.safeParse(raw);
+        if (!pending || !parsed.success || parsed.data.t !== 'ready') return;
+        if (parsed.data.v !== HOST_PROTOCOL_VERSION) return fail(`protocol version ${parsed.data.v}, expected ${HOST_PROTOCOL_VERSION}`);
+        pending = false;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Runs one job in this process; never rejects. */
+  run(job: ModuleJob): Promise<ModuleOutcome> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const relay = createBrokerRelay(job.broker, this.logger.child({ module: job.module }), (reply) => this.#send({ t: 'reply', id, reply }));
+      const deadline = setTimeout(() => this.#onDeadline(id), job.timeoutMs + this.limits.graceMs);
+      this.#jobs.set(id, { job, relay, started: performance.now(), deadline, resolve });
+      const { module, code, configuration, args, timeoutMs, maxMemoryMb } = job;
+      if (!this.#send({ t: 'run', id, module, code, configuration: { ...configuration }, args: [...args], timeoutMs, maxMemoryMb })) {
+        this.#finish(id, outcomeOfRejection(job, new Error('its job could not be sent to the sandbox process'), false, 0));
+      }
+    });
+  }
+
+  /** Kills the process group; jobs still in it settle as failed with `why`. */
+  kill(why: string): void {
+    this.#loss ??= why;
+    killGroup(this.child);
+  }
+
+  /** Sends one message; false when it could not even be serialized (the channel itself is then left alone). */
+  #send(message: ToHost): boolean {
+    if (this.#closed || !this.child.connected) return true;
+    try {
+      // A send that fails later means the channel is gone; 'close' settles every job then.
+      this.child.send(message, (err) => {
+        if (err !== null && err !== undefined) this.kill(`the IPC channel failed: ${err.message}`);
+      });
+      return true;
+    } catch (err) {
+      this.logger.error({ err }, 'sandbox: could not send a message to the sandbox process');
+      return false;
+    }
+  }
+
+  #onMessage(raw: unknown): void {
+    const parsed = toMainSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.logger.warn('sandbox: ignored a malformed message from the sandbox process');
+      return;
+    }
+    const message: ToMain = parsed.data;
+    if (message.t === 'request') this.#jobs.get(message.id)?.relay.deliver(message.raw);
+    else if (message.t === 'settled') this.#onSettled(message);
+    else if (message.t === 'log') this.logger[message.level](`sandbox process: ${message.message}`);
+  }
+
+  #onSettled(message: SettledMessage): void {
+    const run = this.#jobs.get(message.id);
+    if (run === undefined) return;
+    const ms = elapsed(run.started);
+    if (message.ok) this.#finish(message.id, outcomeOfReply(run.job, message.reply, ms));
+    else {
+      const err = Object.assign(new Error(message.error.message), message.error.code !== undefined ? { code: message.error.code } : {});
+      this.#finish(message.id, outcomeOfRejection(run.job, err, message.aborted, ms));
+    }
+  }
+
+  #onDeadline(id: number): void {
+    const run = this.#jobs.get(id);
+    if (run === undefined) return;
+    this.#finish(id, outcomeOfRejection(run.job, new Error('deadline'), true, elapsed(run.started)));
+    // The process missed its own deadline for this job by graceMs: it is hung or starved. End it, whole.
+    this.kill(`the sandbox process was stopped because module "${run.job.module}" overran its deadline and the process did not stop it`);
+  }
+
+  #finish(id: number, outcome: ModuleOutcome): void {
+    const run = this.#jobs.get(id);
+    if (run === undefined) return;
+    this.#jobs.delete(id);
+    clearTimeout(run.deadline);
+    run.relay.close();
+    // Requests already with the broker finish (or are refused) before the run is reported over.
+    void run.relay.drained().then(() => run.resolve(outcome));
+  }
+
+  async #onClose(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    this.#closed = true;
+    process.removeListener('exit', this.#killOnExit);
+    // Whatever it started, nothing of the group may outlive it.
+    killGroup(this.child);
+    const oomKilled = this.cgroup !== undefined && (await this.cgroup.oomKills()) > 0;
+    const loss: HostLoss = { oomKilled, capMb: this.limits.capMb, detail: this.#loss ?? `the sandbox process ended (${signal ?? `exit code ${code}`})` };
+    if (this.#jobs.size > 0) this.logger.error({ code, signal, oomKilled, jobs: this.#jobs.size }, `sandbox: ${loss.detail}`);
+    for (const [id, run] of this.#jobs) this.#finish(id, outcomeOfHostLoss(run.job, loss, elapsed(run.started)));
+    await this.cgroup?.remove().catch((err: unknown) => this.logger.warn({ err }, 'sandbox: could not remove the memory cgroup'));
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}

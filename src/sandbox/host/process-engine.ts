@@ -1,0 +1,127 @@
+// Process isolation: runs jobs in a sandbox process of an unprivileged user, restarting it when it dies.
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { UpdatesError } from '../../orchestrator/errors.js';
+import type { ModuleJob, ModuleOutcome } from '../types.js';
+import { bundleHost } from './bundle-host.js';
+import type { HostBundle } from './bundle-host.js';
+import { createMemoryCgroup } from './cgroup.js';
+import type { MemoryCgroup } from './cgroup.js';
+import { HostProcess } from './host-process.js';
+import { resolveSandboxUser } from './sandbox-user.js';
+import type { SandboxUser } from './sandbox-user.js';
+import { findPrlimit, spawnHost } from './spawn-host.js';
+
+/** How long a new sandbox process may take to say it is ready. */
+const HOST_START_TIMEOUT_MS = 15_000;
+/** How long past a job's deadline main waits for the process to stop it before it kills the process. */
+const HOST_GRACE_MS = 5_000;
+
+/** Options of process isolation (see SandboxPoolOptions). */
+export interface ProcessEngineOptions {
+  size: number;
+  logger: Logger;
+  /** The sandbox user's name; default updates-sandbox if it exists, else nobody. */
+  user: string | undefined;
+  /** The process's memory cap (cgroup and RLIMIT_DATA), MB. */
+  memoryLimitMb: number;
+  /** Which caps to apply where the system allows them (both by default; tests look at one at a time). */
+  memoryCaps: readonly MemoryCap[];
+  /** The module worker's source entry; tests substitute a probe. */
+  workerEntry: string | undefined;
+}
+
+/** A way to cap the sandbox process's memory: its own memory cgroup, or RLIMIT_DATA set through prlimit. */
+export type MemoryCap = 'cgroup' | 'rlimit';
+
+/**
+ * Starts the sandbox process on the first job and keeps it for the next; a process that died (or was killed for
+ * missing a deadline) is replaced on the next job, so one bad module costs the jobs running beside it, not the run.
+ */
+export class ProcessEngine {
+  #bundle: Promise<HostBundle> | undefined;
+  #user: Promise<SandboxUser> | undefined;
+  #host: Promise<HostProcess> | undefined;
+  #started = 0;
+  #warnedNoCap = false;
+
+  constructor(private readonly options: ProcessEngineOptions) {}
+
+  /** Runs one job; never rejects. A process that cannot start fails the job, never runs it with less isolation. */
+  async run(job: ModuleJob): Promise<ModuleOutcome> {
+    let host: HostProcess;
+    try {
+      host = await this.#current();
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      return { module: job.module, status: 'failed', durationMs: 0, error: { code: 'E_MODULE_FAILED', message: new UpdatesError('E_MODULE_FAILED', { module: job.module, detail }).message } };
+    }
+    return host.run(job);
+  }
+
+  /** Kills the process group (jobs in it fail), waits for it to go, and removes the bundle folder. */
+  async destroy(): Promise<void> {
+    const host = await this.#host?.catch(() => undefined);
+    this.#host = undefined;
+    if (host !== undefined) {
+      host.kill('the sandbox pool was destroyed');
+      await host.closed;
+    }
+    const bundle = await this.#bundle?.catch(() => undefined);
+    await bundle?.remove();
+  }
+
+  /** The live process, started (once, for concurrent callers) when there is none. */
+  async #current(): Promise<HostProcess> {
+    const previous = this.#host;
+    const host = await previous?.catch(() => undefined);
+    if (host?.alive === true) return host;
+    // Whoever finds the process gone first starts the next one; the others wait for that same start.
+    if (this.#host === previous) this.#host = this.#start();
+    return this.#host as Promise<HostProcess>;
+  }
+
+  async #start(): Promise<HostProcess> {
+    const began = performance.now();
+    const { size, logger, memoryLimitMb } = this.options;
+    const bundle = await (this.#bundle ??= bundleHost(this.options.workerEntry));
+    const user = await (this.#user ??= resolveSandboxUser(this.options.user));
+    const cgroup = this.options.memoryCaps.includes('cgroup') ? await this.#cgroup() : undefined;
+    const dataLimitMb = this.options.memoryCaps.includes('rlimit') && findPrlimit() !== undefined ? memoryLimitMb : undefined;
+    const child = spawnHost({ bundle, user, size, dataLimitMb });
+    try {
+      if (cgroup !== undefined && child.pid !== undefined) await cgroup.attach(child.pid);
+    } catch (err) {
+      logger.warn({ err }, 'sandbox: could not put the sandbox process in its memory cgroup; it runs without that cap');
+    }
+    const host = new HostProcess(child, cgroup, { graceMs: HOST_GRACE_MS, capMb: memoryLimitMb }, logger);
+    try {
+      await host.ready(HOST_START_TIMEOUT_MS);
+    } catch (err) {
+      // A spawn that failed outright never emits 'close', which is where the cgroup is removed otherwise.
+      await cgroup?.remove().catch(() => undefined);
+      throw err;
+    }
+    const ms = Math.round(performance.now() - began);
+    logger.debug({ pid: child.pid, user: user.name, cgroup: cgroup?.dir, dataLimitMb, ms }, `sandbox process ${++this.#started} started`);
+    return host;
+  }
+
+  /**
+   * A fresh memory cgroup per process (its OOM count is then that process's), named uniquely since several pools
+   * may live in one orchestrator; undefined where none can be made.
+   */
+  async #cgroup(): Promise<MemoryCgroup | undefined> {
+    try {
+      return await createMemoryCgroup(`updates-sandbox-${process.pid}-${randomBytes(6).toString('hex')}`, this.options.memoryLimitMb);
+    } catch (err) {
+      if (!this.#warnedNoCap) {
+        this.#warnedNoCap = true;
+        const rlimit = findPrlimit() !== undefined ? 'RLIMIT_DATA still bounds it' : 'nothing but the kernel bounds it';
+        this.options.logger.warn({ err }, `sandbox: no memory cgroup for the sandbox process (${rlimit}); an off-heap bomb can only kill that process, not the orchestrator`);
+      }
+      return undefined;
+    }
+  }
+}

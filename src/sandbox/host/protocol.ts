@@ -1,0 +1,56 @@
+// The IPC protocol between the orchestrator (main) and the sandbox process (host): zod schemas, types inferred.
+import { z } from 'zod';
+
+/** Bumped on any incompatible change; the host's `ready` carries it and main refuses a mismatch. */
+export const HOST_PROTOCOL_VERSION = 1;
+
+/** A job id, assigned by main: the only identity main trusts for a relayed request. */
+const jobId = z.number().int().nonnegative();
+
+/** main → host: start one module run. */
+const runMessage = z.strictObject({
+  t: z.literal('run'),
+  id: jobId,
+  module: z.string(),
+  code: z.string(),
+  configuration: z.record(z.string(), z.unknown()),
+  args: z.array(z.string()),
+  timeoutMs: z.number().positive(),
+  maxMemoryMb: z.number().positive(),
+});
+
+/** What main may send to the host. */
+export const toHostSchema = z.discriminatedUnion('t', [
+  runMessage,
+  /** The broker's reply to a request of run `id`, posted as is to that run's worker port. */
+  z.strictObject({ t: z.literal('reply'), id: jobId, reply: z.unknown() }),
+  /** main's own deadline passed: abort that run's task. */
+  z.strictObject({ t: z.literal('cancel'), id: jobId }),
+]);
+
+/** How a task settled in the host, as plain data. */
+const settledMessage = z.union([
+  z.strictObject({ t: z.literal('settled'), id: jobId, ok: z.literal(true), reply: z.unknown() }),
+  z.strictObject({
+    t: z.literal('settled'),
+    id: jobId,
+    ok: z.literal(false),
+    /** piscina's rejection, flattened (e.g. code ERR_WORKER_OUT_OF_MEMORY). */
+    error: z.strictObject({ code: z.string().optional(), message: z.string() }),
+    aborted: z.boolean(),
+  }),
+]);
+
+/** What the host may send to main. main validates each one: module code ran in that process. */
+export const toMainSchema = z.union([
+  z.strictObject({ t: z.literal('ready'), v: z.number() }),
+  /** A raw SDK request from run `id`'s worker port; main hands it to that run's broker only. */
+  z.strictObject({ t: z.literal('request'), id: jobId, raw: z.unknown() }),
+  settledMessage,
+  z.strictObject({ t: z.literal('log'), level: z.enum(['warn', 'error']), message: z.string().max(4096) }),
+]);
+
+export type ToHost = z.infer<typeof toHostSchema>;
+export type RunMessage = z.infer<typeof runMessage>;
+export type ToMain = z.infer<typeof toMainSchema>;
+export type SettledMessage = z.infer<typeof settledMessage>;

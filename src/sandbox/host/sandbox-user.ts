@@ -1,0 +1,46 @@
+// Finds the unprivileged user the sandbox process runs as: a configured name, else updates-sandbox, else nobody.
+import { DEFAULTS } from '../../orchestrator/defaults.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** The dedicated system user an installation may create for the sandbox (`useradd --system updates-sandbox`). */
+export const DEDICATED_SANDBOX_USER = DEFAULTS.sandboxUser;
+/** The fallback present on every Linux system. */
+export const FALLBACK_SANDBOX_USER = 'nobody';
+
+/** A resolved user: name, uid and its primary gid (nobody's is nogroup, 65534). */
+export interface SandboxUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** The passwd entry of `name` through getent (so NSS users count too), or undefined when there is none. */
+async function lookup(name: string): Promise<SandboxUser | undefined> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileAsync('getent', ['passwd', name], { timeout: 5000, env: { PATH: '/usr/bin:/bin' } }));
+  } catch {
+    return undefined;
+  }
+  const [, , uid, gid] = stdout.trim().split(':');
+  const user = { name, uid: Number(uid), gid: Number(gid) };
+  return Number.isSafeInteger(user.uid) && Number.isSafeInteger(user.gid) ? user : undefined;
+}
+
+/**
+ * Resolves the sandbox user. A configured name must exist; without one, `updates-sandbox` is used when present,
+ * else `nobody`. uid 0 and gid 0 are refused: the point of the process is to hold no privilege.
+ */
+export async function resolveSandboxUser(configured?: string): Promise<SandboxUser> {
+  const names = configured !== undefined ? [configured] : [DEDICATED_SANDBOX_USER, FALLBACK_SANDBOX_USER];
+  for (const name of names) {
+    const user = await lookup(name);
+    if (user === undefined) continue;
+    if (user.uid === 0 || user.gid === 0) throw new Error(`sandbox user "${name}" has uid or gid 0; pick an unprivileged user`);
+    return user;
+  }
+  throw new Error(`no sandbox user: ${names.map((n) => `"${n}"`).join(' or ')} not found (getent passwd)`);
+}

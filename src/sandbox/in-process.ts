@@ -1,0 +1,60 @@
+// In-process isolation: piscina workers in the orchestrator's own process (no uid drop, no process memory cap).
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { outcomeOfRejection, outcomeOfReply } from './outcome.js';
+import { PiscinaPools } from './piscina-pools.js';
+import { startRelay } from './relay.js';
+import type { ModuleJob, ModuleOutcome, WorkerTask } from './types.js';
+
+/**
+ * The worker entry. Compiled, it is worker.js beside this file. From source (tests, tsx) it is a small .mjs that
+ * registers tsx inside the worker and imports worker.ts: passing `--import tsx` in execArgv instead would switch
+ * off the Node permission model for the worker.
+ */
+export const WORKER_FILE = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './worker-dev.mjs' : './worker.js', import.meta.url),
+);
+
+/**
+ * Runs each job on a piscina worker of this process. Each job gets its own MessageChannel (its identity for the
+ * broker) and an abort signal for its deadline; an abort or a heap overflow ends that worker and piscina starts
+ * another. Off-heap memory (ArrayBuffers) is not bounded here: use process isolation where it matters.
+ */
+export class InProcessEngine {
+  readonly #pools: PiscinaPools;
+
+  constructor(
+    size: number,
+    private readonly logger: Logger,
+  ) {
+    this.#pools = new PiscinaPools(WORKER_FILE, size, (err) => logger.error({ err }, 'sandbox: a worker failed outside any task'));
+  }
+
+  /** Runs one job to its outcome; never rejects. */
+  async run(job: ModuleJob): Promise<ModuleOutcome> {
+    const { port1, port2 } = new MessageChannel();
+    const relay = startRelay(port1, job.broker, this.logger.child({ module: job.module }));
+    const signal = AbortSignal.timeout(job.timeoutMs);
+    const task: WorkerTask = { module: job.module, code: job.code, configuration: job.configuration, args: [...job.args], port: port2 };
+    const started = performance.now();
+    const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
+    let outcome: ModuleOutcome;
+    try {
+      outcome = outcomeOfReply(job, await this.#pools.run(task, job.maxMemoryMb, signal), elapsed());
+    } catch (err) {
+      outcome = outcomeOfRejection(job, err, signal.aborted, elapsed());
+    }
+    // However the task ended, the run is over: the broker refuses from now on, and the channel is gone; what it
+    // was already doing finishes before the run is reported over.
+    relay.close();
+    await relay.drained();
+    return outcome;
+  }
+
+  /** Ends every worker; jobs still running settle as failed. */
+  destroy(): Promise<void> {
+    return this.#pools.destroy();
+  }
+}

@@ -1,0 +1,68 @@
+// The piscina pools that run module tasks, one per memory limit; used in-process and inside the sandbox process.
+import { Piscina } from 'piscina';
+import type { WorkerTask } from './types.js';
+
+/** Idle workers stay this long, so one run's modules share warm workers and nothing lingers long after. */
+const IDLE_TIMEOUT_MS = 30_000;
+/** V8 stack of a worker; a module's runaway recursion ends with a RangeError at this depth. */
+const STACK_SIZE_MB = 4;
+
+/** The young generation counts apart from maxOldGenerationSizeMb; keep it a fraction of the limit. */
+const youngGenerationMb = (maxMemoryMb: number): number => Math.min(32, Math.max(4, Math.floor(maxMemoryMb / 8)));
+
+/**
+ * One piscina per distinct `maxMemoryMb` (piscina's resourceLimits are per pool), made on first use.
+ * This class only owns the pools: the caller bounds how many tasks run at once.
+ */
+export class PiscinaPools {
+  readonly #pools = new Map<number, Piscina<WorkerTask, unknown>>();
+  #destroyed = false;
+
+  /**
+   * @param workerFile the worker entry (see WORKER_FILE in pool.ts, or the bundled worker in the sandbox process)
+   * @param maxThreads workers per memory class
+   * @param onWorkerError a worker that died with no task in flight; unhandled, the event would end the process
+   */
+  constructor(
+    private readonly workerFile: string,
+    private readonly maxThreads: number,
+    private readonly onWorkerError: (err: unknown) => void,
+  ) {}
+
+  /** Runs one task; rejects as piscina does (abort, heap limit, worker exit). */
+  run(task: WorkerTask, maxMemoryMb: number, signal: AbortSignal): Promise<unknown> {
+    // A job that was still waiting when destroy() ran fails here, inside the caller's error mapping.
+    if (this.#destroyed) return Promise.reject(new Error('the sandbox pool was destroyed'));
+    return this.#poolFor(maxMemoryMb).run(task, { transferList: [task.port], signal });
+  }
+
+  /** Ends every worker. Tasks still running reject. */
+  async destroy(): Promise<void> {
+    this.#destroyed = true;
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.destroy()));
+  }
+
+  #poolFor(maxMemoryMb: number): Piscina<WorkerTask, unknown> {
+    let pool = this.#pools.get(maxMemoryMb);
+    if (pool !== undefined) return pool;
+    pool = new Piscina<WorkerTask, unknown>({
+      filename: this.workerFile,
+      minThreads: 0,
+      maxThreads: this.maxThreads,
+      idleTimeout: IDLE_TIMEOUT_MS,
+      // An empty environment: no secret reaches a worker. No execArgv: any execArgv, even [], gives the worker
+      // no permission model at all (ARCHITECTURE.md, "Facts measured").
+      env: {},
+      resourceLimits: {
+        maxOldGenerationSizeMb: maxMemoryMb,
+        maxYoungGenerationSizeMb: youngGenerationMb(maxMemoryMb),
+        stackSizeMb: STACK_SIZE_MB,
+      },
+    });
+    pool.on('error', this.onWorkerError);
+    this.#pools.set(maxMemoryMb, pool);
+    return pool;
+  }
+}

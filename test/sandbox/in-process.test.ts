@@ -1,0 +1,27 @@
+// In-process isolation (no root needed) still runs modules with layers 1-3: results, deadline, heap limit.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { silentLogger } from '../../src/orchestrator/logger.js';
+import { defaultIsolation, SandboxPool } from '../../src/sandbox/pool.js';
+import { bundleFixture, job } from './helpers.js';
+
+const pool = new SandboxPool({ size: 2, logger: silentLogger(), isolation: 'in-process' });
+after(() => pool.destroy());
+
+test('the default isolation is a process as root, in-process otherwise', () => {
+  assert.equal(defaultIsolation(), process.getuid?.() === 0 ? 'process' : 'in-process');
+  assert.equal(pool.isolation, 'in-process');
+});
+
+test('an ok module reaches its broker in-process', async () => {
+  const j = job('ok', await bundleFixture('ok'), { configuration: { who: 'world' } });
+  const outcome = await pool.run(j);
+  assert.equal(outcome.status, 'ok', outcome.error?.message);
+  assert.deepEqual(j.broker.logMessages(), ['hello world']);
+});
+
+test('in-process, a spin times out and a heap bomb is "memory"; the next module runs', async () => {
+  assert.equal((await pool.run(job('spin', await bundleFixture('spin'), { timeoutMs: 1000 }))).status, 'timeout');
+  assert.equal((await pool.run(job('heap-bomb', await bundleFixture('heap-bomb'), { maxMemoryMb: 64, timeoutMs: 20_000 }))).status, 'memory');
+  assert.equal((await pool.run(job('ok', await bundleFixture('ok')))).status, 'ok');
+});
