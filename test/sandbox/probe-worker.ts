@@ -45,6 +45,7 @@ export default async function probe(task: { args: string[] }): Promise<unknown> 
     envKeys: Object.keys(process.env).length,
     write: attempt(() => writeFileSync(target, 'x')),
     readEtc: attempt(() => readFileSync('/etc/hostname', 'utf8').length),
+    readShadow: attempt(() => readFileSync('/etc/shadow', 'utf8').length),
     spawn: attempt(() => spawnSync('/bin/true').status),
     killParent: attempt(() => process.kill(process.ppid, 0)),
     nestedWorker: await nestedWorkerWrite(`${target}-nested`),

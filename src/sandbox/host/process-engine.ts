@@ -11,7 +11,7 @@ import type { MemoryCgroup } from './cgroup.js';
 import { HostProcess } from './host-process.js';
 import { resolveSandboxUser } from './sandbox-user.js';
 import type { SandboxUser } from './sandbox-user.js';
-import { findPrlimit, spawnHost } from './spawn-host.js';
+import { findPrlimit, rlimitDataUsable, spawnHost } from './spawn-host.js';
 
 /** How long a new sandbox process may take to say it is ready. */
 const HOST_START_TIMEOUT_MS = 15_000;
@@ -88,7 +88,7 @@ export class ProcessEngine {
     const bundle = await (this.#bundle ??= bundleHost(this.options.workerEntry));
     const user = await (this.#user ??= resolveSandboxUser(this.options.user));
     const cgroup = this.options.memoryCaps.includes('cgroup') ? await this.#cgroup() : undefined;
-    const dataLimitMb = this.options.memoryCaps.includes('rlimit') && findPrlimit() !== undefined ? memoryLimitMb : undefined;
+    const dataLimitMb = this.options.memoryCaps.includes('rlimit') && rlimitDataUsable() && findPrlimit() !== undefined ? memoryLimitMb : undefined;
     const child = spawnHost({ bundle, user, size, dataLimitMb });
     try {
       if (cgroup !== undefined && child.pid !== undefined) await cgroup.attach(child.pid);
@@ -118,7 +118,7 @@ export class ProcessEngine {
     } catch (err) {
       if (!this.#warnedNoCap) {
         this.#warnedNoCap = true;
-        const rlimit = findPrlimit() !== undefined ? 'RLIMIT_DATA still bounds it' : 'nothing but the kernel bounds it';
+        const rlimit = findPrlimit() !== undefined && rlimitDataUsable() ? 'RLIMIT_DATA still bounds it' : 'nothing but the kernel bounds it';
         this.options.logger.warn({ err }, `sandbox: no memory cgroup for the sandbox process (${rlimit}); an off-heap bomb can only kill that process, not the orchestrator`);
       }
       return undefined;

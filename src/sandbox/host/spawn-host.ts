@@ -15,6 +15,15 @@ export function permissionFlag(version = process.versions.node): string {
   return stable ? '--permission' : '--experimental-permission';
 }
 
+/**
+ * Whether RLIMIT_DATA can cap this Node. From Node 22 on, V8 reserves each worker isolate's code range as
+ * memory that RLIMIT_DATA counts, so under any useful limit a worker cannot even start (measured on Node 24:
+ * "Failed to reserve virtual memory for CodeRange"); there, the memory cgroup is the cap.
+ */
+export function rlimitDataUsable(): boolean {
+  return Number(process.versions.node.split('.')[0]) < 22;
+}
+
 /** The prlimit binary, if installed. */
 export function findPrlimit(): string | undefined {
   return PRLIMIT_PATHS.find((file) => {
