@@ -65,6 +65,8 @@ Options:
   --max-fetch-mb MB       stop a fetch that grows the clone by more than this (default: ${DEFAULTS.maxFetchBytes / 2 ** 20})
   --module-timeout SEC    deadline of each module's main(), overriding metadata.timeout_seconds
   --pool-size N           sandbox workers (default: ${DEFAULTS.poolSize})
+  --sandbox-user NAME     user of the sandbox process (default: updates-sandbox if it exists, else nobody)
+  --sandbox-memory-mb MB  memory cap of the sandbox process, off-heap memory included (default: 1024 or more)
   --services MODE         systemctl (default) runs systemctl for service requests; record only logs them
                           to state/services.log (for machines without systemd, e.g. the demo)
   --log-level LEVEL       trace, debug, info (default), warn, error
@@ -107,6 +109,8 @@ const OPTIONS = {
   'module-timeout': { type: 'string' },
   'pool-size': { type: 'string' },
   'services': { type: 'string' },
+  'sandbox-user': { type: 'string' },
+  'sandbox-memory-mb': { type: 'string' },
   'log-level': { type: 'string' },
   'help': { type: 'boolean', short: 'h' },
   'version': { type: 'boolean', short: 'V' },
@@ -147,6 +151,9 @@ export function parseCli(argv: string[]): CliOptions {
   if (timeout !== undefined) flags.moduleTimeoutSeconds = timeout;
   if (pool !== undefined) flags.poolSize = pool;
   if (v.services !== undefined) flags.services = v.services;
+  if (v['sandbox-user'] !== undefined) flags.sandboxUser = v['sandbox-user'];
+  const sandboxMb = positiveNumber('--sandbox-memory-mb', v['sandbox-memory-mb']);
+  if (sandboxMb !== undefined) flags.sandboxMemoryMb = Math.round(sandboxMb);
   return Object.freeze({
     command,
     modulesPath: v['modules-path'] ?? DEFAULTS.modulesPath,

@@ -97,6 +97,8 @@ function legacyConfig(opts: CliOptions, s: Settings, installRoot: string, logger
     orchestratorVersion: orchestratorVersion(),
     logger,
     services: s.services,
+    ...(s.sandboxUser !== undefined ? { sandboxUser: s.sandboxUser } : {}),
+    ...(s.sandboxMemoryMb !== undefined ? { sandboxMemoryMb: s.sandboxMemoryMb } : {}),
     ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
     ...(s.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: s.moduleTimeoutSeconds } : {}),
   };
@@ -121,6 +123,8 @@ function runConfig(opts: CliOptions, s: Settings, installRoot: string, logger: L
       : {
           phase2: createPhase2({
             services: s.services,
+            ...(s.sandboxUser !== undefined ? { sandboxUser: s.sandboxUser } : {}),
+            ...(s.sandboxMemoryMb !== undefined ? { sandboxMemoryMb: s.sandboxMemoryMb } : {}),
             ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
             ...(s.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: s.moduleTimeoutSeconds } : {}),
           }),

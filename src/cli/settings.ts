@@ -20,6 +20,8 @@ export interface Settings {
   moduleTimeoutSeconds?: number;
   poolSize?: number;
   services: 'systemctl' | 'record';
+  sandboxUser?: string;
+  sandboxMemoryMb?: number;
 }
 
 /** The config file's schema: the same settings, snake_case as in the seed's JSON files. */
@@ -34,6 +36,8 @@ export const configFileSchema = z.strictObject({
   module_timeout: z.number().positive().optional(),
   pool_size: z.number().int().positive().max(64).optional(),
   services: z.enum(['systemctl', 'record']).optional(),
+  sandbox_user: z.string().min(1).optional(),
+  sandbox_memory_mb: z.number().int().min(256).optional(),
 });
 
 /** Reads `<install root>/config.json` (or `explicit`); undefined when the default file does not exist. */
@@ -66,6 +70,8 @@ export async function readConfigFile(installRoot: string, explicit?: string): Pr
   if (c.module_timeout !== undefined) out.moduleTimeoutSeconds = c.module_timeout;
   if (c.pool_size !== undefined) out.poolSize = c.pool_size;
   if (c.services !== undefined) out.services = c.services;
+  if (c.sandbox_user !== undefined) out.sandboxUser = c.sandbox_user;
+  if (c.sandbox_memory_mb !== undefined) out.sandboxMemoryMb = c.sandbox_memory_mb;
   return out;
 }
 

@@ -27,6 +27,10 @@ export interface Phase2Options {
   poolSize?: number;
   /** Overrides every module's metadata.timeout_seconds. */
   moduleTimeoutSeconds?: number;
+  /** The sandbox process's user (default: updates-sandbox if it exists, else nobody). */
+  sandboxUser?: string;
+  /** The sandbox process's memory cap, MB (cgroup, and RLIMIT_DATA where it works). */
+  sandboxMemoryMb?: number;
 }
 
 /** Where a run's modules act: the --root mapping, the state folder (stores, backups) and the run's logger. */
@@ -53,7 +57,12 @@ export interface RunnableModule {
 export async function withSandbox<T>(options: Phase2Options, scope: SandboxScope, fn: (sandbox: Sandbox) => Promise<T>): Promise<T> {
   const services: ServiceBackend =
     options.services === 'record' ? recordingBackend(path.join(scope.stateDir, 'services.log')) : systemctlBackend();
-  const pool = new SandboxPool({ size: options.poolSize ?? DEFAULTS.poolSize, logger: scope.logger.child({ zone: 'sandbox' }) });
+  const pool = new SandboxPool({
+    size: options.poolSize ?? DEFAULTS.poolSize,
+    logger: scope.logger.child({ zone: 'sandbox' }),
+    ...(options.sandboxUser !== undefined ? { user: options.sandboxUser } : {}),
+    ...(options.sandboxMemoryMb !== undefined ? { memoryLimitMb: options.sandboxMemoryMb } : {}),
+  });
   try {
     return await fn({ ...scope, pool, services, ...(options.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: options.moduleTimeoutSeconds } : {}) });
   } finally {
