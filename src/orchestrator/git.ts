@@ -15,7 +15,7 @@ import type { Logger } from './logger.js';
  * The environment of every git process: built from nothing, so no inherited variable or user/system config
  * can redirect a fetch or prompt for a password in an unattended run.
  */
-const GIT_ENV: Record<string, string> = {
+export const GIT_ENV: Readonly<Record<string, string>> = {
   PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
   HOME: process.env['HOME'] ?? '/root',
   GIT_TERMINAL_PROMPT: '0',
