@@ -79,7 +79,9 @@ export class HostProcess {
         reject(new Error(`the sandbox process did not start: ${why}`));
       };
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
-      this.child.once('error', (err) => fail(err.message));
+      this.child.once('error', (err: NodeJS.ErrnoException) =>
+        fail(err.code === 'EACCES' ? `${err.message}: the sandbox user cannot execute ${process.execPath}; make it and its folders readable and executable by that user` : err.message),
+      );
       this.child.once('close', (code, signal) => fail(`it ended (${signal ?? `exit code ${code}`})`));
       this.child.on('message', (raw: unknown) => {
         const parsed = toMainSchema.safeParse(raw);
