@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   try {
     const tc = performance.now();
     compiled = await loadCompiled();
-    log(`compiled src/ into a temp dir (esbuild, per file) in ${(performance.now() - tc).toFixed(0)} ms, for the production-like figures`);
+    log(`built dist/ (npm run build) in ${(performance.now() - tc).toFixed(0)} ms, for the production-like figures`);
   } catch (err) {
     log(`could not compile src/ for the production-like figures (skipped): ${err instanceof Error ? err.message : String(err)}`);
   }
