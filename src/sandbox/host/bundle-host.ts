@@ -51,7 +51,8 @@ async function bundleTo(entry: string, outFile: string): Promise<void> {
  * model grants read access to this folder only.
  */
 export async function bundleHost(moduleWorkerEntry: string = MODULE_WORKER_ENTRY): Promise<HostBundle> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'updates-sandbox-'));
+  // Named after this pid, so a later run can tell a crashed orchestrator's folder (see leftovers.ts).
+  const dir = await mkdtemp(path.join(os.tmpdir(), `updates-sandbox-${process.pid}-`));
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     await chmod(dir, 0o755);

@@ -27,6 +27,11 @@ async function ownMemoryCgroup(): Promise<{ dir: string; version: 1 | 2 } | unde
   return undefined;
 }
 
+/** This process's own memory cgroup folder, or undefined when no memory controller is mounted. */
+export async function ownMemoryCgroupDir(): Promise<string | undefined> {
+  return (await ownMemoryCgroup())?.dir;
+}
+
 const FILES = {
   1: { limit: 'memory.limit_in_bytes', swapLimit: 'memory.memsw.limit_in_bytes', events: 'memory.oom_control' },
   2: { limit: 'memory.max', swapLimit: 'memory.swap.max', events: 'memory.events' },

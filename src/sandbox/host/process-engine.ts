@@ -12,6 +12,7 @@ import { HostProcess } from './host-process.js';
 import { resolveSandboxUser } from './sandbox-user.js';
 import type { SandboxUser } from './sandbox-user.js';
 import { findPrlimit, rlimitDataUsable, spawnHost } from './spawn-host.js';
+import { removeLeftovers } from './leftovers.js';
 
 /** How long a new sandbox process may take to say it is ready. */
 const HOST_START_TIMEOUT_MS = 15_000;
@@ -85,6 +86,10 @@ export class ProcessEngine {
   async #start(): Promise<HostProcess> {
     const began = performance.now();
     const { size, logger, memoryLimitMb } = this.options;
+    if (this.#bundle === undefined) {
+      const removed = await removeLeftovers();
+      if (removed.length > 0) logger.info({ removed }, 'sandbox: removed what the sandbox of a crashed run left behind');
+    }
     const bundle = await (this.#bundle ??= bundleHost(this.options.workerEntry));
     const user = await (this.#user ??= resolveSandboxUser(this.options.user));
     const cgroup = this.options.memoryCaps.includes('cgroup') ? await this.#cgroup() : undefined;
