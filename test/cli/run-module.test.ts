@@ -1,8 +1,10 @@
-// `updates run-module DIR`: module authors run one module locally, sandboxed, with its capabilities enforced.
+// The CLI's local modes: `updates run-module DIR` (module authors run one module, sandboxed, capabilities
+// enforced) and `updates --legacy` (the seed's manifest.json mode).
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { makeLegacyInstall, tracingModule } from '../fixtures/legacy/install.js';
 import { tempDir } from '../helpers/repo.js';
 import { PROJECT, runCli } from '../helpers/run.js';
 
@@ -34,4 +36,20 @@ test('run-module reports a denied request with the missing declaration, and pass
   const out = JSON.parse(r.stdout) as { status: string; error: { message: string } };
   assert.equal(out.status, 'failed');
   assert.match(out.error.message, /\/etc\/motd.*capabilities\.paths/);
+});
+
+test('updates --legacy runs the manifest\'s children in order through the CLI, and refuses combining with check', async () => {
+  const root = tempDir('uo-legacy-cli');
+  mkdirSync(path.join(root, 'trace'), { recursive: true });
+  const install = path.join(root, 'install');
+  mkdirSync(install);
+  await makeLegacyInstall(install, { alpha: tracingModule('alpha'), beta: tracingModule('beta') }, ['beta', 'alpha']);
+  // --root maps the install root too (as dpkg --root does): /install is <root>/install.
+  const r = await runCli(['--legacy', '--modules-path', '/install', '--root', root, '--services', 'record', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(path.join(root, 'trace', 'order.txt'), 'utf8'), 'beta\nalpha\n');
+  const report = JSON.parse(r.stdout) as { modules: { module: string; status: string }[] };
+  assert.deepEqual(report.modules.map((m) => [m.module, m.status]), [['beta', 'ok'], ['alpha', 'ok']]);
+  const bad = await runCli(['check', '--legacy', '--modules-path', install]);
+  assert.equal(bad.code, 2);
 });
