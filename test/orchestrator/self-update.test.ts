@@ -1,7 +1,7 @@
 // Self-update end to end: a repository made of this project's own tree, bumped and changed, is installed as a
 // new release, self-tested, made current and re-executed to finish the run; broken releases never stick.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { liveVersions } from '../helpers/install-root.js';
@@ -26,6 +26,10 @@ test('a newer orchestrator is built, self-tested, made current and finishes the 
   const first = await runCli(args(root, repo.url));
   assert.equal(first.code, 0, first.stderr);
 
+  // Fields of the global index that the orchestrator does not own must survive a self-update.
+  const indexFile = path.join(root, 'index.json');
+  const local = JSON.parse(readFileSync(indexFile, 'utf8')) as { metadata: Record<string, unknown> } & Record<string, unknown>;
+  writeFileSync(indexFile, JSON.stringify({ ...local, metadata: { ...local.metadata, site: 'home' }, notes: { owner: 'ops' } }));
   // A visible change: the new release announces itself differently.
   repo.commit(patch(withVersion(currentProjectFiles(), '0.2.0'), 'src/orchestrator/run.ts', `'${MARK}'`, `'${MARK} (release 0.2.0 fixture)'`));
   const second = await runCli(args(root, repo.url));
@@ -42,8 +46,10 @@ test('a newer orchestrator is built, self-tested, made current and finishes the 
   // The launcher now starts the new release; the global index keeps its packages.
   const version = await runCli(['--version', '--modules-path', root]);
   assert.equal(version.stdout.trim(), '0.2.0');
-  const idx = JSON.parse(readFileSync(path.join(root, 'index.json'), 'utf8')) as { metadata: { schema_version: string }; packages: Record<string, string> };
+  const idx = JSON.parse(readFileSync(path.join(root, 'index.json'), 'utf8')) as { metadata: { schema_version: string; site?: string }; packages: Record<string, string>; notes?: unknown };
   assert.equal(idx.metadata.schema_version, '0.2.0');
+  assert.equal(idx.metadata.site, 'home');
+  assert.deepEqual(idx.notes, { owner: 'ops' });
   assert.deepEqual(idx.packages, liveVersions(root));
   const third = await runCli(args(root, repo.url));
   assert.equal(third.code, 0, third.stderr);
