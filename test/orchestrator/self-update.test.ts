@@ -46,6 +46,9 @@ test('a newer orchestrator is built, self-tested, made current and finishes the 
   // The launcher now starts the new release; the global index keeps its packages.
   const version = await runCli(['--version', '--modules-path', root]);
   assert.equal(version.stdout.trim(), '0.2.0');
+  const status = JSON.parse((await runCli(['status', '--json', '--modules-path', root])).stdout) as { orchestrator: { release: string; pending: unknown } };
+  assert.match(status.orchestrator.release, /^0\.2\.0-/);
+  assert.equal(status.orchestrator.pending, null);
   const idx = JSON.parse(readFileSync(path.join(root, 'index.json'), 'utf8')) as { metadata: { schema_version: string; site?: string }; packages: Record<string, string>; notes?: unknown };
   assert.equal(idx.metadata.schema_version, '0.2.0');
   assert.equal(idx.metadata.site, 'home');
