@@ -61,6 +61,23 @@ test('--require-signed installs a commit signed by an allowed key, and refuses u
   assert.equal(liveVersions(root)['web'], '1.0.0');
 });
 
+test('only the tip is verified: an unsigned commit in between does not stop a signed tip', async () => {
+  const keys = tempDir('uo-keys');
+  const good = makeKey(keys, 'release');
+  const signers = path.join(keys, 'allowed_signers');
+  writeFileSync(signers, good.signer);
+  const repo = makeRepo({ ...rootIndex() });
+  signedCommit(repo, good.key, moduleFiles('web', { version: '1.0.0' }));
+  const root = tempDir();
+  const trust = { allowedSigners: signers, allowHistoryRewrite: false };
+  assert.equal((await runPhase1Only(root, repo.url, { trust })).exitCode, 0);
+  repo.commit(moduleFiles('web', { version: '1.1.0' }), 'unsigned work in progress');
+  signedCommit(repo, good.key, moduleFiles('web', { version: '1.2.0' }));
+  const r = await runPhase1Only(root, repo.url, { trust });
+  assert.equal(r.exitCode, 0, JSON.stringify(r.errors));
+  assert.equal(liveVersions(root)['web'], '1.2.0');
+});
+
 test('--require-signed without an allowed-signers file is a configuration error (exit 2)', async () => {
   const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
   const r = await runCli(['--require-signed', '--modules-path', tempDir(), '--repo-url', repo.url]);
