@@ -28,16 +28,20 @@ function signedCommit(repo: TestRepo, key: string, files: Record<string, string>
   return repo.git('rev-parse', 'HEAD');
 }
 
-test('--require-signed installs a commit signed by an allowed key, and refuses unsigned or foreign-signed ones', async () => {
+/** An allowed key, a repository whose first module commit it signed, an empty install root and the policy. */
+function signedSetup() {
   const keys = tempDir('uo-keys');
   const good = makeKey(keys, 'release');
-  const foreign = makeKey(keys, 'intruder');
   const signers = path.join(keys, 'allowed_signers');
   writeFileSync(signers, good.signer);
   const repo = makeRepo({ ...rootIndex() });
   signedCommit(repo, good.key, moduleFiles('web', { version: '1.0.0' }));
-  const root = tempDir();
-  const trust = { allowedSigners: signers, allowHistoryRewrite: false };
+  return { keys, good, repo, root: tempDir(), trust: { allowedSigners: signers, allowHistoryRewrite: false } };
+}
+
+test('--require-signed installs a commit signed by an allowed key, and refuses unsigned or foreign-signed ones', async () => {
+  const { keys, repo, root, trust } = signedSetup();
+  const foreign = makeKey(keys, 'intruder');
 
   const ok = await runPhase1Only(root, repo.url, { trust });
   assert.equal(ok.exitCode, 0, JSON.stringify(ok.errors));
@@ -62,14 +66,7 @@ test('--require-signed installs a commit signed by an allowed key, and refuses u
 });
 
 test('only the tip is verified: an unsigned commit in between does not stop a signed tip', async () => {
-  const keys = tempDir('uo-keys');
-  const good = makeKey(keys, 'release');
-  const signers = path.join(keys, 'allowed_signers');
-  writeFileSync(signers, good.signer);
-  const repo = makeRepo({ ...rootIndex() });
-  signedCommit(repo, good.key, moduleFiles('web', { version: '1.0.0' }));
-  const root = tempDir();
-  const trust = { allowedSigners: signers, allowHistoryRewrite: false };
+  const { good, repo, root, trust } = signedSetup();
   assert.equal((await runPhase1Only(root, repo.url, { trust })).exitCode, 0);
   repo.commit(moduleFiles('web', { version: '1.1.0' }), 'unsigned work in progress');
   signedCommit(repo, good.key, moduleFiles('web', { version: '1.2.0' }));
