@@ -2,7 +2,7 @@
  * website: deploys the configured revision of the site's routing config. The change is wrapped in a state
  * backup: if the written config does not read back valid, the previous one is restored.
  */
-import { config, fs, log, state, store } from 'updates-orchestrator/sdk';
+import { clock, config, fs, log, state, store } from 'updates-orchestrator/sdk';
 
 const SITE = String(config['site_dir']);
 const CONFIG_FILE = `${SITE}/site.json`;
@@ -35,6 +35,7 @@ export async function main(): Promise<{ success: boolean; changed: boolean; mess
     return { success: false, changed: false, message: `revision ${revision} rejected, previous config restored` };
   }
   await store.set('deployed_revision', revision);
+  await store.set('deployed_at', (await clock.now()).iso);
   await log.info(`deployed revision ${revision} (backup ${backup.id} kept)`);
   return { success: true, changed: true, message: `deployed revision ${revision}` };
 }

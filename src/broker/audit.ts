@@ -39,8 +39,11 @@ export function subjectOf(method: Method, params: Params<Method>): Record<string
     case 'fs.remove':
     case 'fs.exists':
       return { path: p['path'] };
+    case 'clock.sleep':
+      return { ms: p['ms'] };
     case 'state.list':
     case 'store.keys':
+    case 'clock.now':
       return {};
   }
 }

@@ -1,6 +1,7 @@
 // The one routing table: method → handler. A typed record, so a method without a handler does not compile.
 import type { Method, Params, Results } from '../sdk/protocol.js';
 import type { Handler, HandlerContext } from './handlers/context.js';
+import { now, wait } from './handlers/clock.js';
 import { exec } from './handlers/exec.js';
 import { exists, mkdir, readFile, remove, writeFile } from './handlers/fs.js';
 import { log } from './handlers/log.js';
@@ -29,6 +30,8 @@ export const HANDLERS: { readonly [M in Method]: Handler<M> } = Object.freeze({
   'store.set': set,
   'store.delete': del,
   'store.keys': keys,
+  'clock.now': now,
+  'clock.sleep': wait,
 });
 
 /** Runs the handler of `method`. The params were validated against that method's schema by the caller. */

@@ -69,6 +69,14 @@ export interface Sdk {
   };
   /** The module's own `configuration` from its index.json, read-only. */
   config: Readonly<Record<string, unknown>>;
+  /**
+   * Time, from the orchestrator: a module's compartment has no working Date.now(), timers or randomness.
+   * sleep() waits at most 60 s a call, and ends with the module's run.
+   */
+  clock: {
+    now(): Promise<{ iso: string; epochMs: number }>;
+    sleep(ms: number): Promise<void>;
+  };
   /** A small persistent key-value store of this module's own. */
   store: {
     get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>;
@@ -124,6 +132,12 @@ export function createSdk(call: Call, configuration: Readonly<Record<string, unk
       status: (name) => call('services.status', { name }),
     },
     config: configuration,
+    clock: {
+      now: () => call('clock.now', {}),
+      sleep: async (ms) => {
+        await call('clock.sleep', { ms });
+      },
+    },
     store: {
       get: async <T extends JsonValue = JsonValue>(key: string) => (await call('store.get', { key })).value as T | undefined,
       set: async (key, value) => {

@@ -15,7 +15,7 @@ const outside = createSdk(
   Object.freeze({}),
 );
 
-export const { log, permissions, state, fs, exec, services, config, store } = outside;
+export const { log, permissions, state, fs, exec, services, config, store, clock } = outside;
 export { SdkError } from './client.js';
 export type { Sdk, JsonValue } from './client.js';
 export type { PermissionTarget, ExecResult, ServiceStatus, BackupInfo, ModuleResult } from './protocol.js';

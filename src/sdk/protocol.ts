@@ -12,6 +12,8 @@ export const PROTOCOL_VERSION = 1;
 
 /** Largest string the protocol accepts for file contents, command input and store values (bytes, UTF-8). */
 export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+/** Longest single clock.sleep, ms (a module that needs longer sleeps in steps, within its deadline). */
+export const MAX_SLEEP_MS = 60_000;
 /** Longest path string accepted in a request. */
 export const MAX_PATH_LENGTH = 4096;
 
@@ -76,6 +78,8 @@ export const methodSchemas = {
   'store.set': z.strictObject({ key: shortString, value: jsonValue }),
   'store.delete': z.strictObject({ key: shortString }),
   'store.keys': z.strictObject({}),
+  'clock.now': z.strictObject({}),
+  'clock.sleep': z.strictObject({ ms: z.number().int().min(0).max(MAX_SLEEP_MS) }),
 } as const;
 
 export type Method = keyof typeof methodSchemas;
@@ -106,6 +110,8 @@ export interface Results {
   'store.set': null;
   'store.delete': { deleted: boolean };
   'store.keys': { keys: string[] };
+  'clock.now': { iso: string; epochMs: number };
+  'clock.sleep': null;
 }
 
 /** A request, as it leaves the sandbox. */

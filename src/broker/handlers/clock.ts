@@ -1,0 +1,22 @@
+// Handlers of clock.*: the time, and a wait, for modules whose compartment has no Date.now() and no timers.
+// Policy: every module may ask; a sleep is bounded by the protocol (60 s a call), by the broker's in-flight and
+// request limits, and ends when the module's run ends.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UpdatesError } from '../../orchestrator/errors.js';
+import type { Handler } from './context.js';
+
+/** clock.now: the orchestrator's wall clock. */
+export const now: Handler<'clock.now'> = async () => {
+  const t = Date.now();
+  return { iso: new Date(t).toISOString(), epochMs: t };
+};
+
+/** clock.sleep: resolves after `ms`, or fails with E_RUN_ENDED when the run ends first. */
+export const wait: Handler<'clock.sleep'> = async (p, ctx) => {
+  try {
+    await sleep(p.ms, null, { signal: ctx.signal });
+  } catch {
+    throw new UpdatesError('E_RUN_ENDED', { method: 'clock.sleep' });
+  }
+  return null;
+};
