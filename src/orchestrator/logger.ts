@@ -22,7 +22,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (pretty) {
     return pino({
       level,
-      transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:standard', ignore: 'pid,hostname' } },
+      transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:standard', ignore: 'pid,hostname,run', singleLine: true } },
     });
   }
   return pino({ level, base: undefined }, (options.destination as pino.DestinationStream | undefined) ?? pino.destination(2));
