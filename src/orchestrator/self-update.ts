@@ -64,6 +64,12 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
     await o.hook?.('release-files-written', 'orchestrator');
     await installDependencies(staging, o.logger);
     await transpile(staging).catch((err: unknown) => fail(`it does not build: ${messageOf(err).split('\n').slice(0, 6).join(' ')}`));
+    // The release's own build step for the sandbox bundles, when it has one (without them it bundles at start).
+    const prebuild = path.join(staging, 'scripts', 'prebuild-sandbox.mjs');
+    if (await fsp.stat(prebuild).then(() => true, () => false)) {
+      const built = await run(process.execPath, [prebuild], staging);
+      if (built.code !== 0) fail(`its sandbox bundles do not build: ${built.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    }
     const test = await run(process.execPath, [path.join(staging, 'bin', 'updates.js'), 'self-test'], staging, { ...process.env, UPDATES_NO_DELEGATE: '1' }, 120_000);
     if (test.code !== 0 || !test.stdout.includes(`self-test ok ${o.version}`)) {
       fail(`its self-test failed (exit ${test.code}): ${(test.stderr || test.stdout).trim().split('\n').slice(-4).join(' ')}`);
