@@ -31,13 +31,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
   } finally {
     await fh.close();
   }
-  try {
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncPath(path.dirname(file));
+  await publish(tmp, file);
 }
 
 /** Writes `value` as pretty JSON, atomically. */
@@ -52,13 +46,18 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
 export async function flipSymlink(link: string, target: string): Promise<void> {
   const tmp = tempSibling(link, 'link');
   await fsp.symlink(target, tmp);
+  await publish(tmp, link);
+}
+
+/** Renames a finished temp entry over `target` (discarding it if that fails) and makes the rename durable. */
+async function publish(tmp: string, target: string): Promise<void> {
   try {
-    await fsp.rename(tmp, link);
+    await fsp.rename(tmp, target);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
   }
-  await fsyncPath(path.dirname(link));
+  await fsyncPath(path.dirname(target));
 }
 
 /** Reads a symlink, or undefined when `link` does not exist or is no symlink. */
