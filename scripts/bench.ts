@@ -18,7 +18,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { benchIsolation } from './bench/isolation.js';
 import type { IsolationResult } from './bench/isolation.js';
-import { SandboxPool } from '../src/sandbox/pool.js';
+import { SandboxPool } from '../src/sandbox/supervisor/pool.js';
 import { loadCompiled } from './bench/compiled.js';
 import type { Compiled } from './bench/compiled.js';
 import { benchBumped, benchSteady } from './bench/orchestrator.js';

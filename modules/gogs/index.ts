@@ -17,7 +17,7 @@ export async function main(): Promise<{ success: boolean; changed: boolean; mess
   const defaults = (config['permissions'] ?? {}) as { owner?: string; group?: string };
   let created = 0;
   for (const dir of directories()) if (await fs.mkdir(dir.path)) created++;
-  const iniChanged = await fs.writeFile('/etc/gogs/app.ini', String(config['app_ini'] ?? ''));
+  const iniChanged = await fs.writeFile('/etc/gogs/app.ini', typeof config['app_ini'] === 'string' ? config['app_ini'] : '');
 
   const targets: PermissionTarget[] = directories().map((d) => ({
     path: d.path,

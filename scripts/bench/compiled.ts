@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RunConfig } from '../../src/orchestrator/run.js';
 import type { RunReport } from '../../src/orchestrator/report.js';
 import type { Phase2Options } from '../../src/orchestrator/phase2.js';
-import type { SandboxPool, SandboxPoolOptions } from '../../src/sandbox/pool.js';
+import type { SandboxPool, SandboxPoolOptions } from '../../src/sandbox/supervisor/pool.js';
 import type { BuildModule } from '../../src/orchestrator/install.js';
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,10 +28,10 @@ export async function loadCompiled(): Promise<Compiled> {
   const root = PROJECT;
   const load = <T>(rel: string): Promise<T> => import(pathToFileURL(path.join(root, 'dist', rel)).href) as Promise<T>;
   const [pool, run, phase2, bundle] = await Promise.all([
-    load<{ SandboxPool: Compiled['SandboxPool'] }>('sandbox/pool.js'),
+    load<{ SandboxPool: Compiled['SandboxPool'] }>('sandbox/supervisor/pool.js'),
     load<{ performRun: Compiled['performRun'] }>('orchestrator/run.js'),
     load<{ createPhase2: Compiled['createPhase2'] }>('orchestrator/phase2.js'),
-    load<{ bundleModule: BuildModule }>('sandbox/bundle.js'),
+    load<{ bundleModule: BuildModule }>('sandbox/build/bundle.js'),
   ]);
   return { root, SandboxPool: pool.SandboxPool, performRun: run.performRun, createPhase2: phase2.createPhase2, bundleModule: bundle.bundleModule };
 }

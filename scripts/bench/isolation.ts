@@ -2,10 +2,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { silentLogger } from '../../src/orchestrator/logger.js';
-import { bundleModule } from '../../src/sandbox/bundle.js';
-import { SandboxPool } from '../../src/sandbox/pool.js';
-import type { JobBroker, ModuleJob, SandboxPoolOptions } from '../../src/sandbox/pool.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { bundleModule } from '../../src/sandbox/build/bundle.js';
+import { SandboxPool } from '../../src/sandbox/supervisor/pool.js';
+import type { JobBroker, ModuleJob, SandboxPoolOptions } from '../../src/sandbox/supervisor/pool.js';
 import { median, tempDir, timed } from './util.js';
 
 /** Runs `count` tasks with at most `concurrency` in flight. */

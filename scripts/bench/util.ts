@@ -65,7 +65,10 @@ export function cleanupTempDirs(): void {
 /** Runs a program; rejects on a non-zero exit. */
 export function run(cmd: string, args: string[], cwd?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve()));
+    execFile(cmd, args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (err) => {
+      if (err) reject(new Error(`${cmd} failed: ${err.message}`, { cause: err }));
+      else resolve();
+    });
   });
 }
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { UpdatesError } from '../orchestrator/errors.js';
+import { UpdatesError } from '../core/errors.js';
 import type { BackupInfo } from '../sdk/protocol.js';
 import { sysCode } from './wire.js';
 

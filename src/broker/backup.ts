@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { UpdatesError } from '../orchestrator/errors.js';
-import { fsyncPath, fsyncTree } from '../orchestrator/fs-atomic.js';
+import { UpdatesError } from '../core/errors.js';
+import { fsyncPath, fsyncTree } from '../core/fs-atomic.js';
 import type { BackupInfo } from '../sdk/protocol.js';
 import { backupManifestSchema, infoOf, listIds, moduleBackupDir, newBackupId, readManifest } from './backup-manifest.js';
 import type { BackupEntry, BackupManifest } from './backup-manifest.js';

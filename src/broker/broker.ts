@@ -1,10 +1,10 @@
 // The broker of one module's run: validates each SDK request, checks it against the module's capabilities, acts, audits.
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { UpdatesError } from '../orchestrator/errors.js';
-import type { Logger } from '../orchestrator/logger.js';
-import { MODULE_NAME_RE } from '../orchestrator/manifest.js';
-import type { Capabilities } from '../orchestrator/manifest.js';
+import { UpdatesError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { MODULE_NAME_RE } from '../core/manifest.js';
+import type { Capabilities } from '../core/manifest.js';
 import { PROTOCOL_VERSION } from '../sdk/protocol.js';
 import type { Reply } from '../sdk/protocol.js';
 import { subjectOf } from './audit.js';

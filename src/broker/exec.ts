@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { constants as osConstants } from 'node:os';
+import { killGroup } from '../core/process-group.js';
 import type { ExecResult } from '../sdk/protocol.js';
 
 /** The only environment a command gets: a PATH, nothing of the orchestrator's own (no secrets, no NODE_OPTIONS). */
@@ -22,16 +23,6 @@ export interface RunOptions {
 /** What the caller learns beyond the module-visible result. */
 export interface RunOutcome extends ExecResult {
   truncated: boolean;
-}
-
-/** Kills a whole process group; a group that is already gone is fine. */
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // ESRCH: nothing left in the group
-  }
 }
 
 /** Collects a stream up to `max` bytes, keeps reading (so the child never blocks on a full pipe) and drops the rest. */

@@ -4,7 +4,7 @@ import { constants, promises as fsp } from 'node:fs';
 import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { UpdatesError } from '../orchestrator/errors.js';
+import { UpdatesError } from '../core/errors.js';
 import { escapeError, isChecked, parentOf, verifyFd } from './paths.js';
 import type { CheckedPath } from './paths.js';
 import { sysCode } from './wire.js';
@@ -120,7 +120,12 @@ export function fdPath(fh: FileHandle, name?: string): string {
  * cannot redirect the write; rename() replaces a swapped-in symlink rather than writing through it.
  */
 export async function writeAtomicChecked(checked: CheckedPath, data: Uint8Array | string, attrs: WriteAttrs, method: string): Promise<void> {
-  const dir = await openParentDir(checked, method).catch((err: unknown) => Promise.reject(mapFsError(err, checked, method)));
+  let dir: Awaited<ReturnType<typeof openParentDir>>;
+  try {
+    dir = await openParentDir(checked, method);
+  } catch (err) {
+    throw mapFsError(err, checked, method);
+  }
   const name = path.basename(checked.host);
   const tmp = fdPath(dir, `.${name}.broker-${randomBytes(6).toString('hex')}`);
   try {

@@ -2,7 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import { UpdatesError } from '../orchestrator/errors.js';
+import { UpdatesError } from '../core/errors.js';
 import { assertChecked, fdPath, lstatChecked, mapFsError, openCheckedDir } from './fs-ops.js';
 import { childOf, escapeError, parentOf } from './paths.js';
 import type { CheckedPath } from './paths.js';

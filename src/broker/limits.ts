@@ -1,5 +1,5 @@
 // The broker's named limits, with defaults taken from the orchestrator's single table of defaults.
-import { DEFAULTS } from '../orchestrator/defaults.js';
+import { DEFAULTS } from '../core/defaults.js';
 
 /** Every limit the broker enforces for one module's run. */
 export interface BrokerLimits {

@@ -1,8 +1,9 @@
 // The path checker: maps a module's absolute path under --root, resolves symlinks, and issues CheckedPaths.
+import { KERNEL_FILESYSTEMS } from '../core/protected-paths.js';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { UpdatesError } from '../orchestrator/errors.js';
-import type { PathGrant } from '../orchestrator/manifest.js';
+import { UpdatesError } from '../core/errors.js';
+import type { PathGrant } from '../core/manifest.js';
 import { sysCode } from './wire.js';
 
 declare const brand: unique symbol;
@@ -96,8 +97,6 @@ export interface CheckOptions {
   forbidden?: readonly string[];
 }
 
-/** Kernel file systems: through them a module would read the root orchestrator's own environment and memory. */
-export const KERNEL_FILESYSTEMS: readonly string[] = ['/proc', '/sys', '/dev'];
 
 /** Resolves `view` under `grant` and the --root mapping; refuses any escape through symlinks. */
 export async function checkUnder(method: string, view: string, grant: PathGrant, root: string, opts: CheckOptions): Promise<CheckedPath> {

@@ -1,6 +1,6 @@
 // The broker's policy: deny by default; allow only what the module's own capabilities declare.
-import { UpdatesError } from '../orchestrator/errors.js';
-import type { Access, Capabilities, PathGrant } from '../orchestrator/manifest.js';
+import { UpdatesError } from '../core/errors.js';
+import type { Access, Capabilities, PathGrant } from '../core/manifest.js';
 import { checkUnder, isInside, normalizeView } from './paths.js';
 import type { CheckedPath, CheckOptions } from './paths.js';
 import { resolvePrincipal } from './principals.js';

@@ -1,6 +1,6 @@
 // Turns an untrusted message into a validated request: clone, shape limits, no "__proto__" keys, then zod.
-import { describeIssues } from '../orchestrator/manifest.js';
-import { UpdatesError } from '../orchestrator/errors.js';
+import { describeIssues } from '../core/manifest.js';
+import { UpdatesError } from '../core/errors.js';
 import { methodSchemas, requestSchema } from '../sdk/protocol.js';
 import type { Method, Params } from '../sdk/protocol.js';
 
@@ -78,5 +78,5 @@ export function parseRequest(copy: Copy): ParsedRequest {
   const schema = methodSchemas[envelope.data.method];
   const params = schema.safeParse(envelope.data.params);
   if (!params.success) throw bad(envelope.data.method, describeIssues(params.error));
-  return { id: envelope.data.id, method: envelope.data.method, params: Object.freeze(params.data) as Params<Method> };
+  return { id: envelope.data.id, method: envelope.data.method, params: Object.freeze(params.data) };
 }

@@ -1,6 +1,6 @@
 // Service backends: systemctl on a real host, or a recorder for the demo and tests on machines without systemd.
 import { promises as fsp } from 'node:fs';
-import { UpdatesError } from '../orchestrator/errors.js';
+import { UpdatesError } from '../core/errors.js';
 import type { ServiceStatus } from '../sdk/protocol.js';
 import { runCommand } from './exec.js';
 

@@ -1,8 +1,8 @@
 // A module's small persistent key-value store: one JSON file per module, written atomically, size-capped.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { UpdatesError } from '../orchestrator/errors.js';
-import { writeFileAtomic } from '../orchestrator/fs-atomic.js';
+import { UpdatesError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fs-atomic.js';
 import { sysCode } from './wire.js';
 
 /**

@@ -1,5 +1,5 @@
 // Turns anything a handler threw into the plain {code, message, data} a module may see: no stacks, no host paths.
-import { UpdatesError } from '../orchestrator/errors.js';
+import { UpdatesError } from '../core/errors.js';
 import type { WireError } from '../sdk/protocol.js';
 
 /** Codes that mean "the policy refused" (audited as denied), as opposed to "allowed, but the action failed". */

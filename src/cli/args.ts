@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULTS } from '../orchestrator/defaults.js';
-import { UpdatesError } from '../orchestrator/errors.js';
+import { DEFAULTS } from '../core/defaults.js';
+import { UpdatesError } from '../core/errors.js';
 import type { Settings } from './settings.js';
 
 export const COMMANDS = ['run', 'check', 'status', 'run-module', 'migrate-legacy', 'self-test', 'help', 'version'] as const;

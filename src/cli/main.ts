@@ -1,17 +1,18 @@
 /**
  * The `updates` command: parses flags, layers settings, runs the requested command, exits with a documented code.
  */
-import { UpdatesError, messageOf } from '../orchestrator/errors.js';
+import { UpdatesError, messageOf } from '../core/errors.js';
 import { layoutOf, underRoot } from '../orchestrator/layout.js';
 import { formatMigrateReport, migrateLegacy, runLegacy } from '../orchestrator/legacy/index.js';
 import type { LegacyRunOptions } from '../orchestrator/legacy/index.js';
-import { createLogger } from '../orchestrator/logger.js';
-import type { Logger } from '../orchestrator/logger.js';
+import { createLogger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
 import { createPhase2 } from '../orchestrator/phase2.js';
-import { EXIT, performRun } from '../orchestrator/run.js';
+import { EXIT } from '../core/exit-codes.js';
+import { performRun } from '../orchestrator/run.js';
 import type { RunConfig } from '../orchestrator/run.js';
 import { orchestratorVersion } from '../orchestrator/version.js';
-import { bundleModule } from '../sandbox/bundle.js';
+import { bundleModule } from '../sandbox/build/bundle.js';
 import { HELP, parseCli } from './args.js';
 import type { CliOptions } from './args.js';
 import { readConfigFile, resolveSettings } from './settings.js';

@@ -6,11 +6,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { UpdatesError } from '../orchestrator/errors.js';
-import type { Logger } from '../orchestrator/logger.js';
-import { parseModuleManifest } from '../orchestrator/manifest.js';
+import { UpdatesError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { parseModuleManifest } from '../core/manifest.js';
 import { runInSandbox, withSandbox } from '../orchestrator/phase2.js';
-import { bundleModule } from '../sandbox/bundle.js';
+import { bundleModule } from '../sandbox/build/bundle.js';
 
 export interface RunModuleOptions {
   dir: string;

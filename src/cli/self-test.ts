@@ -6,11 +6,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ModuleBroker, recordingBackend } from '../broker/broker.js';
-import { silentLogger } from '../orchestrator/logger.js';
-import { parseModuleManifest } from '../orchestrator/manifest.js';
+import { silentLogger } from '../core/logger.js';
+import { parseModuleManifest } from '../core/manifest.js';
 import { orchestratorVersion } from '../orchestrator/version.js';
-import { bundleModule } from '../sandbox/bundle.js';
-import { SandboxPool } from '../sandbox/pool.js';
+import { bundleModule } from '../sandbox/build/bundle.js';
+import { SandboxPool } from '../sandbox/supervisor/pool.js';
 
 const MODULE = `import { store, log } from 'updates-orchestrator/sdk';
 export async function main() {

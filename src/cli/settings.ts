@@ -5,9 +5,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULTS } from '../orchestrator/defaults.js';
-import { UpdatesError } from '../orchestrator/errors.js';
-import { describeIssues } from '../orchestrator/manifest.js';
+import { DEFAULTS } from '../core/defaults.js';
+import { UpdatesError } from '../core/errors.js';
+import { describeIssues } from '../core/manifest.js';
 
 export interface Settings {
   repoUrl: string;

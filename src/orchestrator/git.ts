@@ -7,9 +7,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { SimpleGit } from 'simple-git';
-import { DEFAULTS } from './defaults.js';
-import { UpdatesError, messageOf } from './errors.js';
-import type { Logger } from './logger.js';
+import { DEFAULTS } from '../core/defaults.js';
+import { UpdatesError, messageOf } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 /**
  * The environment of every git process: built from nothing, so no inherited variable or user/system config
@@ -217,7 +217,7 @@ export async function lsTree(repoDir: string, commit: string, prefix: string, re
  */
 export function readBlobs(repoDir: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
   const unique = [...new Set(oids)];
-  if (unique.length === 0) return Promise.resolve(new Map());
+  if (unique.length === 0) return Promise.resolve(new Map<string, Buffer>());
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['cat-file', '--batch'], { cwd: repoDir, env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
@@ -230,7 +230,7 @@ export function readBlobs(repoDir: string, oids: readonly string[]): Promise<Map
       try {
         resolve(parseBatch(Buffer.concat(chunks), unique));
       } catch (err) {
-        reject(err as Error);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
     child.stdin.end(`${unique.join('\n')}\n`);

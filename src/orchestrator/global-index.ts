@@ -4,7 +4,7 @@
  * not own are kept as they are.
  */
 import { promises as fsp } from 'node:fs';
-import { writeJsonAtomic } from './fs-atomic.js';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { InstalledModule } from './installed.js';
 import type { Layout } from './layout.js';
 

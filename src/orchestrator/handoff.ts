@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeJsonAtomic } from './fs-atomic.js';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { Layout } from './layout.js';
 import { lockName, queryHolder } from './lock.js';
 import type { RunReport } from './report.js';

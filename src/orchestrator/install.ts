@@ -8,12 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { flipSymlink, fsyncPath, fsyncTree, readLinkOrUndefined } from './fs-atomic.js';
+import { flipSymlink, fsyncPath, fsyncTree, readLinkOrUndefined } from '../core/fs-atomic.js';
 import { readBlobs } from './git.js';
 import { ADDED_DIR, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, versionsOf } from './layout.js';
 import type { Layout } from './layout.js';
-import { UpdatesError, messageOf } from './errors.js';
-import { parseModuleManifest } from './manifest.js';
+import { UpdatesError, messageOf } from '../core/errors.js';
+import { parseModuleManifest } from '../core/manifest.js';
 import type { ModuleFile, RemoteModule } from './snapshot.js';
 
 /** Turns a staged module folder into the code the sandbox runs. Throws UpdatesError E_BUILD when it cannot. */

@@ -7,8 +7,8 @@ import path from 'node:path';
 import semver from 'semver';
 import { liveLink } from './layout.js';
 import type { Layout } from './layout.js';
-import { parseModuleManifest } from './manifest.js';
-import type { ModuleManifest } from './manifest.js';
+import { parseModuleManifest } from '../core/manifest.js';
+import type { ModuleManifest } from '../core/manifest.js';
 
 export interface InstalledModule {
   name: string;

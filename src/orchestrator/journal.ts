@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import semver from 'semver';
 import { z } from 'zod';
-import { writeJsonAtomic } from './fs-atomic.js';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
 
 const journalSchema = z.object({
   lastCommit: z.string().optional(),

@@ -13,8 +13,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
-import { DEFAULTS } from './defaults.js';
-import { UpdatesError } from './errors.js';
+import { DEFAULTS } from '../core/defaults.js';
+import { UpdatesError } from '../core/errors.js';
 
 export interface LockHolder { pid: number; since: string; root: string }
 

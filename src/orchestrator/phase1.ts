@@ -1,7 +1,7 @@
 /**
  * Phase 1, infrastructure: sync the repository, plan, install what is newer (crash-safe), derive the index.
  */
-import { UpdatesError, messageOf } from './errors.js';
+import { UpdatesError, messageOf } from '../core/errors.js';
 import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
 import type { GlobalIndex } from './global-index.js';
@@ -11,7 +11,7 @@ import type { BuildModule, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
 import type { Journal } from './journal.js';
 import type { Layout } from './layout.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import { installs, planUpdates } from './plan.js';
 import type { PlanEntry } from './plan.js';
 import type { RunReport, UpdateEntry, UpdateStatus } from './report.js';

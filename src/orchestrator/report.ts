@@ -4,8 +4,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DEFAULTS } from './defaults.js';
-import { writeFileAtomic, writeJsonAtomic } from './fs-atomic.js';
+import { DEFAULTS } from '../core/defaults.js';
+import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
 import type { Layout } from './layout.js';
 
 export type UpdateStatus = 'installed' | 'updated' | 'repaired' | 'available' | 'failed' | 'invalid' | 'held' | 'rolled-back' | 'kept-newer' | 'local-only';

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { UpdatesError, messageOf } from './errors.js';
+import { UpdatesError, messageOf } from '../core/errors.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { BuildModule, StepHook } from './install.js';
 import { raiseWatermarks, readJournal, writeJournal } from './journal.js';
 import { readInstalled } from './installed.js';
@@ -12,7 +13,7 @@ import type { Journal } from './journal.js';
 import { layoutOf } from './layout.js';
 import type { Layout } from './layout.js';
 import { acquireLock } from './lock.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import { refreshIndex, runPhase1 } from './phase1.js';
 import { takeHandoff } from './handoff.js';
 import type { Handoff } from './handoff.js';
@@ -23,7 +24,7 @@ import type { RunReport } from './report.js';
 import type { TrustPolicy } from './trust.js';
 
 /** Exit codes, as documented in the README and --help. */
-export const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, LOCKED: 75, UPDATES_AVAILABLE: 100 });
+
 
 export interface RunConfig {
   repoUrl: string;

@@ -9,12 +9,12 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { UpdatesError, messageOf } from './errors.js';
-import { fsyncPath, fsyncTree } from './fs-atomic.js';
+import { UpdatesError, messageOf } from '../core/errors.js';
+import { fsyncPath, fsyncTree } from '../core/fs-atomic.js';
 import { gitAt, lsTree } from './git.js';
 import { writeFiles } from './install.js';
 import type { StepHook } from './install.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import { readReleaseState, releasesDir, setCurrent, writeReleaseState, currentRelease } from './releases.js';
 
 /** The package folder of the running orchestrator (holds package.json, bin/, dist/ or src/, node_modules/). */

@@ -4,12 +4,12 @@
  * module's folder, submodules and absurd sizes are refused with the module and file named.
  */
 import path from 'node:path';
-import { DEFAULTS } from './defaults.js';
-import { CATALOGUE } from './errors.js';
+import { DEFAULTS } from '../core/defaults.js';
+import { CATALOGUE } from '../core/errors.js';
 import { lsTree, readBlobs } from './git.js';
 import type { TreeEntry } from './git.js';
-import { MODULE_NAME_RE, describeIssues, parseModuleManifest, rootIndexSchema } from './manifest.js';
-import type { ModuleManifest, RootIndex } from './manifest.js';
+import { MODULE_NAME_RE, describeIssues, parseModuleManifest, rootIndexSchema } from '../core/manifest.js';
+import type { ModuleManifest, RootIndex } from '../core/manifest.js';
 
 /** A file of a module at a commit, with its path relative to the module folder. */
 export interface ModuleFile { rel: string; mode: string; oid: string; size: number }

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import { UpdatesError } from './errors.js';
+import { UpdatesError } from '../core/errors.js';
 import { GIT_ENV, isAncestor } from './git.js';
 
 export interface TrustPolicy {

@@ -95,7 +95,7 @@ export function createSdk(call: Call, configuration: Readonly<Record<string, unk
     await call('log', { level, message: String(message) });
   };
   const permissions: Sdk['permissions'] = {
-    set: (targets) => call('permissions.set', { targets } as Params<'permissions.set'>),
+    set: (targets) => call('permissions.set', { targets }),
     restoreServicePermissionsSimple: (o) => {
       const targets: PermissionTarget[] = [];
       const dirMode = o.dirMode ?? 0o755;

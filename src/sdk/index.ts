@@ -15,6 +15,8 @@ const outside = createSdk(
   Object.freeze({}),
 );
 
+// The SDK's functions are closures that never use `this`, so taking them off the object is safe.
+// eslint-disable-next-line @typescript-eslint/unbound-method
 export const { log, permissions, state, fs, exec, services, config, store, clock } = outside;
 export { SdkError } from './client.js';
 export type { Sdk, JsonValue } from './client.js';

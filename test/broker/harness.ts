@@ -7,8 +7,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { ModuleBroker, recordingBackend } from '../../src/broker/broker.js';
 import type { BrokerLimits } from '../../src/broker/broker.js';
-import { capabilitiesSchema } from '../../src/orchestrator/manifest.js';
-import type { Method, Reply, WireError } from '../../src/sdk/protocol.js';
+import { capabilitiesSchema } from '../../src/core/manifest.js';
+import type { Reply, WireError } from '../../src/sdk/protocol.js';
 
 /** One parsed log line. */
 export type LogLine = Record<string, unknown>;
@@ -26,7 +26,7 @@ export interface Harness {
   lines: LogLine[];
   /** Host path of a module path. */
   host(p: string): string;
-  call(method: Method | string, params: unknown): Promise<Reply>;
+  call(method: string, params: unknown): Promise<Reply>;
   /** Another broker for the same module and folders (a second run), optionally with other capabilities. */
   again(capabilities?: unknown): ModuleBroker;
   cleanup(): Promise<void>;

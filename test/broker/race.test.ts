@@ -7,8 +7,8 @@ import { applyOwnership, readChecked, writeAtomicChecked } from '../../src/broke
 import type { CheckedPath } from '../../src/broker/paths.js';
 import { Policy } from '../../src/broker/policy.js';
 import { loadHostPrincipals } from '../../src/broker/principals.js';
-import { UpdatesError } from '../../src/orchestrator/errors.js';
-import { capabilitiesSchema } from '../../src/orchestrator/manifest.js';
+import { UpdatesError } from '../../src/core/errors.js';
+import { capabilitiesSchema } from '../../src/core/manifest.js';
 import { makeHarness } from './harness.js';
 import type { Harness } from './harness.js';
 

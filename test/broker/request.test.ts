@@ -43,8 +43,8 @@ describe('broker requests', () => {
   it('refuses __proto__ keys and leaves Object.prototype clean', async () => {
     const polluted = JSON.parse('{"__proto__":{"polluted":1}}') as unknown;
     err(await h.call('fs.exists', polluted), 'E_BAD_REQUEST');
-    err(await h.call('store.set', { key: 'k', value: JSON.parse('{"a":{"__proto__":{"polluted":1}}}') }), 'E_BAD_REQUEST');
-    err(await h.broker.handle(JSON.parse('{"v":1,"id":9,"method":"log","params":{},"__proto__":{"polluted":1}}')), 'E_BAD_REQUEST');
+    err(await h.call('store.set', { key: 'k', value: JSON.parse('{"a":{"__proto__":{"polluted":1}}}') as unknown }), 'E_BAD_REQUEST');
+    err(await h.broker.handle(JSON.parse('{"v":1,"id":9,"method":"log","params":{},"__proto__":{"polluted":1}}') as unknown), 'E_BAD_REQUEST');
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
     audited(h.lines, { method: 'store.set', decision: 'denied', code: 'E_BAD_REQUEST' });
   });

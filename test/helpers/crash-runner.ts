@@ -4,11 +4,11 @@
  * With the fifth argument Phase 2 runs too (module paths mapped under that root). Used by the crash tests:
  * SIGKILL cannot be caught, so nothing gets a chance to tidy up.
  */
-import { silentLogger } from '../../src/orchestrator/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
 import { performRun } from '../../src/orchestrator/run.js';
 import { orchestratorVersion } from '../../src/orchestrator/version.js';
-import { bundleModule } from '../../src/sandbox/bundle.js';
+import { bundleModule } from '../../src/sandbox/build/bundle.js';
 
 const [installRoot = '', url = '', step = '', module = '', phase2Root] = process.argv.slice(2);
 const report = await performRun({

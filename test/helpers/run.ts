@@ -4,12 +4,12 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../../src/orchestrator/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { performRun } from '../../src/orchestrator/run.js';
 import type { RunConfig } from '../../src/orchestrator/run.js';
 import type { RunReport } from '../../src/orchestrator/report.js';
 import { orchestratorVersion } from '../../src/orchestrator/version.js';
-import { bundleModule } from '../../src/sandbox/bundle.js';
+import { bundleModule } from '../../src/sandbox/build/bundle.js';
 
 export const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(PROJECT, 'bin', 'updates.js');

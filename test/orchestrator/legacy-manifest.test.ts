@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { UpdatesError } from '../../src/orchestrator/errors.js';
+import { UpdatesError } from '../../src/core/errors.js';
 import { folderChecksum, folderListing, moduleFolder } from '../../src/orchestrator/legacy/checksum.js';
 import { parseLegacyManifest } from '../../src/orchestrator/legacy/manifest.js';
 import { tempDir } from '../helpers/repo.js';

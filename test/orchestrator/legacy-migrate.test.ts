@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import { folderChecksum } from '../../src/orchestrator/legacy/checksum.js';
 import { migrateLegacy } from '../../src/orchestrator/legacy/migrate.js';
 import { runLegacy } from '../../src/orchestrator/legacy/run.js';
-import { silentLogger } from '../../src/orchestrator/logger.js';
-import { parseModuleManifest } from '../../src/orchestrator/manifest.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { parseModuleManifest } from '../../src/core/manifest.js';
 import { makeLegacyInstall } from '../fixtures/legacy/install.js';
 import { tempDir } from '../helpers/repo.js';
 

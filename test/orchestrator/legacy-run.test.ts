@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import { acquireLock } from '../../src/orchestrator/lock.js';
 import { runLegacy } from '../../src/orchestrator/legacy/run.js';
 import type { LegacyRunOptions } from '../../src/orchestrator/legacy/run.js';
-import { silentLogger } from '../../src/orchestrator/logger.js';
-import { bundleModule } from '../../src/sandbox/bundle.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { bundleModule } from '../../src/sandbox/build/bundle.js';
 import { makeLegacyInstall, tracingModule } from '../fixtures/legacy/install.js';
 import { tempDir } from '../helpers/repo.js';
 

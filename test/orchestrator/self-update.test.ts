@@ -63,7 +63,7 @@ test('a release that does not build is refused: exit 1, modules still run, the o
   const repo = projectRepo();
   const root = tempDir();
   assert.equal((await runCli(args(root, repo.url))).code, 0);
-  repo.commit(patch(withVersion(currentProjectFiles(), '0.3.0'), 'src/orchestrator/run.ts', 'export const EXIT', 'export const EXIT = = ;\nexport const EXIT_BROKEN'));
+  repo.commit(patch(withVersion(currentProjectFiles(), '0.3.0'), 'src/core/exit-codes.ts', 'export const EXIT', 'export const EXIT = = ;\nexport const EXIT_BROKEN'));
   const r = await runCli(args(root, repo.url));
   assert.equal(r.code, 1, r.stderr);
   const report = parse(r.stdout);

@@ -4,9 +4,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { UpdatesError } from '../../src/orchestrator/errors.js';
-import { bundleModule } from '../../src/sandbox/bundle.js';
-import { findRefusedSource } from '../../src/sandbox/source-check.js';
+import { UpdatesError } from '../../src/core/errors.js';
+import { bundleModule } from '../../src/sandbox/build/bundle.js';
+import { findRefusedSource } from '../../src/sandbox/build/source-check.js';
 import { bundleFixture } from './helpers.js';
 
 /** Asserts that bundling rejects with E_BUILD and a message matching every pattern. */

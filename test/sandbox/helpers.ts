@@ -1,8 +1,8 @@
 // Test helpers for the sandbox: fixture bundling, a recording fake broker, and job construction.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleModule } from '../../src/sandbox/bundle.js';
-import type { ModuleJob } from '../../src/sandbox/pool.js';
+import { bundleModule } from '../../src/sandbox/build/bundle.js';
+import type { ModuleJob } from '../../src/sandbox/supervisor/pool.js';
 
 /** Folder of the sandbox fixture modules. */
 export const FIXTURES = fileURLToPath(new URL('../fixtures/sandbox/', import.meta.url));

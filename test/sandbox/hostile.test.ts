@@ -1,9 +1,9 @@
 // Hostile modules against real sandbox workers: each is reported failed and the next module still runs.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { silentLogger } from '../../src/orchestrator/logger.js';
-import { SandboxPool } from '../../src/sandbox/pool.js';
-import type { ModuleOutcome } from '../../src/sandbox/pool.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { SandboxPool } from '../../src/sandbox/supervisor/pool.js';
+import type { ModuleOutcome } from '../../src/sandbox/supervisor/pool.js';
 import { bundleFixture, job } from './helpers.js';
 
 const pool = new SandboxPool({ size: 2, logger: silentLogger() });

@@ -5,9 +5,9 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { silentLogger } from '../../src/orchestrator/logger.js';
-import { ownMemoryCgroupDir } from '../../src/sandbox/host/cgroup.js';
-import { SandboxPool } from '../../src/sandbox/pool.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { ownMemoryCgroupDir } from '../../src/sandbox/supervisor/cgroup.js';
+import { SandboxPool } from '../../src/sandbox/supervisor/pool.js';
 import { job } from './helpers.js';
 
 const OK = 'module.exports.main = async () => ({ success: true });';

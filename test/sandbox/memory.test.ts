@@ -1,12 +1,12 @@
 // Off-heap memory against process isolation: an ArrayBuffer bomb must not reach the orchestrator's own memory.
-import { rlimitDataUsable } from '../../src/sandbox/host/spawn-host.js';
+import { rlimitDataUsable } from '../../src/sandbox/supervisor/spawn-host.js';
 import assert from 'node:assert/strict';
 import { rmdir } from 'node:fs/promises';
 import { after, test } from 'node:test';
-import { silentLogger } from '../../src/orchestrator/logger.js';
-import { createMemoryCgroup } from '../../src/sandbox/host/cgroup.js';
-import { SandboxPool } from '../../src/sandbox/pool.js';
-import type { SandboxPoolOptions } from '../../src/sandbox/pool.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { createMemoryCgroup } from '../../src/sandbox/supervisor/cgroup.js';
+import { SandboxPool } from '../../src/sandbox/supervisor/pool.js';
+import type { SandboxPoolOptions } from '../../src/sandbox/supervisor/pool.js';
 import { job } from './helpers.js';
 import { sandboxHosts } from './proc.js';
 

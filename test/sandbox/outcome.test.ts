@@ -1,7 +1,7 @@
 // How a settled piscina task maps to a module outcome, for the endings a compartment cannot produce on demand.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { outcomeOfRejection, outcomeOfReply } from '../../src/sandbox/outcome.js';
+import { outcomeOfRejection, outcomeOfReply } from '../../src/sandbox/supervisor/outcome.js';
 import { job } from './helpers.js';
 
 const j = job('m', '', { timeoutMs: 2500, maxMemoryMb: 96 });

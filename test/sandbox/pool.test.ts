@@ -1,8 +1,8 @@
 // The sandbox pool with real piscina workers: results, failures, the SDK channel, concurrency and late calls.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { silentLogger } from '../../src/orchestrator/logger.js';
-import { SandboxPool } from '../../src/sandbox/pool.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { SandboxPool } from '../../src/sandbox/supervisor/pool.js';
 import { bundleFixture, FakeBroker, job } from './helpers.js';
 
 const pool = new SandboxPool({ size: 2, logger: silentLogger() });

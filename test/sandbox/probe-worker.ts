@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { sealWorkerCreation } from '../../src/sandbox/worker-seal.js';
+import { sealWorkerCreation } from '../../src/sandbox/worker/worker-seal.js';
 
 let sealed = false;
 
@@ -12,7 +12,7 @@ function attempt(fn: () => unknown): string {
   try {
     return `allowed:${String(fn())}`;
   } catch (err) {
-    return `denied:${String((err as { code?: unknown }).code ?? (err as Error).message)}`;
+    return `denied:${String((err as { code?: string }).code ?? (err as Error).message)}`;
   }
 }
 

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../../src/orchestrator/logger.js';
-import { SandboxPool } from '../../src/sandbox/pool.js';
-import type { SandboxPoolOptions } from '../../src/sandbox/pool.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { SandboxPool } from '../../src/sandbox/supervisor/pool.js';
+import type { SandboxPoolOptions } from '../../src/sandbox/supervisor/pool.js';
 import { job } from './helpers.js';
 import { commandLine, groupMembers, ownMemoryCgroupChildren, processGroup, sandboxHosts, statusField } from './proc.js';
 

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger } from '../../src/orchestrator/logger.js';
+import { createLogger } from '../../src/core/logger.js';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
 import type { RunReport } from '../../src/orchestrator/report.js';
 import { fingerprint, liveTargets } from '../helpers/install-root.js';

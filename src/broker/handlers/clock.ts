@@ -2,7 +2,7 @@
 // Policy: every module may ask; a sleep is bounded by the protocol (60 s a call), by the broker's in-flight and
 // request limits, and ends when the module's run ends.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UpdatesError } from '../../orchestrator/errors.js';
+import { UpdatesError } from '../../core/errors.js';
 import type { Handler } from './context.js';
 
 /** clock.now: the orchestrator's wall clock. */

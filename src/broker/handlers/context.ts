@@ -1,5 +1,5 @@
 // The one shape every broker handler has, and what each handler is given.
-import type { Logger } from '../../orchestrator/logger.js';
+import type { Logger } from '../../core/logger.js';
 import type { Method, Params, Results } from '../../sdk/protocol.js';
 import type { BrokerLimits } from '../limits.js';
 import type { Policy } from '../policy.js';

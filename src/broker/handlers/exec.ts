@@ -1,5 +1,5 @@
 // Handler of exec: a declared command, exact argv, no shell.
-import { UpdatesError } from '../../orchestrator/errors.js';
+import { UpdatesError } from '../../core/errors.js';
 import { runCommand } from '../exec.js';
 import { sysCode } from '../wire.js';
 import type { Handler } from './context.js';

@@ -1,5 +1,5 @@
 // Handlers of fs.readFile, fs.writeFile, fs.mkdir, fs.remove and fs.exists.
-import { UpdatesError } from '../../orchestrator/errors.js';
+import { UpdatesError } from '../../core/errors.js';
 import { lstatChecked, readChecked, writeAtomicChecked } from '../fs-ops.js';
 import { mkdirChecked, removeChecked } from '../fs-tree.js';
 import type { CheckedPath } from '../paths.js';

@@ -1,6 +1,6 @@
 // Handler of permissions.set: the seed's PermissionTarget semantics (owner, group, mode, recursive, target_type).
 import type { Stats } from 'node:fs';
-import { UpdatesError } from '../../orchestrator/errors.js';
+import { UpdatesError } from '../../core/errors.js';
 import type { PermissionTarget } from '../../sdk/protocol.js';
 import { applyOwnership, lstatChecked } from '../fs-ops.js';
 import type { Ownership } from '../fs-ops.js';

@@ -5,14 +5,14 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DEFAULTS } from '../defaults.js';
-import { UpdatesError, messageOf } from '../errors.js';
-import type { ErrorCode } from '../errors.js';
+import { DEFAULTS } from '../../core/defaults.js';
+import { UpdatesError, messageOf } from '../../core/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
 import type { BuildModule } from '../install.js';
 import { BUNDLE_FILE } from '../layout.js';
 import type { Layout } from '../layout.js';
-import type { Logger } from '../logger.js';
-import { parseModuleManifest } from '../manifest.js';
+import type { Logger } from '../../core/logger.js';
+import { parseModuleManifest } from '../../core/manifest.js';
 import type { RunnableModule } from '../phase2.js';
 import type { ModuleEntry } from '../report.js';
 import { folderChecksum, moduleFolder } from './checksum.js';

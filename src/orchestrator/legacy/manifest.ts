@@ -10,9 +10,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { z } from 'zod';
-import { UpdatesError } from '../errors.js';
-import { writeFileAtomic } from '../fs-atomic.js';
-import { MODULE_NAME_RE, deepFreeze } from '../manifest.js';
+import { UpdatesError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/fs-atomic.js';
+import { MODULE_NAME_RE, deepFreeze } from '../../core/manifest.js';
 
 /** The file name, at the install root. */
 export const LEGACY_MANIFEST = 'manifest.json';

@@ -14,16 +14,16 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { UpdatesError, messageOf } from '../errors.js';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { UpdatesError, messageOf } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/fs-atomic.js';
 import { layoutOf } from '../layout.js';
 import type { Layout } from '../layout.js';
 import { acquireLock } from '../lock.js';
-import type { Logger } from '../logger.js';
-import { parseModuleManifest } from '../manifest.js';
-import type { ModuleManifest } from '../manifest.js';
+import type { Logger } from '../../core/logger.js';
+import { parseModuleManifest } from '../../core/manifest.js';
+import type { ModuleManifest } from '../../core/manifest.js';
 import type { ReportError } from '../report.js';
-import { EXIT } from '../run.js';
+import { EXIT } from '../../core/exit-codes.js';
 import { folderChecksum, moduleFolder } from './checksum.js';
 import { patchLegacyEntries, readLegacyManifest } from './manifest.js';
 import type { LegacyEntry } from './manifest.js';

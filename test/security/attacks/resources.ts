@@ -203,7 +203,7 @@ export const RESOURCES: Attack[] = [
       const ended = o.logs.findIndex((l) => l['module'] === 'attacker' && typeof l['msg'] === 'string' && /^✗/.test(l['msg']));
       if (ended < 0) return ['the attacker outcome line is missing from the log'];
       const late = o.logs.slice(ended).filter((l) => l['module'] === 'attacker' && l['audit'] === true && l['decision'] === 'allowed');
-      return late.map((l) => `a request acted on after the run ended: ${String(l['method'])} ${String(l['path'] ?? l['key'] ?? '')}`);
+      return late.map((l) => `a request acted on after the run ended: ${String(l['method'])} ${JSON.stringify(l['path'] ?? l['key'] ?? '')}`);
     },
   },
 ];

@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 import type { BuildFailure, Message } from 'esbuild';
-import { UpdatesError } from '../orchestrator/errors.js';
+import { UpdatesError } from '../../core/errors.js';
 import { importPolicy, POLICY_PLUGIN, SDK_SPECIFIER } from './import-policy.js';
 import { findRefusedSource } from './source-check.js';
 

@@ -1,8 +1,8 @@
 // Host side of a module's channel: relays each raw request from the worker to the run's broker and posts the reply.
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { PROTOCOL_VERSION } from '../sdk/protocol.js';
-import type { JobBroker } from './types.js';
+import { PROTOCOL_VERSION } from '../../sdk/protocol.js';
+import type { JobBroker } from '../wire/task.js';
 
 /** The id of a raw request, if it has a usable one (only to address an internal-error reply). */
 function idOf(raw: unknown): number | undefined {

@@ -1,9 +1,9 @@
 // Worker side of a module's channel: turns SDK calls into protocol requests on the port and matches the replies.
 import type { MessagePort } from 'node:worker_threads';
-import type { Call } from '../sdk/client.js';
-import { SdkError } from '../sdk/client.js';
-import type { Method, Params, Results } from '../sdk/protocol.js';
-import { PROTOCOL_VERSION, replySchema } from '../sdk/protocol.js';
+import type { Call } from '../../sdk/client.js';
+import { SdkError } from '../../sdk/client.js';
+import type { Method, Params, Results } from '../../sdk/protocol.js';
+import { PROTOCOL_VERSION, replySchema } from '../../sdk/protocol.js';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -49,7 +49,7 @@ export function createPortCall(port: MessagePort): PortCall {
         reject(new SdkError('E_BAD_REQUEST', `invalid SDK request ${method}: the arguments cannot be sent (${describe(err)})`));
         return;
       }
-      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      pending.set(id, { resolve, reject });
     });
   return {
     call,

@@ -7,6 +7,7 @@
 import semver from 'semver';
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
+import { isKernelPath } from './protected-paths.js';
 
 /** Folder names a module may have: they become path components and log fields. */
 export const MODULE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -30,12 +31,9 @@ export type Access = (typeof ACCESS)[number];
 
 const principal = z.union([z.string().min(1).max(64), z.number().int().min(0)]);
 
-/** Kernel file systems: a grant there would expose the root orchestrator's own environment and memory. */
-const KERNEL_PREFIXES = ['/proc', '/sys', '/dev'];
-
 export const pathGrantSchema = z.strictObject({
   path: absolutePath.refine(
-    (p) => !KERNEL_PREFIXES.some((k) => p === k || p.startsWith(`${k}/`)) && p.replace(/\/+$/, '') !== '',
+    (p) => !isKernelPath(p) && p.replace(/\/+$/, '') !== '',
     'paths under /proc, /sys or /dev, and "/" itself, cannot be granted',
   ),
   access: z.array(z.enum(ACCESS)).min(1),

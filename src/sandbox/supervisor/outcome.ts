@@ -1,8 +1,8 @@
 // Maps how a piscina task settled (a worker reply, an abort, an out-of-memory, an exit) to a module outcome.
-import { messageOf, UpdatesError } from '../orchestrator/errors.js';
-import type { ErrorCode } from '../orchestrator/errors.js';
-import type { ModuleJob, ModuleOutcome, ModuleStatus } from './types.js';
-import { workerReplySchema } from './types.js';
+import { messageOf, UpdatesError } from '../../core/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
+import type { ModuleJob, ModuleOutcome, ModuleStatus } from '../wire/task.js';
+import { workerReplySchema } from '../wire/task.js';
 
 /** piscina rejects a task whose worker ended with this message (e.g. process.exit inside the worker). */
 const WORKER_EXIT_RE = /^worker exited with code/;

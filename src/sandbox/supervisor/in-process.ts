@@ -4,17 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { outcomeOfRejection, outcomeOfReply } from './outcome.js';
-import { PiscinaPools } from './piscina-pools.js';
+import { PiscinaPools } from '../process/piscina-pools.js';
 import { startRelay } from './relay.js';
-import type { ModuleJob, ModuleOutcome, WorkerTask } from './types.js';
+import type { ModuleJob, ModuleOutcome, WorkerTask } from '../wire/task.js';
 
 /**
- * The worker entry. Compiled, it is worker.js beside this file. From source (tests, tsx) it is a small .mjs that
+ * The worker entry. Compiled, it is worker/worker.js. From source (tests, tsx) it is a small .mjs that
  * registers tsx inside the worker and imports worker.ts: passing `--import tsx` in execArgv instead would switch
  * off the Node permission model for the worker.
  */
 export const WORKER_FILE = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? './worker-dev.mjs' : './worker.js', import.meta.url),
+  new URL(import.meta.url.endsWith('.ts') ? '../worker/worker-dev.mjs' : '../worker/worker.js', import.meta.url),
 );
 
 /**

@@ -1,16 +1,16 @@
 // One running sandbox process, seen from main: its jobs, their brokers and deadlines, and how it ends.
 import type { ChildProcess } from 'node:child_process';
+import { killGroup } from '../../core/process-group.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { outcomeOfHostLoss, outcomeOfRejection, outcomeOfReply } from '../outcome.js';
-import type { HostLoss } from '../outcome.js';
-import { createBrokerRelay } from '../relay.js';
-import type { BrokerRelay } from '../relay.js';
-import type { ModuleJob, ModuleOutcome } from '../types.js';
+import { outcomeOfHostLoss, outcomeOfRejection, outcomeOfReply } from './outcome.js';
+import type { HostLoss } from './outcome.js';
+import { createBrokerRelay } from './relay.js';
+import type { BrokerRelay } from './relay.js';
+import type { ModuleJob, ModuleOutcome } from '../wire/task.js';
 import type { MemoryCgroup } from './cgroup.js';
-import { HOST_PROTOCOL_VERSION, toMainSchema } from './protocol.js';
-import type { SettledMessage, ToHost, ToMain } from './protocol.js';
-import { killGroup } from './spawn-host.js';
+import { HOST_PROTOCOL_VERSION, toMainSchema } from '../wire/host.js';
+import type { SettledMessage, ToHost, ToMain } from '../wire/host.js';
 import { pipeLines } from './stdio-log.js';
 
 /** A job in flight in the process. */
@@ -40,7 +40,7 @@ export class HostProcess {
   #nextId = 1;
   #loss: string | undefined;
   #closed = false;
-  readonly #killOnExit = (): void => killGroup(this.child);
+  readonly #killOnExit = (): void => killGroup(this.child.pid);
   /** Resolves once the process is gone and every job it held has settled. */
   readonly closed: Promise<void>;
 
@@ -111,7 +111,7 @@ export class HostProcess {
   /** Kills the process group; jobs still in it settle as failed with `why`. */
   kill(why: string): void {
     this.#loss ??= why;
-    killGroup(this.child);
+    killGroup(this.child.pid);
   }
 
   /** Sends one message; false when it could not even be serialized (the channel itself is then left alone). */
@@ -174,7 +174,7 @@ export class HostProcess {
     this.#closed = true;
     process.removeListener('exit', this.#killOnExit);
     // Whatever it started, nothing of the group may outlive it.
-    killGroup(this.child);
+    killGroup(this.child.pid);
     const oomKilled = this.cgroup !== undefined && (await this.cgroup.oomKills()) > 0;
     const loss: HostLoss = { oomKilled, capMb: this.limits.capMb, detail: this.#loss ?? `the sandbox process ended (${signal ?? `exit code ${code}`})` };
     if (this.#jobs.size > 0) this.logger.error({ code, signal, oomKilled, jobs: this.#jobs.size }, `sandbox: ${loss.detail}`);

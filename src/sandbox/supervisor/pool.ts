@@ -1,13 +1,13 @@
 // The sandbox's public face: runs module jobs, in a sandbox process (default as root) or in-process, at most `size` at once.
 import type { Logger } from 'pino';
-import { DEFAULTS } from '../orchestrator/defaults.js';
-import { ProcessEngine } from './host/process-engine.js';
-import type { MemoryCap } from './host/process-engine.js';
+import { DEFAULTS } from '../../core/defaults.js';
+import { ProcessEngine } from './process-engine.js';
+import type { MemoryCap } from './process-engine.js';
 import { InProcessEngine } from './in-process.js';
-import type { ModuleJob, ModuleOutcome } from './types.js';
+import type { ModuleJob, ModuleOutcome } from '../wire/task.js';
 
-export type { JobBroker, ModuleJob, ModuleOutcome, ModuleStatus } from './types.js';
-export type { MemoryCap } from './host/process-engine.js';
+export type { JobBroker, ModuleJob, ModuleOutcome, ModuleStatus } from '../wire/task.js';
+export type { MemoryCap } from './process-engine.js';
 export { WORKER_FILE } from './in-process.js';
 
 /**

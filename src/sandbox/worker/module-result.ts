@@ -1,8 +1,8 @@
 // Turns whatever a module's main() resolved to, or threw, into plain, validated data (runs in the worker).
-import { UpdatesError } from '../orchestrator/errors.js';
-import { moduleResultSchema } from '../sdk/protocol.js';
-import type { WorkerReply } from './types.js';
-import { MAX_RESULT_BYTES } from './types.js';
+import { UpdatesError } from '../../core/errors.js';
+import { moduleResultSchema } from '../../sdk/protocol.js';
+import type { WorkerReply } from '../wire/task.js';
+import { MAX_RESULT_BYTES } from '../wire/task.js';
 
 /** Longest module-supplied text kept in an error detail. */
 const MAX_DETAIL_CHARS = 2000;

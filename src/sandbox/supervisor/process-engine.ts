@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { UpdatesError } from '../../orchestrator/errors.js';
-import type { ModuleJob, ModuleOutcome } from '../types.js';
+import { UpdatesError } from '../../core/errors.js';
+import type { ModuleJob, ModuleOutcome } from '../wire/task.js';
 import { bundleHost } from './bundle-host.js';
 import type { HostBundle } from './bundle-host.js';
 import { createMemoryCgroup } from './cgroup.js';

@@ -1,8 +1,8 @@
 // Shapes that cross between the host (pool.ts) and a sandbox worker (worker.ts), and the pool's public job types.
 import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
-import type { ModuleResult } from '../sdk/protocol.js';
-import { moduleResultSchema } from '../sdk/protocol.js';
+import type { ModuleResult } from '../../sdk/protocol.js';
+import { moduleResultSchema } from '../../sdk/protocol.js';
 
 /** Largest serialized result (JSON, bytes) a module's main() may return. */
 export const MAX_RESULT_BYTES = 64 * 1024;

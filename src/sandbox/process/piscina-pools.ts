@@ -1,6 +1,6 @@
 // The piscina pools that run module tasks, one per memory limit; used in-process and inside the sandbox process.
 import { Piscina } from 'piscina';
-import type { WorkerTask } from './types.js';
+import type { WorkerTask } from '../wire/task.js';
 
 /** Idle workers stay this long, so one run's modules share warm workers and nothing lingers long after. */
 const IDLE_TIMEOUT_MS = 30_000;

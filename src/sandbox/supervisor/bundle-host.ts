@@ -18,9 +18,9 @@ export interface HostBundle {
 
 /** Source entries, beside this file: .ts from source (tests, tsx), .js once compiled to dist/. */
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const HOST_ENTRY = fileURLToPath(new URL(`./entry${EXT}`, import.meta.url));
+const HOST_ENTRY = fileURLToPath(new URL(`../process/entry${EXT}`, import.meta.url));
 /** The module worker; tests substitute a probe entry to test the process's own limits. */
-export const MODULE_WORKER_ENTRY = fileURLToPath(new URL(`../worker${EXT}`, import.meta.url));
+export const MODULE_WORKER_ENTRY = fileURLToPath(new URL(`../worker/worker${EXT}`, import.meta.url));
 /** piscina starts every worker on `<its __dirname>/worker.js`, which it then points at our worker file. */
 const PISCINA_WORKER = path.join(path.dirname(createRequire(import.meta.url).resolve('piscina')), 'worker.js');
 

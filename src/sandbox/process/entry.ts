@@ -2,10 +2,10 @@
 // Bundled by esbuild into a private temp folder and started by spawn-host.ts as the sandbox user.
 import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { PiscinaPools } from '../piscina-pools.js';
-import type { WorkerTask } from '../types.js';
-import { HOST_PROTOCOL_VERSION, toHostSchema } from './protocol.js';
-import type { RunMessage, ToMain } from './protocol.js';
+import { PiscinaPools } from './piscina-pools.js';
+import type { WorkerTask } from '../wire/task.js';
+import { HOST_PROTOCOL_VERSION, toHostSchema } from '../wire/host.js';
+import type { RunMessage, ToMain } from '../wire/host.js';
 
 /** A run in flight here: its port (to post broker replies on) and its abort. */
 interface HostRun {

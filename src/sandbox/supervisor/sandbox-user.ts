@@ -1,5 +1,5 @@
 // Finds the unprivileged user the sandbox process runs as: a configured name, else updates-sandbox, else nobody.
-import { DEFAULTS } from '../../orchestrator/defaults.js';
+import { DEFAULTS } from '../../core/defaults.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 

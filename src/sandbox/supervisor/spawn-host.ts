@@ -87,12 +87,3 @@ export function spawnHost(options: HostSpawnOptions): ChildProcess {
   });
 }
 
-/** SIGKILLs the whole process group of `child`; quiet when it is already gone. */
-export function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    /* ESRCH: the group is gone already */
-  }
-}

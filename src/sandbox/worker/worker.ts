@@ -1,10 +1,10 @@
 // The piscina worker: locks the realm down once, then runs each module task in a fresh Compartment.
 import 'ses';
-import { createSdk, SdkError } from '../sdk/client.js';
+import { createSdk, SdkError } from '../../sdk/client.js';
 import { runInCompartment } from './compartment-run.js';
 import { createPortCall } from './port-call.js';
 import { sealWorkerCreation } from './worker-seal.js';
-import type { WorkerReply, WorkerTask } from './types.js';
+import type { WorkerReply, WorkerTask } from '../wire/task.js';
 
 let lockedDown = false;
 
