@@ -58,6 +58,7 @@ export async function readOne(layout: Layout, name: string): Promise<InstalledMo
   const parsed = parseModuleManifest(text, name);
   if (!parsed.ok) return { ...mod, problem: parsed.reason };
   mod.manifest = parsed.manifest;
-  mod.version = semver.valid(parsed.manifest.metadata.schema_version) ?? undefined;
+  const version = semver.valid(parsed.manifest.metadata.schema_version);
+  if (version !== null) mod.version = version;
   return mod;
 }
