@@ -6,6 +6,7 @@ import { PiscinaPools } from './piscina-pools.js';
 import type { WorkerTask } from '../wire/task.js';
 import { HOST_PROTOCOL_VERSION, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
+import { errnoCode } from '../../core/errno.js';
 
 
 const [workerFile, sizeArg] = process.argv.slice(2);
@@ -47,8 +48,8 @@ async function startRun(message: RunMessage): Promise<void> {
     const reply = await pools.run(task, message.maxMemoryMb, abort.signal);
     send({ t: 'settled', id, ok: true, reply });
   } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    const error = { ...(typeof code === 'string' ? { code } : {}), message: messageOf(err) };
+    const code = errnoCode(err);
+    const error = { ...(code !== undefined ? { code } : {}), message: messageOf(err) };
     send({ t: 'settled', id, ok: false, error, aborted: abort.signal.aborted });
   } finally {
     clearTimeout(timer);
