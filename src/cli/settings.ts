@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError } from '../core/errors.js';
+import { errnoCode } from '../core/errno.js';
 import { validateSettings } from './settings-schema.js';
 import type { Settings } from './settings-schema.js';
 
@@ -26,7 +27,7 @@ async function readOne(file: string, required: boolean): Promise<Partial<Setting
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (!required && errnoCode(err) === 'ENOENT') return undefined;
     throw new UpdatesError('E_CONFIG', { detail: `cannot read the config file ${file}: ${(err as Error).message}` });
   }
   let json: unknown;
