@@ -28,10 +28,11 @@ function flag(name) {
 }
 
 function installRoot() {
-  const root = path.resolve(flag('--root') ?? '/');
+  // As the CLI maps it (src/cli/args.ts): a relative --modules-path is relative to --root when given.
+  const root = flag('--root');
   const modules = flag('--modules-path') ?? '/var/local/lib/updates';
-  // A relative --modules-path is refused by the CLI (it would not be mapped under --root): nothing to delegate.
-  return path.isAbsolute(modules) ? path.join(root, modules) : undefined;
+  if (root === undefined) return path.resolve(modules);
+  return path.join(path.resolve(root), modules);
 }
 
 function readState(file) {

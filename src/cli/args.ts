@@ -56,8 +56,10 @@ Options:
   --repo-url URL          git repository to sync (no default: set it here or as repo_url in the config file,
                           e.g. ${DEFAULTS.exampleRepoUrl})
   --branch NAME           branch to sync (default: ${DEFAULTS.branch})
-  --modules-path PATH     install root, absolute (default: ${DEFAULTS.modulesPath})
-  --local-repo PATH       private clone, absolute of the repository (default: <install root>/state/repo.git)
+  --modules-path PATH     install root (default: ${DEFAULTS.modulesPath}); a relative PATH is relative to
+                          --root when given, else to the current folder
+  --local-repo PATH       private clone of the repository (default: <install root>/state/repo.git);
+                          relative as --modules-path
   --root DIR              map every absolute path (install root, clone, paths modules declare) under DIR,
                           as dpkg --root does: for tests and trying it out without root privileges
   --check-only            same as the check command
@@ -66,7 +68,7 @@ Options:
   --json                  print the run report as one JSON document on stdout (logs stay on stderr)
   --wait                  wait for another run to finish instead of exiting with 75
   --config FILE           settings file to read instead of ${DEFAULTS.configFile} and
-                          <install root>/config.json (both read when present, the first wins; flags win)
+                          <install root>/config.json (both read when present; /etc's wins, flags win over both)
   --require-signed        install only from a commit with a good SSH signature by an allowed signer
   --allowed-signers FILE  the pinned allowed-signers file (ssh-keygen format) for --require-signed
   --allow-history-rewrite accept a fetched commit that does not descend from the last installed one
@@ -140,18 +142,16 @@ export function parseCli(argv: string[]): CliOptions {
   if (v['log-level'] !== undefined && !(LOG_LEVELS as readonly string[]).includes(v['log-level'])) {
     throw new UpdatesError('E_USAGE', { detail: `--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${v['log-level']}"` });
   }
-  for (const [flag, value] of [['--modules-path', v['modules-path']], ['--local-repo', v['local-repo']]] as const) {
-    if (value !== undefined && !path.isAbsolute(value)) {
-      throw new UpdatesError('E_USAGE', { detail: `${flag} must be an absolute path (it is mapped under --root), got "${value}"; use ${path.resolve(value)} if you meant that` });
-    }
-  }
+  // A relative --modules-path or --local-repo is relative to --root when it is given (so it is mapped under
+  // it like an absolute one), else to the current folder.
+  const inRoot = (p: string): string => (path.isAbsolute(p) ? p : v.root !== undefined ? path.posix.join('/', p) : path.resolve(p));
   // Flags become config keys and go through the config file's schema: one set of rules for both.
   const raw: Record<string, unknown> = {};
   const values = v as Record<string, string | boolean | undefined>;
   for (const s of SETTINGS) {
     const value = values[flagOf(s.key).slice(2)];
     if (value === undefined || value === false) continue;
-    raw[s.key] = s.key === 'allowed_signers' && typeof value === 'string' ? path.resolve(value) : flagValue(s.kind, value);
+    raw[s.key] = typeof value !== 'string' ? value : s.key === 'allowed_signers' ? path.resolve(value) : s.key === 'local_repo' ? inRoot(value) : flagValue(s.kind, value);
   }
   let flags: Partial<Settings>;
   try {
@@ -161,7 +161,7 @@ export function parseCli(argv: string[]): CliOptions {
   }
   return Object.freeze({
     command,
-    modulesPath: v['modules-path'] ?? DEFAULTS.modulesPath,
+    modulesPath: inRoot(v['modules-path'] ?? DEFAULTS.modulesPath),
     root: path.resolve(v.root ?? '/'),
     rootGiven: v.root !== undefined,
     checkOnly: command === 'check' || v['check-only'] === true,

@@ -37,7 +37,12 @@ const mode = z.union([
   z.string().regex(/^0?[0-7]{3,4}$/, 'mode must be octal, e.g. "755"'),
 ]);
 
-/** The seed's PermissionTarget, typed. */
+/**
+ * One target of `permissions.set`, the seed's PermissionTarget typed: `path` (absolute), `owner` and `group`
+ * (a name or an id; each must be listed in the path's `owners` / `groups`), `mode` (a number such as `0o755` or
+ * an octal string such as `"755"`), `recursive` (apply to everything below a folder), and `target_type`
+ * (`"file"`, `"directory"` or `"any"`, the default: refuse the target when the path is not of that type).
+ */
 export const permissionTargetSchema = z.strictObject({
   path: pathString,
   owner: principal.optional(),
@@ -90,8 +95,11 @@ export type Params<M extends Method> = z.output<(typeof methodSchemas)[M]>;
 const serviceStatusSchema = z.strictObject({ name: z.string(), active: z.boolean(), state: z.string() });
 const execResultSchema = z.strictObject({ exitCode: z.number(), stdout: z.string(), stderr: z.string(), timedOut: z.boolean() });
 const backupInfoSchema = z.strictObject({ label: z.string(), id: z.string(), createdAt: z.string(), files: z.number(), bytes: z.number() });
+/** A service's state after a services call: `active` is true when systemd says "active"; `state` is its word. */
 export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
+/** A command's outcome: its `exitCode`, captured `stdout` and `stderr` (UTF-8), and whether it `timedOut`. */
 export type ExecResult = z.infer<typeof execResultSchema>;
+/** One backup: its `label`, its `id`, when it was made (`createdAt`, ISO 8601), how many `files` and `bytes`. */
 export type BackupInfo = z.infer<typeof backupInfoSchema>;
 
 /** What each method resolves to, one schema per method (the broker's handlers are typed by it). */
@@ -142,7 +150,11 @@ export const replySchema = z.discriminatedUnion('ok', [
 ]);
 export type Reply = z.infer<typeof replySchema>;
 
-/** What a module's main() must resolve to. */
+/**
+ * What a module's `main()` must resolve to: `success` (false fails the module, as a throw does), `changed`
+ * (whether it changed anything, for the report) and a short `message` for the report. Any other value is a
+ * failed module.
+ */
 export const moduleResultSchema = z.strictObject({
   success: z.boolean(),
   changed: z.boolean().optional(),

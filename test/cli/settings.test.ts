@@ -1,6 +1,6 @@
 // Settings layers: defaults < <install root>/config.json < flags; an invalid file is a configuration error.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { readConfigFile, resolveSettings } from '../../src/cli/settings.js';
@@ -110,15 +110,16 @@ test('a branch name git refuses exits 2, from a flag or from config.json', async
   assert.equal(r.code, 2, r.stderr);
 });
 
-test('a relative --modules-path or --local-repo is refused (it could not be mapped under --root)', async () => {
-  for (const flag of ['--modules-path', '--local-repo']) {
-    const r = await runCli(['--root', tempDir(), '--repo-url', 'file:///x', flag, 'relative/dir']);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`${flag} must be an absolute path`));
-  }
-  const r = await runCli(['--modules-path', rootWithConfig({ repo_url: 'file:///x', local_repo: 'clone.git' })]);
-  assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /"local_repo": the private clone must be an absolute path/);
+test('a relative --modules-path and --local-repo are mapped under --root; a relative local_repo in a file is refused', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
+  const root = tempDir();
+  const r = await runCli(['--root', root, '--repo-url', repo.url, '--services', 'record', '--json', '--modules-path', 'srv/updates', '--local-repo', 'srv/clone.git']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(path.join(root, 'srv/updates/modules/web/index.json')), 'the install root is under --root');
+  assert.ok(existsSync(path.join(root, 'srv/clone.git')), 'the private clone is under --root');
+  const bad = await runCli(['--modules-path', rootWithConfig({ repo_url: 'file:///x', local_repo: 'clone.git' })]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /"local_repo": the private clone must be an absolute path/);
 });
 
 test('usage errors are one line on stderr and exit 2, with no stack trace: bad log level, command, flag', async () => {
