@@ -6,9 +6,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError } from '../core/errors.js';
+import { MODULE_NAME_RE } from '../core/manifest.js';
+import { NOTIFY_ON } from '../orchestrator/notify.js';
+import type { NotifyOn } from '../orchestrator/notify.js';
 import type { Settings } from './settings.js';
 
-export const COMMANDS = ['run', 'check', 'status', 'run-module', 'migrate-legacy', 'self-test', 'help', 'version'] as const;
+export const COMMANDS = ['run', 'check', 'status', 'history', 'hold', 'unhold', 'rollback', 'run-module', 'migrate-legacy', 'self-test', 'help', 'version'] as const;
+/** Commands that take a module name (hold without one lists the holds). */
+const MODULE_COMMANDS = new Set(['hold', 'unhold', 'rollback']);
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliOptions {
@@ -25,11 +30,16 @@ export interface CliOptions {
   /** run-module: the module folder and the arguments after "--" for its main(). */
   moduleDir?: string;
   moduleArgs?: string[];
+  /** hold, unhold, rollback: the module; hold --reason: why. */
+  module?: string;
+  reason?: string;
+  /** history -n: how many runs. */
+  limit?: number;
   /** Settings given as flags (they override the config file). */
   flags: Partial<Settings>;
 }
 
-export const HELP = `Usage: updates [run|check|status] [options]
+export const HELP = `Usage: updates [run|check|status|history|hold|unhold|rollback] [options]
 
 Syncs the updates repository, installs every module whose schema_version is newer (atomically, keeping the
 previous version for rollback), then runs every enabled module's main() in a sandbox.
@@ -37,7 +47,15 @@ previous version for rollback), then runs every enabled module's main() in a san
 Commands:
   run                     sync, install updates, run enabled modules (default)
   check                   report available updates without installing or running anything (= --check-only)
-  status                  list installed modules, their versions and whether they are enabled
+  status                  per module: live and previous version, held or not and why, last outcome;
+                          the orchestrator release and the last run's recap
+  history [-n N]          past runs, newest first: when, duration, exit code, what installed, what failed
+  hold MODULE [--reason TEXT]
+                          keep MODULE at its live version (never updated or downgraded) until unhold;
+                          without MODULE, list the holds
+  unhold MODULE           release an operator's hold
+  rollback MODULE         flip MODULE back to its previous version (under the run lock); the version
+                          rolled back is held until the repository carries a newer one
   run-module DIR [-- ARGS]
                           run one module from a folder as Phase 2 would, for module authors: bundled,
                           sandboxed, capabilities enforced; paths map under DIR/.updates-dev/root unless
@@ -70,6 +88,12 @@ Options:
   --services MODE         systemctl (default) runs systemctl for service requests; record only logs them
                           to state/services.log (for machines without systemd, e.g. the demo)
   --log-level LEVEL       trace, debug, info (default), warn, error
+  --notify-command CMD    after a run, run CMD (through /bin/sh -c) with the JSON report on stdin
+                          (config: notify_command, an argv array run without a shell)
+  --notify-on WHEN        failure (default), change (failure or anything changed) or always
+  --metrics-file FILE     Prometheus metrics file (default: <install root>/metrics/updates.prom)
+  --reason TEXT           hold: why (shown by status, hold and every run's report)
+  -n N                    history: how many runs (default: ${DEFAULTS.historyShown})
   -h, --help              this text
   -V, --version           the orchestrator's version
 
@@ -81,7 +105,8 @@ Exit codes:
   100  check found updates to install
 
 Files (under the install root): index.json (global index), modules/<name> (live versions), config.json,
-state/last-run.json (last report), state/runs/ (history), state/metrics.prom (Prometheus textfile metrics).
+state/last-run.json (last report), state/runs/ (history), state/holds.json (operator holds),
+metrics/updates.prom (Prometheus textfile metrics, readable by other users).
 `;
 
 function positiveNumber(flag: string, raw: string | undefined): number | undefined {
@@ -112,6 +137,11 @@ const OPTIONS = {
   'sandbox-user': { type: 'string' },
   'sandbox-memory-mb': { type: 'string' },
   'log-level': { type: 'string' },
+  'notify-command': { type: 'string' },
+  'notify-on': { type: 'string' },
+  'metrics-file': { type: 'string' },
+  'reason': { type: 'string' },
+  'n': { type: 'string', short: 'n' },
   'help': { type: 'boolean', short: 'h' },
   'version': { type: 'boolean', short: 'V' },
 } as const;
@@ -127,7 +157,10 @@ export function parseCli(argv: string[]): CliOptions {
   const { values: v, positionals } = parsed;
   const first = positionals[0] ?? 'run';
   if (first === 'run-module' && positionals[1] === undefined) throw new UpdatesError('E_USAGE', { detail: 'run-module needs a module folder: updates run-module DIR' });
-  if (first !== 'run-module' && positionals.length > 1) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[1]}"` });
+  if ((first === 'unhold' || first === 'rollback') && positionals[1] === undefined) throw new UpdatesError('E_USAGE', { detail: `${first} needs a module name: updates ${first} MODULE` });
+  const moduleArg = MODULE_COMMANDS.has(first) ? positionals[1] : undefined;
+  if (moduleArg !== undefined && !MODULE_NAME_RE.test(moduleArg)) throw new UpdatesError('E_USAGE', { detail: `"${moduleArg}" is not a module name (lower-case letters, digits, ".", "_" or "-")` });
+  if (first !== 'run-module' && positionals.length > (moduleArg !== undefined ? 2 : 1)) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[1]}"` });
   if (!(COMMANDS as readonly string[]).includes(first)) throw new UpdatesError('E_USAGE', { detail: `unknown command "${first}"` });
   const command: Command = v.help ? 'help' : v.version ? 'version' : (first as Command);
   if (v.services !== undefined && v.services !== 'systemctl' && v.services !== 'record') {
@@ -135,6 +168,12 @@ export function parseCli(argv: string[]): CliOptions {
   }
   if (v.legacy && (command !== 'run' || v['check-only'])) {
     throw new UpdatesError('E_USAGE', { detail: '--legacy is a run mode of its own; it does not combine with check, --check-only or another command' });
+  }
+  if (v.reason !== undefined && first !== 'hold') throw new UpdatesError('E_USAGE', { detail: '--reason goes with hold MODULE' });
+  const limit = positiveNumber('-n', v.n);
+  if (limit !== undefined && (first !== 'history' || !Number.isInteger(limit))) throw new UpdatesError('E_USAGE', { detail: '-n N (a whole number) goes with history' });
+  if (v['notify-on'] !== undefined && !(NOTIFY_ON as readonly string[]).includes(v['notify-on'])) {
+    throw new UpdatesError('E_USAGE', { detail: `--notify-on must be failure, change or always, got "${v['notify-on']}"` });
   }
   const pool = positiveNumber('--pool-size', v['pool-size']);
   if (pool !== undefined && !Number.isInteger(pool)) throw new UpdatesError('E_USAGE', { detail: '--pool-size needs a whole number' });
@@ -154,6 +193,9 @@ export function parseCli(argv: string[]): CliOptions {
   if (v['sandbox-user'] !== undefined) flags.sandboxUser = v['sandbox-user'];
   const sandboxMb = positiveNumber('--sandbox-memory-mb', v['sandbox-memory-mb']);
   if (sandboxMb !== undefined) flags.sandboxMemoryMb = Math.round(sandboxMb);
+  if (v['notify-command'] !== undefined) flags.notifyCommand = ['/bin/sh', '-c', v['notify-command']];
+  if (v['notify-on'] !== undefined) flags.notifyOn = v['notify-on'] as NotifyOn;
+  if (v['metrics-file'] !== undefined) flags.metricsFile = v['metrics-file'];
   return Object.freeze({
     command,
     modulesPath: v['modules-path'] ?? DEFAULTS.modulesPath,
@@ -163,6 +205,9 @@ export function parseCli(argv: string[]): CliOptions {
     wait: v.wait === true,
     legacy: v.legacy === true,
     ...(first === 'run-module' ? { moduleDir: path.resolve(positionals[1] ?? '.'), moduleArgs: positionals.slice(2) } : {}),
+    ...(moduleArg !== undefined ? { module: moduleArg } : {}),
+    ...(v.reason !== undefined ? { reason: v.reason } : {}),
+    ...(limit !== undefined ? { limit } : {}),
     ...(v.config !== undefined ? { configFile: path.resolve(v.config) } : {}),
     ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] } : {}),
     flags,

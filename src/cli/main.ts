@@ -2,7 +2,7 @@
  * The `updates` command: parses flags, layers settings, runs the requested command, exits with a documented code.
  */
 import { UpdatesError, messageOf } from '../core/errors.js';
-import { layoutOf, underRoot } from '../orchestrator/layout.js';
+import { underRoot } from '../orchestrator/layout.js';
 import { formatMigrateReport, migrateLegacy, runLegacy } from '../orchestrator/legacy/index.js';
 import type { LegacyRunOptions } from '../orchestrator/legacy/index.js';
 import { createLogger } from '../core/logger.js';
@@ -12,6 +12,7 @@ import { EXIT } from '../core/exit-codes.js';
 import { performRun } from '../orchestrator/run.js';
 import type { RunConfig } from '../orchestrator/run.js';
 import { orchestratorVersion } from '../orchestrator/version.js';
+import { notifier } from '../orchestrator/notify.js';
 import { bundleModule } from '../sandbox/build/bundle.js';
 import { HELP, parseCli } from './args.js';
 import type { CliOptions } from './args.js';
@@ -19,7 +20,17 @@ import { readConfigFile, resolveSettings } from './settings.js';
 import type { Settings } from './settings.js';
 import { runModule } from './run-module.js';
 import { selfTest } from './self-test.js';
-import { formatStatus, statusOf } from './status.js';
+import type { CommandRun } from './commands/context.js';
+import { formatSummary } from './summary.js';
+
+/** Operator commands, each in its own file under commands/, loaded when used. */
+const OPERATOR_COMMANDS: Partial<Record<CliOptions['command'], () => Promise<{ run: CommandRun }>>> = {
+  status: () => import('./commands/status.js'),
+  history: () => import('./commands/history.js'),
+  hold: () => import('./commands/hold.js'),
+  unhold: () => import('./commands/unhold.js'),
+  rollback: () => import('./commands/rollback.js'),
+};
 
 /** Runs the CLI and returns the exit code (the caller exits with it). */
 export async function main(argv: string[]): Promise<number> {
@@ -40,13 +51,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (opts.command === 'self-test') return selfTest();
   const installRoot = underRoot(opts.root, opts.modulesPath);
-  if (opts.command === 'status') {
-    const status = await statusOf(layoutOf(installRoot));
-    process.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
-    return EXIT.OK;
-  }
   const logger = createLogger(opts.logLevel !== undefined ? { level: opts.logLevel } : {});
   try {
+    const operator = OPERATOR_COMMANDS[opts.command];
+    if (operator !== undefined) {
+      const settings = async () => resolveSettings(await readConfigFile(installRoot, opts.configFile), opts.flags);
+      return await (await operator()).run({ opts, installRoot, logger, settings });
+    }
     if (opts.command === 'run-module') {
       const r = await runModule({
         dir: opts.moduleDir ?? '.',
@@ -73,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     const report = await performRun({ ...runConfig(opts, settings, installRoot, logger), reexecArgv: argv });
     // After a self-update the new release finished the run and printed its own report.
     if (opts.json && report.handedOver !== true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else if (report.handedOver !== true && process.stdout.isTTY) process.stdout.write(formatSummary(report));
     return report.exitCode ?? EXIT.FAILED;
   } catch (err) {
     if (err instanceof UpdatesError) {
@@ -119,6 +131,8 @@ function runConfig(opts: CliOptions, s: Settings, installRoot: string, logger: L
     logger,
     trust: { allowHistoryRewrite: s.allowHistoryRewrite, ...(s.requireSigned && s.allowedSigners ? { allowedSigners: s.allowedSigners } : {}) },
     ...(s.maxFetchMb !== undefined ? { maxFetchBytes: Math.round(s.maxFetchMb * 2 ** 20) } : {}),
+    ...(s.metricsFile !== undefined ? { metricsFile: underRoot(opts.root, s.metricsFile) } : {}),
+    ...(s.notifyCommand !== undefined ? { notify: notifier({ argv: s.notifyCommand, on: s.notifyOn ?? 'failure' }) } : {}),
     ...(opts.checkOnly
       ? {}
       : {

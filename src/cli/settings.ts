@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError } from '../core/errors.js';
 import { describeIssues } from '../core/manifest.js';
+import { NOTIFY_ON } from '../orchestrator/notify.js';
+import type { NotifyOn } from '../orchestrator/notify.js';
 
 export interface Settings {
   repoUrl: string;
@@ -22,6 +24,11 @@ export interface Settings {
   services: 'systemctl' | 'record';
   sandboxUser?: string;
   sandboxMemoryMb?: number;
+  /** Run after a run with the JSON report on stdin (argv, no shell), when `notifyOn` says so. */
+  notifyCommand?: string[];
+  notifyOn?: NotifyOn;
+  /** Where the Prometheus metrics go (already mapped under --root). */
+  metricsFile?: string;
 }
 
 /** The config file's schema: the same settings, snake_case as in the seed's JSON files. */
@@ -38,6 +45,9 @@ export const configFileSchema = z.strictObject({
   services: z.enum(['systemctl', 'record']).optional(),
   sandbox_user: z.string().min(1).optional(),
   sandbox_memory_mb: z.number().int().min(256).optional(),
+  notify_command: z.array(z.string().min(1)).min(1).optional(),
+  notify_on: z.enum(NOTIFY_ON).optional(),
+  metrics_file: z.string().min(1).refine((p) => path.isAbsolute(p), 'must be an absolute path').optional(),
 });
 
 /** Reads `<install root>/config.json` (or `explicit`); undefined when the default file does not exist. */
@@ -72,6 +82,9 @@ export async function readConfigFile(installRoot: string, explicit?: string): Pr
   if (c.services !== undefined) out.services = c.services;
   if (c.sandbox_user !== undefined) out.sandboxUser = c.sandbox_user;
   if (c.sandbox_memory_mb !== undefined) out.sandboxMemoryMb = c.sandbox_memory_mb;
+  if (c.notify_command !== undefined) out.notifyCommand = c.notify_command;
+  if (c.notify_on !== undefined) out.notifyOn = c.notify_on;
+  if (c.metrics_file !== undefined) out.metricsFile = c.metrics_file;
   return out;
 }
 

@@ -21,11 +21,15 @@ export function tempSibling(target: string, tag = 'tmp'): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${randomBytes(6).toString('hex')}`);
 }
 
-/** Writes `data` to `file` atomically: temp file, fsync, rename, fsync of the parent folder. */
+/**
+ * Writes `data` to `file` atomically: temp file, fsync, rename, fsync of the parent folder. The file gets
+ * exactly `mode`, whatever the umask, before it appears under its name.
+ */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const tmp = tempSibling(file);
   const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
+    await fh.chmod(mode);
     await fh.writeFile(data);
     await fh.sync();
   } finally {
