@@ -85,3 +85,10 @@ export async function fsyncTree(dir: string): Promise<void> {
   );
   await fsyncPath(dir);
 }
+
+/** Creates `dir` and its missing parents with mode 0755 whatever the umask (folders others must traverse). */
+export async function mkdirTraversable(dir: string): Promise<void> {
+  const made = await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+  if (made === undefined) return;
+  for (let d = path.resolve(dir); d.startsWith(made); d = path.dirname(d)) await fsp.chmod(d, 0o755);
+}

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { UpdatesError } from '../core/errors.js';
-import { writeJsonAtomic } from '../core/fs-atomic.js';
+import { mkdirTraversable, writeJsonAtomic } from '../core/fs-atomic.js';
 import { readOne } from './installed.js';
 import type { Layout } from './layout.js';
 import { acquireLock } from './lock.js';
@@ -93,7 +93,7 @@ export async function releaseHold(layout: Layout, name: string, options: { wait:
 
 /** Runs `fn` holding the install root's run lock (E_LOCKED while a run is going on, unless `wait`). */
 export async function withRunLock<T>(layout: Layout, options: { wait: boolean }, fn: () => Promise<T>): Promise<T> {
-  await fsp.mkdir(layout.root, { recursive: true, mode: 0o755 });
+  await mkdirTraversable(layout.root);
   await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
   const lock = await acquireLock(layout.root, { wait: options.wait });
   try {

@@ -7,7 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../core/fs-atomic.js';
+import { mkdirTraversable, writeFileAtomic } from '../core/fs-atomic.js';
 import type { Logger } from '../core/logger.js';
 import { readHolds } from './holds.js';
 import type { Holds } from './holds.js';
@@ -113,9 +113,8 @@ export async function collectMetrics(layout: Layout): Promise<Family[]> {
 /** Rewrites the metrics file at `file`; warns when a folder above it keeps other users out. Never throws. */
 export async function writeMetrics(layout: Layout, file: string, logger: Logger): Promise<void> {
   try {
-    const made = await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
     // Folders made here get 0755 whatever the umask; existing ones are the administrator's.
-    for (let d = path.dirname(file); made !== undefined && d.startsWith(made); d = path.dirname(d)) await fsp.chmod(d, 0o755);
+    await mkdirTraversable(path.dirname(file));
     await writeFileAtomic(file, renderMetrics(await collectMetrics(layout)), 0o644);
     const closed = await closedAncestor(path.dirname(file));
     if (closed !== undefined) logger.warn({ file, folder: closed }, `the metrics file ${file} is not readable by other users: ${closed} is not searchable by them (chmod o+x ${closed}, or set metrics_file elsewhere)`);

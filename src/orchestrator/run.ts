@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { mkdirTraversable } from '../core/fs-atomic.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
 import type { BuildModule, StepHook } from './install.js';
@@ -79,7 +80,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   };
   // state/ holds backups of module files and the lock key: its owner's only. The install root is not (the
   // metrics folder beside state/ must be reachable by a collector running as another user).
-  await fsp.mkdir(layout.root, { recursive: true, mode: 0o755 });
+  await mkdirTraversable(layout.root);
   await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
   const handoff = await takeHandoff(layout);
   // A re-executed release runs under its parent's lock; every other run takes its own.
