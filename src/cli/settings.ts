@@ -10,6 +10,7 @@ import { UpdatesError } from '../core/errors.js';
 import { describeIssues } from '../core/manifest.js';
 import { NOTIFY_ON } from '../orchestrator/notify.js';
 import type { NotifyOn } from '../orchestrator/notify.js';
+import { errnoCode } from '../core/errno.js';
 
 export interface Settings {
   repoUrl: string;
@@ -57,7 +58,7 @@ export async function readConfigFile(installRoot: string, explicit?: string): Pr
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if (explicit === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if (explicit === undefined && errnoCode(err) === 'ENOENT') return {};
     throw new UpdatesError('E_CONFIG', { detail: `cannot read the config file ${file}: ${(err as Error).message}` });
   }
   let json: unknown;

@@ -43,7 +43,7 @@ export function withPriority(line: string): string {
 }
 
 /** Logs audit lines one level lower (info → debug), for a person reading a terminal. */
-const auditAtDebug: NonNullable<pino.LoggerOptions['hooks']>['logMethod'] = function (this: Logger, args, method, level) {
+const auditAtDebug: NonNullable<NonNullable<pino.LoggerOptions['hooks']>['logMethod']> = function (this: Logger, args, method, level) {
   const first: unknown = args[0];
   if (level === 30 && typeof first === 'object' && first !== null && (first as { audit?: unknown }).audit === true) {
     this.debug(...args);
@@ -65,7 +65,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   }
   const journald = options.journald ?? (options.destination === undefined && stderrIsJournal());
   return pino(
-    { level, base: undefined, ...(journald ? { hooks: { streamWrite: withPriority } } : {}) },
+    { level, base: null, ...(journald ? { hooks: { streamWrite: withPriority } } : {}) },
     (options.destination as pino.DestinationStream | undefined) ?? pino.destination(2),
   );
 }

@@ -30,7 +30,7 @@ export function historyEntry(r: RunReport): HistoryEntry {
   const failed: HistoryEntry['failed'] = [];
   for (const u of r.updates) if (u.status === 'failed' || u.status === 'invalid' || u.status === 'rolled-back') failed.push({ module: u.module, status: u.status, message: u.message ?? '' });
   for (const m of r.modules) {
-    if (m.status === 'ok' || m.status === 'disabled' || m.status === 'skipped') continue;
+    if (m.status === 'ok' || m.status === 'disabled') continue;
     if (!failed.some((f) => f.module === m.module && f.status === m.status)) failed.push({ module: m.module, status: m.status, message: m.message ?? '' });
   }
   const told = new Set(failed.map((f) => f.message));

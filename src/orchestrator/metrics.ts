@@ -87,7 +87,7 @@ export async function collectMetrics(layout: Layout): Promise<Family[]> {
     f.push({
       name: 'updates_module_run_ok',
       help: 'Whether each module ran successfully in the last run (1) or not (0).',
-      samples: last.modules.filter((m) => m.status !== 'disabled' && m.status !== 'skipped').map((m) => [{ module: m.module }, m.status === 'ok' ? 1 : 0]),
+      samples: last.modules.filter((m) => m.status !== 'disabled').map((m) => [{ module: m.module }, m.status === 'ok' ? 1 : 0]),
     });
   }
   // Pending: from the newer of the last run (installs that failed) and the last check (what it found).

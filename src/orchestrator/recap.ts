@@ -7,12 +7,10 @@ import type { RunReport } from './report.js';
 
 export interface Recap { ok: number; changed: number; failed: number; held: number }
 
-const NOT_RUN = new Set(['disabled', 'skipped']);
-
 export function recapOf(r: Pick<RunReport, 'updates' | 'modules'>): Recap {
   const failed = new Set<string>();
   for (const u of r.updates) if (u.status === 'failed' || u.status === 'invalid') failed.add(u.module);
-  for (const m of r.modules) if (m.status !== 'ok' && !NOT_RUN.has(m.status)) failed.add(m.module);
+  for (const m of r.modules) if (m.status !== 'ok' && m.status !== 'disabled') failed.add(m.module);
   const ok = new Set(r.modules.filter((m) => m.status === 'ok' && !failed.has(m.module)).map((m) => m.module));
   const changed = new Set(r.modules.filter((m) => m.changed === true).map((m) => m.module));
   const held = new Set(r.updates.filter((u) => u.status === 'held' || u.status === 'rolled-back').map((u) => u.module));

@@ -5,13 +5,14 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
+import type { PlainError } from '../core/errors.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { Hold } from './holds.js';
 import type { Layout } from './layout.js';
 import { lastCheckFile } from './metrics.js';
 
 export type UpdateStatus = 'installed' | 'updated' | 'repaired' | 'available' | 'failed' | 'invalid' | 'held' | 'rolled-back' | 'kept-newer' | 'local-only';
-export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited' | 'skipped' | 'disabled' | 'rolled-back';
+export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited' | 'disabled' | 'rolled-back';
 
 /** current: nothing newer; available: newer in the repository (check mode); updated: installed and running;
  * failed: refused (did not build or pass its self-test); rolled-back: its first run failed; held: a refused version. */
@@ -20,7 +21,8 @@ export type OrchestratorStatus = 'current' | 'available' | 'updated' | 'failed' 
 /** `hold`: the operator's hold (reason, who, when) of a module reported `held` because of one. */
 export interface UpdateEntry { module: string; from: string | null; to: string | null; status: UpdateStatus; message?: string; hold?: Hold }
 export interface ModuleEntry { module: string; status: ModuleStatus; version?: string; durationMs?: number; changed?: boolean; message?: string; code?: string }
-export interface ReportError { code: string; message: string }
+/** A run-level error in the report: the catalogue's plain error shape. */
+export type ReportError = PlainError;
 
 export interface RunReport {
   runId: string;
