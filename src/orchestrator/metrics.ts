@@ -97,10 +97,10 @@ export async function collectMetrics(layout: Layout): Promise<Family[]> {
       newest.updates.filter((u) => u.status === 'available' || u.status === 'failed').length);
   }
   const held: [Record<string, string>, number][] = [];
-  for (const m of Object.keys(holds)) held.push([{ module: m, kind: 'operator' }, 1]);
-  for (const [m, h] of Object.entries(journal.held)) held.push([{ module: m, kind: 'failed', version: h.version }, 1]);
-  one('updates_held_modules', 'Modules held back: by an operator, or at a version that failed its first run.', new Set(held.map(([l]) => l['module'])).size);
-  f.push({ name: 'updates_module_held', help: 'Each hold: kind is operator or failed (then version is the held one).', samples: held });
+  for (const [m, h] of Object.entries(holds)) held.push([{ module: m, kind: 'operator', version: h.version ?? '' }, 1]);
+  for (const [m, h] of Object.entries(journal.held)) held.push([{ module: m, kind: h.by !== undefined ? 'rolled-back' : 'failed', version: h.version }, 1]);
+  one('updates_held_modules', 'Modules held back: by an operator, or at a version that failed its first run or was rolled back.', new Set(held.map(([l]) => l['module'])).size);
+  f.push({ name: 'updates_module_held', help: 'Each hold; kind is operator (version: the one it is held at), failed or rolled-back (version: the one kept out).', samples: held });
   const info: [Record<string, string>, number][] = [];
   for (const m of installed) {
     const prev = await readPrevious(layout, m.name);

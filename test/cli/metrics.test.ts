@@ -88,7 +88,7 @@ test('the metrics file parses, carries what a dashboard needs, and is readable b
   assert.equal(m.get('updates_pending_updates'), 1, 'written by check: web 1.2.0 is waiting');
   assert.equal(m.get('updates_changed_modules'), 1);
   assert.equal(m.get('updates_held_modules'), 1);
-  assert.equal(m.get('updates_module_held{module="db",kind="operator"}'), 1);
+  assert.equal(m.get('updates_module_held{module="db",kind="operator",version="2.0.0"}'), 1);
   assert.equal(m.get('updates_module_info{module="web",version="1.1.0",previous_version="1.0.0",enabled="true"}'), 1);
   assert.equal(m.get('updates_module_info{module="db",version="2.0.0",previous_version="",enabled="true"}'), 1);
   assert.equal(m.get('updates_module_run_ok{module="web"}'), 1);

@@ -1,14 +1,14 @@
 // `updates history [--json] [-n N]`: past runs, newest first.
 import { DEFAULTS } from '../../core/defaults.js';
 import { EXIT } from '../../core/exit-codes.js';
+import type { Command } from '../command.js';
 import { readHistory } from '../../orchestrator/history.js';
 import type { HistoryEntry } from '../../orchestrator/history.js';
 import { layoutOf } from '../../orchestrator/layout.js';
 import { formatRecap } from '../../orchestrator/recap.js';
 import { table } from '../status-format.js';
-import type { CommandRun } from './context.js';
 
-export const run: CommandRun = async ({ opts, installRoot }) => {
+export const command: Command = async ({ opts, installRoot }) => {
   const runs = await readHistory(layoutOf(installRoot), opts.limit ?? DEFAULTS.historyShown);
   process.stdout.write(opts.json ? `${JSON.stringify(runs, null, 2)}\n` : formatHistory(runs));
   return EXIT.OK;

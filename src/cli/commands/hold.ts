@@ -4,10 +4,11 @@ import { describeHold, placeHold, readHolds } from '../../orchestrator/holds.js'
 import { layoutOf } from '../../orchestrator/layout.js';
 import { writeMetrics } from '../../orchestrator/metrics.js';
 import { table } from '../status-format.js';
+import type { Command } from '../command.js';
 import { metricsPath } from './context.js';
-import type { CommandRun } from './context.js';
 
-export const run: CommandRun = async ({ opts, installRoot, logger, settings }) => {
+export const command: Command = async (ctx) => {
+  const { opts, installRoot } = ctx;
   const layout = layoutOf(installRoot);
   if (opts.module === undefined) {
     const holds = await readHolds(layout);
@@ -16,8 +17,9 @@ export const run: CommandRun = async ({ opts, installRoot, logger, settings }) =
     else process.stdout.write(`${table(['MODULE', 'AT VERSION', 'BY', 'SINCE', 'REASON'], Object.entries(holds).map(([m, h]) => [m, h.version ?? '?', h.by, h.at, h.reason]))}\n`);
     return EXIT.OK;
   }
+  const metrics = await metricsPath(ctx, layout);
   const change = await placeHold(layout, opts.module, opts.reason ?? '', { wait: opts.wait });
-  await writeMetrics(layout, metricsPath(opts, await settings(), layout), logger);
+  await writeMetrics(layout, metrics, await ctx.logger());
   if (opts.json) process.stdout.write(`${JSON.stringify(change, null, 2)}\n`);
   else if (change.hold !== undefined) process.stdout.write(`${change.module} ${change.hold.version ?? ''} is ${describeHold(change.hold)}${change.previous !== undefined ? ' (the previous hold was replaced)' : ''}\n`);
   return EXIT.OK;
