@@ -39,6 +39,10 @@ export const DEFAULTS = Object.freeze({
   maxModuleFileBytes: 32 * 1024 * 1024,
   /** Largest module folder in the repository, bytes. */
   maxModuleBytes: 128 * 1024 * 1024,
+  /** Deepest folder nesting a module or a release may hold in the repository. */
+  maxTreeDepth: 64,
+  /** Most files a module or a release may hold in the repository. */
+  maxTreeFiles: 20_000,
   /** How much one fetch may grow the private clone, bytes. */
   maxFetchBytes: 512 * 1024 * 1024,
   /** The sandbox process's user; `nobody` when it does not exist. */

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { fsyncPath, fsyncTree } from '../core/fs-atomic.js';
-import { gitAt, lsTree } from './git.js';
+import { gitAt } from './git.js';
+import { walkTrees } from './git-tree.js';
 import { writeFiles } from './install.js';
 import type { StepHook } from './install.js';
 import type { Logger } from '../core/logger.js';
@@ -53,10 +54,9 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
     throw new UpdatesError('E_SELF_UPDATE', { version: o.version, detail });
   };
   try {
-    const entries = await lsTree(o.repoDir, o.commit, '.', true);
-    const files = entries
-      .filter((e) => e.type === 'blob' && !e.path.startsWith('modules/'))
-      .map((e) => ({ rel: e.path, mode: e.mode, oid: e.oid, size: e.size }));
+    const walk = (await walkTrees(o.repoDir, [{ key: 'release', oid: tree }], new Set(['modules']))).get('release');
+    if (walk?.files === undefined) return fail(`its tree is refused: ${walk?.problem ?? 'unreadable'}`);
+    const files = walk.files.filter((f) => f.mode !== '160000');
     if (!files.some((f) => f.rel === 'package.json') || !files.some((f) => f.rel === 'bin/updates.js')) {
       fail('the repository root holds no orchestrator (package.json and bin/updates.js are missing)');
     }
