@@ -10,6 +10,8 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { DEFAULTS } from '../core/defaults.js';
+import { errnoCode } from '../core/errno.js';
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { killGroup } from '../core/process-group.js';
@@ -34,7 +36,7 @@ function exec(file: string, args: string[], cwd: string, timeoutMs: number, user
     const child = spawn(file, args, { cwd, env: {}, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
     let stdout = '';
     let stderr = '';
-    const cap = (s: string, d: Buffer): string => (s.length < OUTPUT_CAP ? s + d.toString() : s);
+    const cap = (s: string, d: Buffer): string => (s.length < DEFAULTS.releaseStepOutputBytes ? s + d.toString() : s);
     child.stdout.on('data', (d: Buffer) => (stdout = cap(stdout, d)));
     child.stderr.on('data', (d: Buffer) => (stderr = cap(stderr, d)));
     const timer = setTimeout(() => killGroup(child.pid), timeoutMs);
@@ -44,17 +46,15 @@ function exec(file: string, args: string[], cwd: string, timeoutMs: number, user
       killGroup(child.pid);
       resolve({ code, stdout, stderr });
     };
-    child.on('error', (err) => done(typeof (err as NodeJS.ErrnoException).errno === 'number' ? 127 : 1));
+    child.on('error', (err) => done(errnoCode(err) === 'ENOENT' ? 127 : 1));
     child.on('close', (code) => done(code ?? 1));
   });
 }
 
-const OUTPUT_CAP = 1024 * 1024;
-
 /** Whether `user` can read the release's launcher (every folder above it must let others through). */
 async function canRead(user: SandboxUser, staging: string): Promise<boolean> {
   const probe = `require('fs').accessSync(${JSON.stringify(path.join(staging, 'bin', 'updates.js'))}, require('fs').constants.R_OK)`;
-  return (await exec(process.execPath, ['-e', probe], '/', 30_000, user)).code === 0;
+  return (await exec(process.execPath, ['-e', probe], '/', DEFAULTS.sandboxStartTimeoutMs, user)).code === 0;
 }
 
 /**

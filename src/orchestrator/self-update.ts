@@ -19,6 +19,7 @@ import { writeFiles } from './install.js';
 import type { StepHook } from './install.js';
 import type { Logger } from '../core/logger.js';
 import { readReleaseState, releasesDir, setCurrent, writeReleaseState, currentRelease } from './releases.js';
+import { DEFAULTS } from '../core/defaults.js';
 
 /** The package folder of the running orchestrator (holds package.json, bin/, dist/ or src/, node_modules/). */
 export const RUNNING_PACKAGE = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -32,7 +33,7 @@ export interface StageReleaseOptions {
   hook?: StepHook;
 }
 
-const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env, timeout = 600_000) =>
+const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env, timeout: number = DEFAULTS.selfUpdateBuildTimeoutMs) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(cmd, args, { cwd, env, timeout, maxBuffer: 16 * 2 ** 20 }, (err, stdout, stderr) =>
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
@@ -71,10 +72,10 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
     // The release's own build step for the sandbox bundles, when it has one (without them it bundles at start).
     const prebuild = path.join(staging, 'scripts', 'prebuild-sandbox.mjs');
     if (await fsp.stat(prebuild).then(() => true, () => false)) {
-      const built = await runner.node([prebuild], staging, 600_000, [path.join(staging, 'dist', 'sandbox', 'supervisor', 'prebuilt')]);
+      const built = await runner.node([prebuild], staging, DEFAULTS.selfUpdateBuildTimeoutMs, [path.join(staging, 'dist', 'sandbox', 'supervisor', 'prebuilt')]);
       if (built.code !== 0) fail(`its sandbox bundles do not build: ${built.stderr.trim().split('\n').slice(-3).join(' ')}`);
     }
-    const test = await runner.node([path.join(staging, 'bin', 'updates.js'), 'self-test'], staging, 120_000);
+    const test = await runner.node([path.join(staging, 'bin', 'updates.js'), 'self-test'], staging, DEFAULTS.selfTestTimeoutMs);
     if (test.code !== 0 || !test.stdout.includes(`self-test ok ${o.version}`)) {
       fail(`its self-test failed (exit ${test.code}): ${(test.stderr || test.stdout).trim().split('\n').slice(-4).join(' ')}`);
     }

@@ -11,6 +11,7 @@
  */
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { errnoCode } from '../core/errno.js';
 import { entryNameProblem } from './git-tree.js';
 
 /** A file to write: its "/"-separated path in the tree, git mode and content. */
@@ -61,7 +62,7 @@ export async function writeTree(dir: string, files: readonly TreeFileContent[]):
 }
 
 function collision(err: unknown, rel: string): Error {
-  const code = (err as NodeJS.ErrnoException).code;
+  const code = errnoCode(err);
   if (code === 'EEXIST' || code === 'ELOOP' || code === 'ENOTDIR') return new UnsafeTreeError(`"${rel}" collides with another entry of the tree`);
   return err instanceof Error ? err : new Error(String(err));
 }
