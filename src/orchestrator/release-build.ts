@@ -4,8 +4,8 @@
  * one folder the build writes is lent to the sandbox user for the step, then taken back and checked.
  *
  * When the orchestrator is not root there is no one to switch to: the steps run as the current user, still
- * with an empty environment. When the sandbox user cannot read the release folder (a folder above the
- * install root closes it to others), they run as root with an empty environment, and a warning says so.
+ * with an empty environment. As root they never run as root: without a sandbox user able to read the release
+ * folder, the self-update is refused.
  */
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -81,17 +81,24 @@ async function reclaim(dir: string, top = dir): Promise<void> {
   }
 }
 
-/** Chooses who runs the release at `staging`'s code. */
+/**
+ * Chooses who runs the release at `staging`'s code. As root it is always the sandbox user: when there is none,
+ * or it cannot read the release folder, the self-update is refused (the release's code never runs as root
+ * before it is made current), with what to change.
+ */
 export async function releaseRunner(staging: string, logger: Logger): Promise<ReleaseRunner> {
   let user: SandboxUser | undefined;
   if (isRoot()) {
     try {
-      const candidate = await resolveSandboxUser();
-      if (await canRead(candidate, staging)) user = candidate;
-      else logger.warn({ user: candidate.name, staging }, `self-update: the sandbox user "${candidate.name}" cannot read the release folder (a folder above it is closed to other users); the release's build and self-test run as root, with an empty environment`);
+      user = await resolveSandboxUser();
     } catch (err) {
-      logger.warn({ err: messageOf(err) }, "self-update: no sandbox user; the release's build and self-test run as root, with an empty environment");
+      throw new Error(`the release's build and self-test run as the sandbox user, and there is none (${messageOf(err)}); create the user updates-sandbox (useradd --system updates-sandbox)`);
     }
+    if (!(await canRead(user, staging))) {
+      throw new Error(`the release's build and self-test run as the sandbox user "${user.name}", who cannot read ${staging}: a folder above it is closed to other users; let others pass through it (chmod o+x on each folder above the install root)`);
+    }
+  } else {
+    logger.debug("self-update: not root; the release's build and self-test run as this user, with an empty environment");
   }
   return {
     user,

@@ -72,8 +72,9 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
     // The release's own build step for the sandbox bundles, when it has one (without them it bundles at start).
     const prebuild = path.join(staging, 'scripts', 'prebuild-sandbox.mjs');
     if (await fsp.stat(prebuild).then(() => true, () => false)) {
-      const built = await runner.node([prebuild], staging, DEFAULTS.selfUpdateBuildTimeoutMs, [path.join(staging, 'dist', 'sandbox', 'supervisor', 'prebuilt')]);
-      if (built.code !== 0) fail(`its sandbox bundles do not build: ${built.stderr.trim().split('\n').slice(-3).join(' ')}`);
+      // It writes dist/sandbox/supervisor/prebuilt/ anew (removes it first): the folder holding it is lent.
+      const built = await runner.node([prebuild], staging, DEFAULTS.selfUpdateBuildTimeoutMs, [path.join(staging, 'dist', 'sandbox', 'supervisor')]);
+      if (built.code !== 0) fail(`its sandbox bundles do not build: ${built.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-6).join(' ')}`);
     }
     const test = await runner.node([path.join(staging, 'bin', 'updates.js'), 'self-test'], staging, DEFAULTS.selfTestTimeoutMs);
     if (test.code !== 0 || !test.stdout.includes(`self-test ok ${o.version}`)) {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { liveVersions } from '../helpers/install-root.js';
 import { currentProjectFiles, projectRepo, withVersion } from '../helpers/project-repo.js';
-import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
+import { makeRepo, moduleFiles, rootIndex, tempDir, traversableDir } from '../helpers/repo.js';
 import { BIN, PROJECT, runCli, runNode } from '../helpers/run.js';
 import { checkInstall, indexMatchesLive } from './invariants.js';
 
@@ -64,7 +64,7 @@ async function phase1Points(): Promise<void> {
 async function selfUpdatePoints(): Promise<void> {
   for (const step of ['release-files-written', 'release-published', 'release-pending', 'release-flipped']) {
     const repo = projectRepo();
-    const install = tempDir('uo-crash');
+    const install = traversableDir('uo-crash');
     await runCli(['--modules-path', install, '--repo-url', repo.url, '--services', 'record']);
     repo.commit(withVersion(currentProjectFiles(), '9.0.0'));
     const crashed = await runNode(['test/helpers/crash-runner.ts', install, repo.url, step, 'orchestrator']);

@@ -2,14 +2,14 @@
 // environment: it cannot write the release it belongs to, nor read the orchestrator's secrets from its
 // environment; what its build step leaves is taken back by root and checked.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { silentLogger } from '../../src/core/logger.js';
 import { stageRelease } from '../../src/orchestrator/self-update.js';
 import { resolveSandboxUser } from '../../src/sandbox/supervisor/sandbox-user.js';
 import { seedClone } from '../helpers/raw-tree.js';
-import { makeRepo, rootIndex, tempDir } from '../helpers/repo.js';
+import { makeRepo, rootIndex, tempDir, traversableDir } from '../helpers/repo.js';
 import { PROJECT } from '../helpers/run.js';
 
 const VERSION = '0.2.0';
@@ -30,7 +30,7 @@ else process.exitCode = 1;
 `;
 
 /** A release tree at VERSION with this project's lockfile (so no npm ci), one source file and `extra` files. */
-function release(extra: Record<string, string> = {}): { installRoot: string; repoDir: string; commit: string } {
+function release(extra: Record<string, string> = {}, closed = false): { installRoot: string; repoDir: string; commit: string } {
   const repo = makeRepo({
     ...rootIndex(VERSION),
     'package.json': `{"name":"updates-orchestrator","version":"${VERSION}","type":"module"}\n`,
@@ -39,9 +39,7 @@ function release(extra: Record<string, string> = {}): { installRoot: string; rep
     'src/version.ts': `export const VERSION = '${VERSION}';\n`,
     ...extra,
   });
-  const installRoot = tempDir('uo-release-build');
-  // As /var/local/lib/updates is: other users may pass through (mkdtemp makes its folders 0700).
-  chmodSync(installRoot, 0o755);
+  const installRoot = closed ? tempDir('uo-release-build') : traversableDir('uo-release-build');
   const repoDir = path.join(installRoot, 'state', 'repo.git');
   seedClone(repo, repoDir);
   return { installRoot, repoDir, commit: repo.git('rev-parse', 'HEAD') };
@@ -73,7 +71,7 @@ test('a self-test that needs root or the environment fails, and the release is n
   assert.deepEqual(readdirSync(path.join(r.installRoot, 'releases')), []);
 });
 
-test("the sandbox build step writes only its bundle folder, and root takes that folder back", { timeout: 120_000 }, async (t) => {
+test("the sandbox build step writes only the folder lent to it (its bundles), and root takes that folder back", { timeout: 120_000 }, async (t) => {
   if (process.getuid?.() !== 0) return t.skip('needs root: the step switches to the sandbox user');
   const prebuild = `import { mkdirSync, writeFileSync } from 'node:fs';
 const out = new URL('../dist/sandbox/supervisor/prebuilt/', import.meta.url);
@@ -92,13 +90,25 @@ if (escaped) process.exit(3);
 
 test('a sandbox build step that leaves a symlink in its bundle folder is refused', { timeout: 120_000 }, async (t) => {
   if (process.getuid?.() !== 0) return t.skip('needs root: the step switches to the sandbox user');
-  const prebuild = `import { symlinkSync } from 'node:fs';
+  const prebuild = `import { mkdirSync, symlinkSync } from 'node:fs';
+mkdirSync(new URL('../dist/sandbox/supervisor/prebuilt/', import.meta.url), { recursive: true });
 symlinkSync('/etc/shadow', new URL('../dist/sandbox/supervisor/prebuilt/worker.js', import.meta.url));
 `;
   const r = release({ 'scripts/prebuild-sandbox.mjs': prebuild });
   await assert.rejects(
     stageRelease({ installRoot: r.installRoot, repoDir: r.repoDir, commit: r.commit, version: VERSION, logger: silentLogger() }),
-    /the build left worker\.js, which is not a plain file/,
+    /the build left prebuilt\/worker\.js, which is not a plain file/,
+  );
+  assert.deepEqual(readdirSync(path.join(r.installRoot, 'releases')), []);
+});
+
+test('when the sandbox user cannot reach the release folder, the self-update is refused, not run as root', { timeout: 120_000 }, async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root: the step switches to the sandbox user');
+  // A 0700 install root: the launcher above would say "self-test ok" as root; it must not get to run at all.
+  const r = release({ 'bin/updates.js': `process.stdout.write('self-test ok ${VERSION}\\n');\n` }, true);
+  await assert.rejects(
+    stageRelease({ installRoot: r.installRoot, repoDir: r.repoDir, commit: r.commit, version: VERSION, logger: silentLogger() }),
+    /who cannot read .*chmod o\+x/,
   );
   assert.deepEqual(readdirSync(path.join(r.installRoot, 'releases')), []);
 });
