@@ -37,7 +37,8 @@ function bump(version: string): Record<string, string> {
 
 /** Reruns through the CLI and checks it converged to `want`. */
 async function converge(install: string, url: string, want: Record<string, string>, extra: string[] = []): Promise<string[]> {
-  const r = await runCli(['--modules-path', install, '--repo-url', url, '--services', 'record', ...extra]);
+  // A successful run (a self-update's included): a deadline to match a loaded machine.
+  const r = await runCli(['--modules-path', install, '--repo-url', url, '--services', 'record', ...extra], { timeoutMs: 600_000 });
   const problems: string[] = [];
   if (r.code !== 0) problems.push(`rerun exited ${r.code}: ${r.stderr.split('\n').filter((l) => l.includes('"level":50')).slice(0, 2).join(' ')}`);
   const live = liveVersions(install);

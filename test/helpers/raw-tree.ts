@@ -49,18 +49,24 @@ export function nest(repo: TestRepo, names: readonly string[], inner: string): s
 export function commitEdited(repo: TestRepo, dir: readonly string[], edit: (entries: RawEntry[]) => RawEntry[], message = 'hostile tree'): string {
   const rebuild = (tree: string, depth: number): string => {
     const entries = entriesOf(repo, tree);
-    if (depth === dir.length) return rawTree(repo, edit(entries));
+    // In git's order (stable: two entries of one name keep theirs), so the tree is refused for what it holds.
+    if (depth === dir.length) return rawTree(repo, sortEntries(edit(entries)));
     const name = dir[depth] ?? '';
     const child = entries.find((e) => e.name === name);
     const childTree = rebuild(child?.oid ?? rawTree(repo, []), depth + 1);
     const rest = entries.filter((e) => e.name !== name);
-    return rawTree(repo, [...rest, { mode: '40000', name, oid: childTree }].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1)));
+    return rawTree(repo, sortEntries([...rest, { mode: '40000', name, oid: childTree }]));
   };
   const head = git(repo, ['rev-parse', 'HEAD']);
   const tree = rebuild(git(repo, ['rev-parse', 'HEAD^{tree}']), 0);
   const commit = git(repo, ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', 'commit-tree', tree, '-p', head, '-m', message]);
   git(repo, ['update-ref', 'refs/heads/main', commit]);
   return commit;
+}
+
+/** Entries in git's tree order (a stable sort). */
+function sortEntries(entries: RawEntry[]): RawEntry[] {
+  return entries.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
 }
 
 /** git orders a folder as if its name ended with "/". */

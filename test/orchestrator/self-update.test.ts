@@ -32,7 +32,8 @@ test('a newer orchestrator is built, self-tested, made current and finishes the 
   writeFileSync(indexFile, JSON.stringify({ ...local, metadata: { ...local.metadata, site: 'home' }, notes: { owner: 'ops' } }));
   // A visible change: the new release announces itself differently.
   repo.commit(patch(withVersion(currentProjectFiles(), '0.2.0'), 'src/orchestrator/run.ts', `'${MARK}'`, `'${MARK} (release 0.2.0 fixture)'`));
-  const second = await runCli(args(root, repo.url));
+  // Builds, self-tests and re-executes a release: a successful path, with a deadline to match a loaded machine.
+  const second = await runCli(args(root, repo.url), { timeoutMs: 600_000 });
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /handing the run over to orchestrator 0\.2\.0/);
   assert.match(second.stderr, /release 0\.2\.0 fixture/, 'Phase 2 ran on the new code');
