@@ -15,6 +15,7 @@ import { gitAt, lsTree } from './git.js';
 import { writeFiles } from './install.js';
 import type { StepHook } from './install.js';
 import type { Logger } from '../core/logger.js';
+import { versionMismatch } from './version.js';
 import { readReleaseState, releasesDir, setCurrent, writeReleaseState, currentRelease } from './releases.js';
 
 /** The package folder of the running orchestrator (holds package.json, bin/, dist/ or src/, node_modules/). */
@@ -62,6 +63,8 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
     }
     await writeFiles(o.repoDir, files, staging);
     await o.hook?.('release-files-written', 'orchestrator');
+    const mismatch = versionMismatch(staging);
+    if (mismatch !== undefined) fail(`its two versions disagree: ${mismatch}`);
     await installDependencies(staging, o.logger);
     await transpile(staging).catch((err: unknown) => fail(`it does not build: ${messageOf(err).split('\n').slice(0, 6).join(' ')}`));
     // The release's own build step for the sandbox bundles, when it has one (without them it bundles at start).
