@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
 import type { BuildModule, StepHook } from './install.js';
+import { makeCheckClone, removeCheckClone } from './check-clone.js';
 import { raiseWatermarks, readJournal, writeJournal } from './journal.js';
 import { readInstalled } from './installed.js';
 import type { Journal } from './journal.js';
@@ -77,10 +78,13 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   // A re-executed release runs under its parent's lock; every other run takes its own.
   const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait }) : undefined;
   let handedOver = false;
+  let checkClone: string | undefined;
   try {
     logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
     const journal = await readJournal(layout.journal);
-    const repoDir = cfg.repoDir ?? layout.repoDir;
+    // Check mode reads a throwaway clone: the private one is never fetched into, re-pointed or re-made.
+    if (cfg.checkOnly) checkClone = await makeCheckClone(cfg.repoDir ?? layout.repoDir, cfg.repoUrl);
+    const repoDir = checkClone ?? cfg.repoDir ?? layout.repoDir;
     const phase1 = await runPhase1(
       { layout, repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
         trust: cfg.trust ?? { allowHistoryRewrite: false },
@@ -123,6 +127,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     report.finishedAt = new Date().toISOString();
     report.durationMs = Date.now() - started;
     if (!cfg.checkOnly && !handedOver) await saveReport(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+    await removeCheckClone(checkClone);
     await lock?.release();
   }
   summarize(logger, report);
