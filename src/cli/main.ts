@@ -119,6 +119,7 @@ function runConfig(opts: CliOptions, s: Settings, installRoot: string, logger: L
     logger,
     trust: { allowHistoryRewrite: s.allowHistoryRewrite, ...(s.requireSigned && s.allowedSigners ? { allowedSigners: s.allowedSigners } : {}) },
     ...(s.maxFetchMb !== undefined ? { maxFetchBytes: Math.round(s.maxFetchMb * 2 ** 20) } : {}),
+    ...(s.fetchTimeoutSeconds !== undefined ? { fetchTimeoutMs: Math.round(s.fetchTimeoutSeconds * 1000) } : {}),
     ...(opts.checkOnly
       ? {}
       : {

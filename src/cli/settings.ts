@@ -17,6 +17,7 @@ export interface Settings {
   allowedSigners?: string;
   allowHistoryRewrite: boolean;
   maxFetchMb?: number;
+  fetchTimeoutSeconds?: number;
   moduleTimeoutSeconds?: number;
   poolSize?: number;
   services: 'systemctl' | 'record';
@@ -33,6 +34,7 @@ export const configFileSchema = z.strictObject({
   allowed_signers: z.string().min(1).optional(),
   allow_history_rewrite: z.boolean().optional(),
   max_fetch_mb: z.number().positive().optional(),
+  fetch_timeout: z.number().positive().max(86_400).optional(),
   module_timeout: z.number().positive().optional(),
   pool_size: z.number().int().positive().max(64).optional(),
   services: z.enum(['systemctl', 'record']).optional(),
@@ -67,6 +69,7 @@ export async function readConfigFile(installRoot: string, explicit?: string): Pr
   if (c.allowed_signers !== undefined) out.allowedSigners = c.allowed_signers;
   if (c.allow_history_rewrite !== undefined) out.allowHistoryRewrite = c.allow_history_rewrite;
   if (c.max_fetch_mb !== undefined) out.maxFetchMb = c.max_fetch_mb;
+  if (c.fetch_timeout !== undefined) out.fetchTimeoutSeconds = c.fetch_timeout;
   if (c.module_timeout !== undefined) out.moduleTimeoutSeconds = c.module_timeout;
   if (c.pool_size !== undefined) out.poolSize = c.pool_size;
   if (c.services !== undefined) out.services = c.services;

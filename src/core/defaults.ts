@@ -23,6 +23,8 @@ export const DEFAULTS = Object.freeze({
   reportsKept: 50,
   /** Deadline of one `git` operation. */
   gitTimeoutMs: 120_000,
+  /** Deadline of one network operation of git (fetch, ls-remote); `fetch_timeout` in config.json. */
+  fetchTimeoutMs: 120_000,
   /** Deadline of a declared command run through the SDK, when the module gives none. */
   execTimeoutMs: 60_000,
   /** SDK requests one module may have in flight at once. */
@@ -45,6 +47,8 @@ export const DEFAULTS = Object.freeze({
   sandboxUser: 'updates-sandbox',
   /** Floor of the sandbox process's memory cap (cgroup + RLIMIT_DATA), MB. */
   sandboxMemoryFloorMb: 1024,
+  /** Files a bulk file operation (fsync of a staged tree) keeps open at once. */
+  openFilesAtOnce: 32,
   /** Poll interval of `--wait` on the run lock. */
   lockPollMs: 250,
 });

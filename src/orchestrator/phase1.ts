@@ -32,6 +32,7 @@ export interface Phase1Options {
   hook?: StepHook;
   trust: TrustPolicy;
   maxFetchBytes?: number;
+  fetchTimeoutMs?: number;
 }
 
 export interface Phase1Result {
@@ -55,7 +56,8 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
   let commit: string;
   try {
-    const sync = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger, ...(o.maxFetchBytes ? { maxFetchBytes: o.maxFetchBytes } : {}) });
+    const sync = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger, ...(o.maxFetchBytes ? { maxFetchBytes: o.maxFetchBytes } : {}),
+      ...(o.fetchTimeoutMs !== undefined ? { timeoutMs: o.fetchTimeoutMs } : {}) });
     commit = sync.commit;
     report.repository.commit = commit;
     report.repository.recloned = sync.recloned;

@@ -47,6 +47,8 @@ export interface RunConfig {
   /** Signature and history checks; default: no signature required, rewrites refused. */
   trust?: TrustPolicy;
   maxFetchBytes?: number;
+  /** Deadline of each network operation of git, ms. */
+  fetchTimeoutMs?: number;
   /** The CLI's arguments: after a self-update, the new release is re-executed with them to finish the run. */
   reexecArgv?: string[];
 }
@@ -89,6 +91,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       { layout, repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
         trust: cfg.trust ?? { allowHistoryRewrite: false },
         ...(cfg.maxFetchBytes !== undefined ? { maxFetchBytes: cfg.maxFetchBytes } : {}),
+        ...(cfg.fetchTimeoutMs !== undefined ? { fetchTimeoutMs: cfg.fetchTimeoutMs } : {}),
         ...(cfg.hook ? { hook: cfg.hook } : {}) },
       report,
       journal,
