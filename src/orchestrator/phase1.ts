@@ -2,6 +2,7 @@
  * Phase 1, infrastructure: sync the repository, plan, install what is newer (crash-safe), derive the index.
  */
 import { UpdatesError, messageOf } from '../core/errors.js';
+import { fsErrorOf } from '../core/fs-errors.js';
 import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
 import type { GlobalIndex } from './global-index.js';
@@ -16,7 +17,7 @@ import { installs, planUpdates } from './plan.js';
 import type { PlanEntry } from './plan.js';
 import type { RunReport, UpdateEntry, UpdateStatus } from './report.js';
 import { readSnapshot } from './snapshot.js';
-import { checkDescent, verifySignature } from './trust.js';
+import { checkDescent, confirmHistory, verifySignature } from './trust.js';
 import type { TrustPolicy } from './trust.js';
 import semver from 'semver';
 
@@ -65,11 +66,12 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
       await verifySignature(o.repoDir, commit, o.trust.allowedSigners);
       report.repository.signature = 'verified';
     }
+    confirmHistory(o, journal);
     if ((await checkDescent(o.repoDir, journal.lastCommit, commit, o.trust)) === 'rewritten-allowed') {
       logger.warn({ from: journal.lastCommit, to: commit }, 'the remote history was rewritten; accepted because of --allow-history-rewrite');
     }
   } catch (err) {
-    const e = err instanceof UpdatesError ? err : new UpdatesError('E_SYNC_UNREACHABLE', { url: o.repoUrl, branch: o.branch, detail: messageOf(err) });
+    const e = err instanceof UpdatesError ? err : (fsErrorOf(err) ?? new UpdatesError('E_SYNC_UNREACHABLE', { url: o.repoUrl, branch: o.branch, detail: messageOf(err) }));
     logger.error({ code: e.code }, e.message);
     report.errors.push({ code: e.code, message: e.message });
     return result;
@@ -136,7 +138,7 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
     report.updates.push(update(entry, DONE_STATUS[entry.action as 'install' | 'update' | 'repair']));
     logger.info({ module: entry.module, version: entry.to }, `installed ${entry.module} ${entry.to}`);
   } catch (err) {
-    const e = err instanceof UpdatesError ? err : new UpdatesError('E_INSTALL', { module: entry.module, detail: messageOf(err) });
+    const e = fsErrorOf(err instanceof UpdatesError ? err.cause : err) ?? (err instanceof UpdatesError ? err : new UpdatesError('E_INSTALL', { module: entry.module, detail: messageOf(err) }));
     report.updates.push({ ...update(entry, 'failed'), message: e.message });
     report.errors.push({ code: e.code, message: e.message });
     logger.error({ module: entry.module, code: e.code }, e.message);

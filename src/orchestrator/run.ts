@@ -6,12 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
+import { fsErrorOf, rethrowFs } from '../core/fs-errors.js';
 import type { BuildModule, StepHook } from './install.js';
 import { makeCheckClone, removeCheckClone } from './check-clone.js';
 import { raiseWatermarks, readJournal, writeJournal } from './journal.js';
 import { readInstalled } from './installed.js';
 import type { Journal } from './journal.js';
 import { layoutOf } from './layout.js';
+import { assertStateDir, clearObstacles } from './obstacles.js';
 import type { Layout } from './layout.js';
 import { acquireLock } from './lock.js';
 import type { Logger } from '../core/logger.js';
@@ -75,15 +77,17 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     phase2: 'not-run',
   };
   // state/ holds backups of module files and the lock key: its owner's only.
-  await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
+  await assertStateDir(layout);
+  await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 }).catch(rethrowFs(layout.stateDir));
   const handoff = await takeHandoff(layout);
   // A re-executed release runs under its parent's lock; every other run takes its own.
-  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait }) : undefined;
+  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait }).catch(rethrowFs(layout.stateDir)) : undefined;
   let handedOver = false;
   let checkClone: string | undefined;
   try {
     logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
-    const journal = await readJournal(layout.journal);
+    await clearObstacles(layout, logger, cfg.checkOnly);
+    const journal = await readJournal(layout.journal, { logger, readOnly: cfg.checkOnly });
     // Check mode reads a throwaway clone: the private one is never fetched into, re-pointed or re-made.
     if (cfg.checkOnly) checkClone = await makeCheckClone(cfg.repoDir ?? layout.repoDir, cfg.repoUrl);
     const repoDir = checkClone ?? cfg.repoDir ?? layout.repoDir;
@@ -122,7 +126,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     }
     report.exitCode = exitCodeOf(report, cfg.checkOnly, phase1.updatesAvailable);
   } catch (err) {
-    const e = err instanceof UpdatesError ? err : new UpdatesError('E_INTERNAL', { detail: messageOf(err) });
+    const e = err instanceof UpdatesError ? err : (fsErrorOf(err) ?? new UpdatesError('E_INTERNAL', { detail: messageOf(err) }));
     logger.error({ code: e.code, err }, e.message);
     report.errors.push({ code: e.code, message: e.message });
     report.exitCode = EXIT.FAILED;
