@@ -1,21 +1,27 @@
 // File-system failures an operator can fix (read-only, full, not writable) as catalogue errors naming the path.
+import path from 'node:path';
 import { errnoCode } from './errno.js';
 import { UpdatesError } from './errors.js';
 
-/** The catalogue error for a read-only, full or not-writable file system; undefined for any other failure. */
+/**
+ * The catalogue error for a read-only, full or not-writable file system; undefined for any other failure.
+ * A read-only or full file system is named by the folder that was written in (the file itself is often a
+ * temporary name), a denied access by the path itself.
+ */
 export function fsErrorOf(err: unknown, fallbackPath = 'the install root'): UpdatesError | undefined {
   const code = errnoCode(err);
   const p = (err as { path?: unknown } | null)?.path;
-  const details = { path: typeof p === 'string' ? p : fallbackPath, detail: code ?? '' };
+  const where = typeof p === 'string' ? p : fallbackPath;
+  const folder = typeof p === 'string' ? path.dirname(p) : fallbackPath;
   switch (code) {
     case 'EROFS':
-      return new UpdatesError('E_FS_READONLY', details, { cause: err });
+      return new UpdatesError('E_FS_READONLY', { path: folder, detail: code }, { cause: err });
     case 'ENOSPC':
     case 'EDQUOT':
-      return new UpdatesError('E_FS_FULL', details, { cause: err });
+      return new UpdatesError('E_FS_FULL', { path: folder, detail: code }, { cause: err });
     case 'EACCES':
     case 'EPERM':
-      return new UpdatesError('E_FS_DENIED', details, { cause: err });
+      return new UpdatesError('E_FS_DENIED', { path: where, detail: code }, { cause: err });
     default:
       return undefined;
   }

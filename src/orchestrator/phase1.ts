@@ -11,6 +11,7 @@ import { activate, collectGarbage, stageModule } from './install.js';
 import type { BuildModule, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
 import type { Journal } from './journal.js';
+import { versionsOf } from './layout.js';
 import type { Layout } from './layout.js';
 import type { Logger } from '../core/logger.js';
 import { installs, planUpdates } from './plan.js';
@@ -81,7 +82,8 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   }
   const snapshot = await readSnapshot(o.repoDir, commit);
   noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
-  const installed = await readInstalled(layout);
+  // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
+  const installed = await readInstalled(layout, { verify: true });
   const plan = planUpdates(snapshot.modules, installed, journal);
   const pending = plan.filter((p) => installs(p.action));
   logger.info({ commit: commit.slice(0, 12), modules: snapshot.modules.length, updates: pending.length }, `schema updates needed: ${pending.length} module(s)`);
@@ -127,7 +129,7 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
   logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
   try {
     const dir = await stageModule(o.layout, o.repoDir, remote, commit, o.build, o.hook, await ctx.blobs.for(remote));
-    await activate(o.layout, entry.module, dir, o.hook);
+    await activate(o.layout, entry.module, dir, o.hook, entry.action === 'repair');
     // Right after each flip, so the index lags what is live only for the moment between two renames. The
     // index is kept in memory and only this module's entry changes: no re-reading of every manifest per flip.
     ctx.index.packages = Object.fromEntries(Object.entries({ ...ctx.index.packages, [entry.module]: entry.to }).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -138,7 +140,8 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
     report.updates.push(update(entry, DONE_STATUS[entry.action as 'install' | 'update' | 'repair']));
     logger.info({ module: entry.module, version: entry.to }, `installed ${entry.module} ${entry.to}`);
   } catch (err) {
-    const e = fsErrorOf(err instanceof UpdatesError ? err.cause : err) ?? (err instanceof UpdatesError ? err : new UpdatesError('E_INSTALL', { module: entry.module, detail: messageOf(err) }));
+    // A write without a path (into an open file) fails in the module's versions folder.
+    const e = fsErrorOf(err instanceof UpdatesError ? err.cause : err, versionsOf(o.layout, entry.module)) ?? (err instanceof UpdatesError ? err : new UpdatesError('E_INSTALL', { module: entry.module, detail: messageOf(err) }));
     report.updates.push({ ...update(entry, 'failed'), message: e.message });
     report.errors.push({ code: e.code, message: e.message });
     logger.error({ module: entry.module, code: e.code }, e.message);

@@ -1,6 +1,6 @@
 // Damaged install-root state: the run repairs what it can, keeps every safety fact, and names what it cannot fix.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
@@ -72,4 +72,37 @@ test('index.json and journal.json that are folders, modules/ that is a file: mov
   assert.ok(statSync(path.join(root, 'state', 'journal.json.obstacle-1')).isDirectory());
   assert.equal(readFileSync(path.join(root, 'modules.obstacle-1'), 'utf8'), 'operator notes');
   assert.equal((JSON.parse(readFileSync(path.join(root, 'index.json'), 'utf8')) as { packages: Record<string, string> }).packages['web'], '1.0.0');
+});
+
+test('a damaged live version (bundle truncated or missing, install record or manifest garbled) is re-installed and reported repaired', { timeout: 600_000 }, async () => {
+  const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
+  const root = tempDir();
+  const first = await runPhase1Only(root, repo.url, withPhase2());
+  assert.equal(first.exitCode, 0, JSON.stringify(first.errors));
+  const live = () => realpathSync(path.join(root, 'modules', 'web'));
+  const damages: [string, (dir: string) => void][] = [
+    ['bundle truncated', (dir) => truncateSync(path.join(dir, '.updates', 'bundle.cjs'), 10)],
+    ['bundle missing', (dir) => rmSync(path.join(dir, '.updates', 'bundle.cjs'))],
+    ['bundle altered, same size', (dir) => {
+      const file = path.join(dir, '.updates', 'bundle.cjs');
+      const bytes = readFileSync(file);
+      bytes[0] = bytes[0] === 0x20 ? 0x09 : 0x20;
+      writeFileSync(file, bytes);
+    }],
+    ['install record garbled', (dir) => writeFileSync(path.join(dir, '.updates', 'install.json'), '{"module": "web", garbled')],
+    ['manifest garbled', (dir) => writeFileSync(path.join(dir, 'index.json'), '{ not json')],
+  ];
+  for (const [what, damage] of damages) {
+    const damaged = live();
+    damage(damaged);
+    const r = await runPhase1Only(root, repo.url, withPhase2());
+    assert.equal(r.exitCode, 0, `${what}: ${JSON.stringify(r.errors)}`);
+    assert.deepEqual(r.updates.map((u) => [u.module, u.status, u.to]), [['web', 'repaired', '1.0.0']], what);
+    assert.deepEqual(r.modules.map((m) => [m.module, m.status]), [['web', 'ok']], `${what}: the repaired module ran`);
+    assert.notEqual(live(), damaged, `${what}: a fresh copy went live`);
+    assert.equal(existsSync(path.join(root, '.versions', 'web', 'previous')), false, `${what}: the damaged copy is not kept as a rollback target`);
+    const again = await runPhase1Only(root, repo.url);
+    assert.deepEqual(again.updates, [], `${what}: the repaired copy verifies on the next run`);
+    assert.equal(existsSync(damaged), false, `${what}: the damaged copy was removed`);
+  }
 });
