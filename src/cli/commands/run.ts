@@ -60,6 +60,7 @@ function runConfig(opts: CliOptions, s: Settings, repoUrl: string, installRoot: 
     logger,
     trust: { allowHistoryRewrite: s.allowHistoryRewrite, ...(s.requireSigned && s.allowedSigners ? { allowedSigners: s.allowedSigners } : {}) },
     ...(s.maxFetchMb !== undefined ? { maxFetchBytes: Math.round(s.maxFetchMb * 2 ** 20) } : {}),
+    ...(s.fetchTimeoutSeconds !== undefined ? { fetchTimeoutMs: Math.round(s.fetchTimeoutSeconds * 1000) } : {}),
     ...(opts.checkOnly ? {} : { phase2: createPhase2(sandboxSettings(s)) }),
   };
 }
