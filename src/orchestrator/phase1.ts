@@ -12,6 +12,7 @@ import type { BuildModule, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
 import type { Journal } from './journal.js';
 import { versionsOf } from './layout.js';
+import { readHolds } from './holds.js';
 import type { Layout } from './layout.js';
 import type { Logger } from '../core/logger.js';
 import { installs, planUpdates } from './plan.js';
@@ -84,7 +85,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
   // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
   const installed = await readInstalled(layout, { verify: true });
-  const plan = planUpdates(snapshot.modules, installed, journal);
+  const plan = planUpdates(snapshot.modules, installed, journal, await readHolds(layout));
   const pending = plan.filter((p) => installs(p.action));
   logger.info({ commit: commit.slice(0, 12), modules: snapshot.modules.length, updates: pending.length }, `schema updates needed: ${pending.length} module(s)`);
   const ctx: InstallContext = {
@@ -149,7 +150,7 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
 }
 
 function update(entry: PlanEntry, status: UpdateStatus): UpdateEntry {
-  return { module: entry.module, from: entry.from ?? null, to: entry.to ?? null, status, ...(entry.reason ? { message: entry.reason } : {}) };
+  return { module: entry.module, from: entry.from ?? null, to: entry.to ?? null, status, ...(entry.reason ? { message: entry.reason } : {}), ...(entry.hold ? { hold: entry.hold } : {}) };
 }
 
 function noteOrchestrator(o: Phase1Options, remote: string | undefined, problem: string | undefined, report: RunReport): void {
