@@ -90,6 +90,7 @@ Options:
   --allowed-signers FILE  the pinned allowed-signers file (ssh-keygen format) for --require-signed
   --allow-history-rewrite accept a fetched commit that does not descend from the last installed one
   --max-fetch-mb MB       stop a fetch that grows the clone by more than this (default: ${DEFAULTS.maxFetchBytes / 2 ** 20})
+  --fetch-timeout SEC     deadline of each network operation of git (default: ${DEFAULTS.fetchTimeoutMs / 1000})
   --module-timeout SEC    deadline of each module's main(), overriding metadata.timeout_seconds
                           (at most ${DEFAULTS.maxModuleTimeoutSeconds})
   --pool-size N           sandbox workers, 1 to ${DEFAULTS.maxPoolSize} (default: ${DEFAULTS.poolSize})
@@ -135,6 +136,7 @@ const OPTIONS = {
   'allowed-signers': { type: 'string' },
   'allow-history-rewrite': { type: 'boolean' },
   'max-fetch-mb': { type: 'string' },
+  'fetch-timeout': { type: 'string' },
   'module-timeout': { type: 'string' },
   'pool-size': { type: 'string' },
   'services': { type: 'string' },

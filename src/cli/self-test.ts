@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ModuleBroker, recordingBackend } from '../broker/broker.js';
 import { silentLogger } from '../core/logger.js';
 import { parseModuleManifest } from '../core/manifest.js';
-import { orchestratorVersion } from '../orchestrator/version.js';
+import { orchestratorVersion, ownVersionMismatch } from '../orchestrator/version.js';
 import { bundleModule } from '../sandbox/build/bundle.js';
 import { SandboxPool } from '../sandbox/supervisor/pool.js';
 import { DEFAULTS } from '../core/defaults.js';
@@ -26,6 +26,8 @@ export async function selfTest(): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'updates-self-test-'));
   const pool = new SandboxPool({ size: 1, logger: silentLogger() });
   try {
+    const mismatch = ownVersionMismatch();
+    if (mismatch !== undefined) throw new Error(mismatch);
     const manifest = parseModuleManifest(JSON.stringify({ metadata: { schema_version: '1.0.0' } }), 'selftest');
     if (!manifest.ok) throw new Error(`manifest validation: ${manifest.reason}`);
     await writeFile(path.join(dir, 'index.ts'), MODULE);

@@ -18,6 +18,7 @@ export interface Settings {
   allowedSigners?: string;
   allowHistoryRewrite: boolean;
   maxFetchMb?: number;
+  fetchTimeoutSeconds?: number;
   moduleTimeoutSeconds?: number;
   poolSize?: number;
   services: 'systemctl' | 'record';
@@ -41,6 +42,7 @@ export const settingsSchema = z.strictObject({
   allowed_signers: absolute('the allowed-signers file').optional(),
   allow_history_rewrite: z.boolean().optional(),
   max_fetch_mb: z.number().positive().optional(),
+  fetch_timeout: z.number().positive().max(DEFAULTS.maxFetchTimeoutSeconds, `must be at most ${DEFAULTS.maxFetchTimeoutSeconds} seconds (a day)`).optional(),
   module_timeout: z.number().positive().max(DEFAULTS.maxModuleTimeoutSeconds, `must be at most ${DEFAULTS.maxModuleTimeoutSeconds} seconds (about 24 days)`).optional(),
   pool_size: z.number().int('must be a whole number').positive().max(DEFAULTS.maxPoolSize, `must be at most ${DEFAULTS.maxPoolSize}`).optional(),
   services: z.enum(['systemctl', 'record']).optional(),
@@ -64,6 +66,7 @@ export const SETTINGS: readonly { key: SettingKey; field: keyof Settings; kind: 
   { key: 'allowed_signers', field: 'allowedSigners', kind: 'string' },
   { key: 'allow_history_rewrite', field: 'allowHistoryRewrite', kind: 'boolean' },
   { key: 'max_fetch_mb', field: 'maxFetchMb', kind: 'number' },
+  { key: 'fetch_timeout', field: 'fetchTimeoutSeconds', kind: 'number' },
   { key: 'module_timeout', field: 'moduleTimeoutSeconds', kind: 'number' },
   { key: 'pool_size', field: 'poolSize', kind: 'number' },
   { key: 'services', field: 'services', kind: 'string' },

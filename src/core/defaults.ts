@@ -29,6 +29,10 @@ export const DEFAULTS = Object.freeze({
   reportsKept: 50,
   /** Deadline of one `git` operation. */
   gitTimeoutMs: 120_000,
+  /** Deadline of one network operation of git (fetch, ls-remote); `fetch_timeout` in config.json. */
+  fetchTimeoutMs: 120_000,
+  /** Largest `fetch_timeout` accepted, seconds. */
+  maxFetchTimeoutSeconds: 86_400,
   /** Deadline of a declared command run through the SDK, when the module gives none. */
   execTimeoutMs: 60_000,
   /** How long a command's output pipes may stay open after it exited (a daemon that kept them is killed then). */
@@ -83,6 +87,8 @@ export const DEFAULTS = Object.freeze({
   sandboxUser: 'updates-sandbox',
   /** Floor of the sandbox process's memory cap (cgroup + RLIMIT_DATA), MB. */
   sandboxMemoryFloorMb: 1024,
+  /** Files a bulk file operation (fsync of a staged tree) keeps open at once. */
+  openFilesAtOnce: 32,
   /** Deadline of the notify command; it is killed (with its process group) after it. */
   notifyTimeoutMs: 60_000,
   /** Output of the notify command kept for the log, per stream, bytes. */

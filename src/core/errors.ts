@@ -60,6 +60,12 @@ export const CATALOGUE = {
   E_BACKUP_NOT_FOUND: fill('state.restore: no backup labelled "{label}" for this module'),
   E_BACKUP_CORRUPT: fill('state.restore {label}: the backup does not verify ({detail}); nothing was restored'),
   E_IO: fill('{method}: {detail}'),
+  // Install root state
+  E_STATE_OBSTACLE: fill('{path} is a {found} where the orchestrator keeps a {expected}; move it aside (e.g. mv {path} {path}.obstacle-1) and run again'),
+  E_JOURNAL_LOST: fill('the journal {journal} and its backup are unreadable, so the last installed commit and the held versions are unknown and a foreign or rewritten history cannot be told apart. Nothing was installed; check the repository URL, then run once with --allow-history-rewrite (or "allow_history_rewrite": true in config.json) to confirm it'),
+  E_FS_READONLY: fill('the file system holding {path} is read-only ({detail}); remount it read-write and run again'),
+  E_FS_FULL: fill('no space left on the file system holding {path} ({detail}); free space on it and run again'),
+  E_FS_DENIED: fill('{path}: permission denied ({detail}); the orchestrator must be able to write its install root, so run it as root or fix the ownership'),
   E_INTERNAL: fill('internal error: {detail}. Please report it'),
 } as const satisfies Record<string, Template>;
 

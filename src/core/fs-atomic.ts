@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
+import { mapLimit } from './limit.js';
 
 /** fsyncs a file or directory by path. */
 export async function fsyncPath(p: string): Promise<void> {
@@ -73,16 +74,14 @@ export async function readLinkOrUndefined(link: string): Promise<string | undefi
   }
 }
 
-/** fsyncs every file and folder under `dir` (then `dir` itself), so a later rename publishes durable content. */
+/**
+ * fsyncs every file and folder under `dir` (then `dir` itself), so a later rename publishes durable content.
+ * At most DEFAULTS.openFilesAtOnce are open at once, however many files the tree holds.
+ */
 export async function fsyncTree(dir: string): Promise<void> {
-  const entries = await fsp.readdir(dir, { withFileTypes: true });
-  await Promise.all(
-    entries.map(async (e) => {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) await fsyncTree(p);
-      else if (e.isFile()) await fsyncPath(p);
-    }),
-  );
+  const entries = await fsp.readdir(dir, { withFileTypes: true, recursive: true });
+  const paths = entries.filter((e) => e.isFile() || e.isDirectory()).map((e) => path.join(e.parentPath, e.name));
+  await mapLimit(paths, fsyncPath);
   await fsyncPath(dir);
 }
 

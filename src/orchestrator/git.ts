@@ -10,6 +10,7 @@ import type { SimpleGit } from 'simple-git';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { GitTimeoutError, gitNetwork } from './git-net.js';
 
 /**
  * The environment of every git process: built from nothing, so no inherited variable or user/system config
@@ -42,6 +43,8 @@ export interface SyncOptions {
   logger: Logger;
   /** How much one fetch may grow the clone, bytes ("endless data" defence). */
   maxFetchBytes?: number;
+  /** Deadline of each network operation, ms. */
+  timeoutMs?: number;
 }
 
 export interface SyncResult {
@@ -92,7 +95,7 @@ async function treeSize(dir: string): Promise<number> {
  * Fetches the branch into its tracking ref. A watchdog stops the fetch when the clone's objects grow by more
  * than `maxBytes`, so a hostile remote cannot fill the disk; git's own timeout bounds its duration.
  */
-async function fetchBranch(repoDir: string, url: string, branch: string, maxBytes: number): Promise<void> {
+async function fetchBranch(repoDir: string, url: string, branch: string, maxBytes: number, timeoutMs?: number): Promise<void> {
   const objects = path.join(repoDir, 'objects');
   const before = await treeSize(objects);
   const ac = new AbortController();
@@ -107,7 +110,7 @@ async function fetchBranch(repoDir: string, url: string, branch: string, maxByte
   }, 200);
   const tooLarge = () => new UpdatesError('E_FETCH_TOO_LARGE', { url, limitMb: String(Math.round(maxBytes / 2 ** 20)) });
   try {
-    await gitAt(repoDir, DEFAULTS.gitTimeoutMs, ac.signal).raw([...FSCK_CONFIG, 'fetch', '--no-tags', '--prune', '--force', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`]);
+    await gitNetwork(repoDir, [...FSCK_CONFIG, 'fetch', '--no-tags', '--prune', '--force', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`], { signal: ac.signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   } catch (err) {
     if (ac.signal.aborted) {
       await removeFetchLeftovers(objects);
@@ -155,9 +158,9 @@ async function removeFetchLeftovers(objects: string): Promise<void> {
 }
 
 /** Why the remote cannot be read, or undefined when it can (so a fetch failure is our clone's fault). */
-async function probeRemote(url: string, branch: string, cwd: string): Promise<{ code: 'E_SYNC_UNREACHABLE' | 'E_SYNC_NO_BRANCH'; detail: string } | undefined> {
+async function probeRemote(url: string, branch: string, cwd: string, timeoutMs?: number): Promise<{ code: 'E_SYNC_UNREACHABLE' | 'E_SYNC_NO_BRANCH'; detail: string } | undefined> {
   try {
-    const out = await gitAt(cwd).listRemote(['--heads', url, `refs/heads/${branch}`]);
+    const out = await gitNetwork(cwd, ['ls-remote', '--heads', url, `refs/heads/${branch}`], timeoutMs !== undefined ? { timeoutMs } : {});
     if (out.trim() === '') return { code: 'E_SYNC_NO_BRANCH', detail: '' };
     return undefined;
   } catch (err) {
@@ -185,16 +188,17 @@ export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
     recloned = true;
   }
   try {
-    await fetchBranch(repoDir, url, branch, maxBytes);
+    await fetchBranch(repoDir, url, branch, maxBytes, opts.timeoutMs);
   } catch (err) {
     if (err instanceof UpdatesError) throw err;
-    const problem = await probeRemote(url, branch, path.dirname(repoDir));
+    if (err instanceof GitTimeoutError) throw new UpdatesError('E_SYNC_UNREACHABLE', { url, branch, detail: err.message });
+    const problem = await probeRemote(url, branch, path.dirname(repoDir), opts.timeoutMs);
     if (problem !== undefined) throw new UpdatesError(problem.code, { url, branch, detail: problem.detail });
     logger.warn({ err: firstLine(messageOf(err)) }, 'fetch into the local clone failed though the remote answers; making the clone anew');
     await createClone(repoDir, url);
     recloned = true;
     try {
-      await fetchBranch(repoDir, url, branch, maxBytes);
+      await fetchBranch(repoDir, url, branch, maxBytes, opts.timeoutMs);
     } catch (err2) {
       if (err2 instanceof UpdatesError) throw err2;
       throw new UpdatesError('E_SYNC_UNREACHABLE', { url, branch, detail: firstLine(messageOf(err2)) });

@@ -11,17 +11,15 @@ import path from 'node:path';
 import { flipSymlink, fsyncPath, fsyncTree, readLinkOrUndefined } from '../core/fs-atomic.js';
 import { readBlobs } from './git.js';
 import { UnsafeTreeError, writeTree } from './tree-writer.js';
-import { ADDED_DIR, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, versionsOf } from './layout.js';
+import { ADDED_DIR, ADOPTED_PREFIX, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, versionsOf } from './layout.js';
 import type { Layout } from './layout.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { parseModuleManifest } from '../core/manifest.js';
 import type { ModuleFile, RemoteModule } from './snapshot.js';
+import { makeRecord, verifyVersionDir } from './install-record.js';
 
 /** Turns a staged module folder into the code the sandbox runs. Throws UpdatesError E_BUILD when it cannot. */
 export type BuildModule = (moduleDir: string, moduleName: string) => Promise<string>;
-
-/** Written last into a staged version: its presence means the folder is complete. */
-export interface InstallRecord { module: string; version: string; commit: string; tree: string; installedAt: string }
 
 /** Test hook: called at each step boundary, so tests can kill the process exactly there. */
 export type StepHook = (step: string, module: string) => void | Promise<void>;
@@ -32,7 +30,8 @@ export const versionDirName = (version: string, treeOid: string): string => `${v
 
 /**
  * Stages `mod` (as read from `commit`) into .versions/<name>/<version>-<tree>, complete and durable.
- * Returns the version folder name. Reuses the folder if an earlier, interrupted run already completed it.
+ * Returns the version folder name. Reuses the folder if an earlier, interrupted run already completed it and
+ * it still verifies; a damaged one is left alone (it may be live) and the version is staged under a new name.
  */
 export async function stageModule(
   layout: Layout,
@@ -45,10 +44,13 @@ export async function stageModule(
 ): Promise<string> {
   if (mod.manifest === undefined) throw new Error(`stageModule: ${mod.name} has no valid manifest`);
   const version = mod.manifest.metadata.schema_version;
-  const dirName = versionDirName(version, mod.treeOid);
   const parent = versionsOf(layout, mod.name);
+  let dirName = versionDirName(version, mod.treeOid);
+  if (await exists(path.join(parent, dirName))) {
+    if ((await verifyVersionDir(path.join(parent, dirName))) === undefined) return dirName;
+    dirName = `${dirName}-r${randomBytes(3).toString('hex')}`;
+  }
   const final = path.join(parent, dirName);
-  if (await exists(path.join(final, INSTALL_RECORD))) return dirName;
   await fsp.mkdir(parent, { recursive: true });
   const staging = path.join(parent, `.staging-${randomBytes(6).toString('hex')}`);
   try {
@@ -59,7 +61,7 @@ export async function stageModule(
     const code = await build(staging, mod.name);
     await fsp.mkdir(path.join(staging, ADDED_DIR), { recursive: true });
     await fsp.writeFile(path.join(staging, BUNDLE_FILE), code);
-    const record: InstallRecord = { module: mod.name, version, commit, tree: mod.treeOid, installedAt: new Date().toISOString() };
+    const record = await makeRecord(staging, { module: mod.name, version, commit, tree: mod.treeOid, installedAt: new Date().toISOString() });
     await fsp.writeFile(path.join(staging, INSTALL_RECORD), `${JSON.stringify(record, null, 2)}\n`);
     await fsyncTree(staging);
     await hook('staged', mod.name);
@@ -90,17 +92,18 @@ export async function writeFiles(repoDir: string, files: readonly ModuleFile[], 
 }
 
 /**
- * Makes `dirName` the live version of `name`. The version live before becomes `previous`, for rollback.
+ * Makes `dirName` the live version of `name`. The version live before becomes `previous`, for rollback,
+ * unless it is a damaged copy being repaired (`repairs`): then `previous` stays as it was.
  * Order matters: `previous` is written before the live link moves, so a crash between them loses nothing.
  */
-export async function activate(layout: Layout, name: string, dirName: string, hook: StepHook = noHook): Promise<void> {
+export async function activate(layout: Layout, name: string, dirName: string, hook: StepHook = noHook, repairs = false): Promise<void> {
   await fsp.mkdir(layout.modulesDir, { recursive: true });
   const live = liveLink(layout, name);
   await adoptPlainFolder(layout, name);
   const current = await readLinkOrUndefined(live);
   const next = linkTarget(name, dirName);
   if (current === next) return;
-  if (current !== undefined) {
+  if (current !== undefined && !repairs) {
     await flipSymlink(previousLink(layout, name), path.basename(current));
     await hook('previous-recorded', name);
   }
@@ -116,7 +119,7 @@ async function adoptPlainFolder(layout: Layout, name: string): Promise<void> {
   const live = liveLink(layout, name);
   const st = await fsp.lstat(live).catch(() => undefined);
   if (st === undefined || !st.isDirectory()) return;
-  const adopted = `adopted-${Date.now()}`;
+  const adopted = `${ADOPTED_PREFIX}${Date.now()}`;
   await fsp.mkdir(versionsOf(layout, name), { recursive: true });
   await fsp.rename(live, path.join(versionsOf(layout, name), adopted));
   await fsyncPath(layout.modulesDir);

@@ -5,7 +5,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
-import { liveLink, previousLink, versionsOf } from './layout.js';
+import { ADOPTED_PREFIX, liveLink, previousLink, versionsOf } from './layout.js';
+import { verifyVersionDir } from './install-record.js';
 import type { Layout } from './layout.js';
 import { parseModuleManifest } from '../core/manifest.js';
 import type { ModuleManifest } from '../core/manifest.js';
@@ -22,10 +23,17 @@ export interface InstalledModule {
   version?: string;
   /** Why the installed copy is unusable. */
   problem?: string;
+  /** Why the live version folder no longer holds what was installed (only when read with `verify`). */
+  damaged?: string;
+}
+
+export interface ReadInstalledOptions {
+  /** Verify each live version folder against its install record (sizes and checksums of manifest and bundle). */
+  verify?: boolean;
 }
 
 /** Lists installed modules, sorted by name. Hidden entries (temp links of an interrupted flip) are ignored. */
-export async function readInstalled(layout: Layout): Promise<InstalledModule[]> {
+export async function readInstalled(layout: Layout, o: ReadInstalledOptions = {}): Promise<InstalledModule[]> {
   let names: string[];
   try {
     names = (await fsp.readdir(layout.modulesDir)).filter((n) => !n.startsWith('.')).sort();
@@ -33,12 +41,14 @@ export async function readInstalled(layout: Layout): Promise<InstalledModule[]> 
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
-  const out = await Promise.all(names.map((n) => readOne(layout, n)));
+  const out: (InstalledModule | undefined)[] = [];
+  // One module at a time: a verification reads whole files, and an install root may hold many modules.
+  for (const n of names) out.push(await readOne(layout, n, o));
   return out.filter((m): m is InstalledModule => m !== undefined);
 }
 
 /** Reads one installed module, or undefined when nothing by that name is installed. */
-export async function readOne(layout: Layout, name: string): Promise<InstalledModule | undefined> {
+export async function readOne(layout: Layout, name: string, o: ReadInstalledOptions = {}): Promise<InstalledModule | undefined> {
   const link = liveLink(layout, name);
   const st = await fsp.lstat(link).catch(() => undefined);
   if (st === undefined) return undefined;
@@ -61,6 +71,11 @@ export async function readOne(layout: Layout, name: string): Promise<InstalledMo
   mod.manifest = parsed.manifest;
   const version = semver.valid(parsed.manifest.metadata.schema_version);
   if (version !== null) mod.version = version;
+  // Seed-era folders (plain or adopted) were not installed by this orchestrator and have no record.
+  if (o.verify === true && mod.versionDir !== undefined && !mod.versionDir.startsWith(ADOPTED_PREFIX)) {
+    const damaged = await verifyVersionDir(mod.dir);
+    if (damaged !== undefined) mod.damaged = damaged;
+  }
   return mod;
 }
 

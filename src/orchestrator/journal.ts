@@ -5,7 +5,10 @@
 import { promises as fsp } from 'node:fs';
 import semver from 'semver';
 import { z } from 'zod';
+import { errnoCode } from '../core/errno.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
+import type { Logger } from '../core/logger.js';
+import { moveAside } from '../core/move-aside.js';
 
 const journalSchema = z.object({
   lastCommit: z.string().optional(),
@@ -14,22 +17,62 @@ const journalSchema = z.object({
   /** Versions that failed their first run and were rolled back: not installed again until a newer one appears. */
   /** `by`: set when an operator rolled the version back (`updates rollback`) rather than its first run failing. */
   held: z.record(z.string(), z.object({ version: z.string(), reason: z.string(), at: z.string(), by: z.string().optional() })).default({}),
+  /** Set when the journal and its backup were lost: nothing is installed until an operator confirms the repository. */
+  historyUnconfirmed: z.boolean().optional(),
 });
 export type Journal = z.infer<typeof journalSchema>;
 
-/** Reads the journal; a missing or unreadable one starts empty (everything in it is advisory or re-derivable). */
-export async function readJournal(file: string): Promise<Journal> {
+/** The backup copy of the journal, written after it, so a damaged journal never loses a safety fact. */
+export const journalBackup = (file: string): string => file.replace(/\.json$/, '.backup.json');
+
+type Read = { ok: true; journal: Journal } | { ok: false; missing: boolean };
+
+async function readOneCopy(file: string): Promise<Read> {
+  let text: string;
   try {
-    const parsed = journalSchema.safeParse(JSON.parse(await fsp.readFile(file, 'utf8')));
-    if (parsed.success) return parsed.data;
-  } catch {
-    // missing or corrupt: start anew
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    return { ok: false, missing: errnoCode(err) === 'ENOENT' };
   }
-  return { watermarks: {}, held: {} };
+  try {
+    const parsed = journalSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return { ok: true, journal: parsed.data };
+  } catch {
+    // not JSON
+  }
+  return { ok: false, missing: false };
 }
 
+export interface ReadJournalOptions {
+  logger?: Logger;
+  /** Check mode: change nothing on disk (an unreadable journal is left where it is). */
+  readOnly?: boolean;
+}
+
+/**
+ * Reads the journal, or its backup when it is damaged. When neither is readable (and one of them exists),
+ * the safety facts are lost: the journal comes back marked `historyUnconfirmed`, so no commit is installed
+ * until an operator confirms the repository, and the damaged file is kept aside for them.
+ */
+export async function readJournal(file: string, o: ReadJournalOptions = {}): Promise<Journal> {
+  const main = await readOneCopy(file);
+  if (main.ok) return main.journal;
+  const backup = await readOneCopy(journalBackup(file));
+  if (backup.ok) {
+    o.logger?.warn({ journal: file }, `${file} is ${main.missing ? 'missing' : 'damaged'}; its facts were recovered from ${journalBackup(file)}`);
+    return backup.journal;
+  }
+  if (main.missing && backup.missing) return { watermarks: {}, held: {} };
+  let kept = '';
+  if (!o.readOnly && !main.missing) kept = ` (kept as ${await moveAside(file, 'damaged')})`;
+  o.logger?.error({ journal: file }, `${file} and ${journalBackup(file)} are unreadable${kept}: the last installed commit and held versions are lost; no commit is installed until --allow-history-rewrite confirms the repository`);
+  return { watermarks: {}, held: {}, historyUnconfirmed: true };
+}
+
+/** Writes the journal, then its backup, each atomically. */
 export async function writeJournal(file: string, journal: Journal): Promise<void> {
   await writeJsonAtomic(file, journal);
+  await writeJsonAtomic(journalBackup(file), journal);
 }
 
 /** Raises each module's watermark to its live version (called after Phase 2, so rolled-back versions do not count). */

@@ -52,6 +52,8 @@ export const linkTarget = (name: string, versionDir: string): string => path.joi
 export const ADDED_DIR = '.updates';
 export const BUNDLE_FILE = path.join(ADDED_DIR, 'bundle.cjs');
 export const INSTALL_RECORD = path.join(ADDED_DIR, 'install.json');
+/** Version folder names of seed-era module folders adopted on their first update (they have no install record). */
+export const ADOPTED_PREFIX = 'adopted-';
 
 /**
  * Maps an absolute path under `--root` (as `dpkg --root` does). With root "/" it is the path itself.

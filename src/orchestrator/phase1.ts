@@ -2,6 +2,7 @@
  * Phase 1, infrastructure: sync the repository, plan, install what is newer (crash-safe), derive the index.
  */
 import { UpdatesError, messageOf } from '../core/errors.js';
+import { fsErrorOf } from '../core/fs-errors.js';
 import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
 import type { GlobalIndex } from './global-index.js';
@@ -10,6 +11,7 @@ import { activate, collectGarbage, stageModule } from './install.js';
 import type { BuildModule, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
 import type { Journal } from './journal.js';
+import { versionsOf } from './layout.js';
 import { readHolds } from './holds.js';
 import type { Layout } from './layout.js';
 import type { Logger } from '../core/logger.js';
@@ -17,7 +19,7 @@ import { installs, planUpdates } from './plan.js';
 import type { PlanEntry } from './plan.js';
 import type { RunReport, UpdateEntry, UpdateStatus } from './report.js';
 import { readSnapshot } from './snapshot.js';
-import { checkDescent, verifySignature } from './trust.js';
+import { checkDescent, confirmHistory, verifySignature } from './trust.js';
 import type { TrustPolicy } from './trust.js';
 import semver from 'semver';
 
@@ -33,6 +35,7 @@ export interface Phase1Options {
   hook?: StepHook;
   trust: TrustPolicy;
   maxFetchBytes?: number;
+  fetchTimeoutMs?: number;
 }
 
 export interface Phase1Result {
@@ -56,7 +59,8 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
   let commit: string;
   try {
-    const sync = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger, ...(o.maxFetchBytes ? { maxFetchBytes: o.maxFetchBytes } : {}) });
+    const sync = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger, ...(o.maxFetchBytes ? { maxFetchBytes: o.maxFetchBytes } : {}),
+      ...(o.fetchTimeoutMs !== undefined ? { timeoutMs: o.fetchTimeoutMs } : {}) });
     commit = sync.commit;
     report.repository.commit = commit;
     report.repository.recloned = sync.recloned;
@@ -64,11 +68,12 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
       await verifySignature(o.repoDir, commit, o.trust.allowedSigners);
       report.repository.signature = 'verified';
     }
+    confirmHistory(o, journal);
     if ((await checkDescent(o.repoDir, journal.lastCommit, commit, o.trust)) === 'rewritten-allowed') {
       logger.warn({ from: journal.lastCommit, to: commit }, 'the remote history was rewritten; accepted because of --allow-history-rewrite');
     }
   } catch (err) {
-    const e = err instanceof UpdatesError ? err : new UpdatesError('E_SYNC_UNREACHABLE', { url: o.repoUrl, branch: o.branch, detail: messageOf(err) });
+    const e = err instanceof UpdatesError ? err : (fsErrorOf(err) ?? new UpdatesError('E_SYNC_UNREACHABLE', { url: o.repoUrl, branch: o.branch, detail: messageOf(err) }));
     logger.error({ code: e.code }, e.message);
     report.errors.push({ code: e.code, message: e.message });
     return result;
@@ -78,7 +83,8 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   }
   const snapshot = await readSnapshot(o.repoDir, commit);
   noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
-  const installed = await readInstalled(layout);
+  // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
+  const installed = await readInstalled(layout, { verify: true });
   const plan = planUpdates(snapshot.modules, installed, journal, await readHolds(layout));
   const pending = plan.filter((p) => installs(p.action));
   logger.info({ commit: commit.slice(0, 12), modules: snapshot.modules.length, updates: pending.length }, `schema updates needed: ${pending.length} module(s)`);
@@ -124,7 +130,7 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
   logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
   try {
     const dir = await stageModule(o.layout, o.repoDir, remote, commit, o.build, o.hook, await ctx.blobs.for(remote));
-    await activate(o.layout, entry.module, dir, o.hook);
+    await activate(o.layout, entry.module, dir, o.hook, entry.action === 'repair');
     // Right after each flip, so the index lags what is live only for the moment between two renames. The
     // index is kept in memory and only this module's entry changes: no re-reading of every manifest per flip.
     ctx.index.packages = Object.fromEntries(Object.entries({ ...ctx.index.packages, [entry.module]: entry.to }).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -135,7 +141,8 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
     report.updates.push(update(entry, DONE_STATUS[entry.action as 'install' | 'update' | 'repair']));
     logger.info({ module: entry.module, version: entry.to }, `installed ${entry.module} ${entry.to}`);
   } catch (err) {
-    const e = err instanceof UpdatesError ? err : new UpdatesError('E_INSTALL', { module: entry.module, detail: messageOf(err) });
+    // A write without a path (into an open file) fails in the module's versions folder.
+    const e = fsErrorOf(err instanceof UpdatesError ? err.cause : err, versionsOf(o.layout, entry.module)) ?? (err instanceof UpdatesError ? err : new UpdatesError('E_INSTALL', { module: entry.module, detail: messageOf(err) }));
     report.updates.push({ ...update(entry, 'failed'), message: e.message });
     report.errors.push({ code: e.code, message: e.message });
     logger.error({ module: entry.module, code: e.code }, e.message);

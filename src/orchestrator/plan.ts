@@ -72,7 +72,10 @@ function planOne(r: RemoteModule, local: InstalledModule | undefined, journal: J
   const watermark = journal.watermarks[r.name];
   const floor = watermark !== undefined && semver.valid(watermark) && semver.gt(watermark, local.version) ? watermark : local.version;
   if (semver.gt(to, floor)) return { ...entry, action: 'update' };
-  if (semver.eq(to, local.version)) return { ...entry, action: 'current' };
+  if (semver.eq(to, local.version)) {
+    if (local.damaged !== undefined) return { ...entry, action: 'repair', reason: `the installed copy is damaged: ${local.damaged}` };
+    return { ...entry, action: 'current' };
+  }
   return {
     ...entry,
     action: 'kept-newer',

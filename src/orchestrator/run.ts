@@ -7,11 +7,14 @@ import { promises as fsp } from 'node:fs';
 import { mkdirTraversable } from '../core/fs-atomic.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
+import { fsErrorOf, rethrowFs } from '../core/fs-errors.js';
 import type { BuildModule, StepHook } from './install.js';
+import { makeCheckClone, removeCheckClone } from './check-clone.js';
 import { raiseWatermarks, readJournal, writeJournal } from './journal.js';
 import { readInstalled } from './installed.js';
 import type { Journal } from './journal.js';
 import { layoutOf } from './layout.js';
+import { assertStateDir, clearObstacles } from './obstacles.js';
 import type { Layout } from './layout.js';
 import { acquireLock } from './lock.js';
 import type { Logger } from '../core/logger.js';
@@ -49,6 +52,8 @@ export interface RunConfig {
   /** Signature and history checks; default: no signature required, rewrites refused. */
   trust?: TrustPolicy;
   maxFetchBytes?: number;
+  /** Deadline of each network operation of git, ms. */
+  fetchTimeoutMs?: number;
   /** The CLI's arguments: after a self-update, the new release is re-executed with them to finish the run. */
   reexecArgv?: string[];
   /** Where the Prometheus metrics go (default: the layout's metrics/updates.prom). */
@@ -80,20 +85,26 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   };
   // state/ holds backups of module files and the lock key: its owner's only. The install root is not (the
   // metrics folder beside state/ must be reachable by a collector running as another user).
-  await mkdirTraversable(layout.root);
-  await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
+  await assertStateDir(layout);
+  await mkdirTraversable(layout.root).catch(rethrowFs(layout.root));
+  await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 }).catch(rethrowFs(layout.stateDir));
   const handoff = await takeHandoff(layout);
   // A re-executed release runs under its parent's lock; every other run takes its own.
-  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait }) : undefined;
+  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait }).catch(rethrowFs(layout.stateDir)) : undefined;
   let handedOver = false;
+  let checkClone: string | undefined;
   try {
     logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
-    const journal = await readJournal(layout.journal);
-    const repoDir = cfg.repoDir ?? layout.repoDir;
+    await clearObstacles(layout, logger, cfg.checkOnly);
+    const journal = await readJournal(layout.journal, { logger, readOnly: cfg.checkOnly });
+    // Check mode reads a throwaway clone: the private one is never fetched into, re-pointed or re-made.
+    if (cfg.checkOnly) checkClone = await makeCheckClone(cfg.repoDir ?? layout.repoDir, cfg.repoUrl);
+    const repoDir = checkClone ?? cfg.repoDir ?? layout.repoDir;
     const phase1 = await runPhase1(
       { layout, repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
         trust: cfg.trust ?? { allowHistoryRewrite: false },
         ...(cfg.maxFetchBytes !== undefined ? { maxFetchBytes: cfg.maxFetchBytes } : {}),
+        ...(cfg.fetchTimeoutMs !== undefined ? { fetchTimeoutMs: cfg.fetchTimeoutMs } : {}),
         ...(cfg.hook ? { hook: cfg.hook } : {}) },
       report,
       journal,
@@ -124,7 +135,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     }
     report.exitCode = exitCodeOf(report, cfg.checkOnly, phase1.updatesAvailable);
   } catch (err) {
-    const e = err instanceof UpdatesError ? err : new UpdatesError('E_INTERNAL', { detail: messageOf(err) });
+    const e = err instanceof UpdatesError ? err : (fsErrorOf(err) ?? new UpdatesError('E_INTERNAL', { detail: messageOf(err) }));
     logger.error({ code: e.code, err }, e.message);
     report.errors.push({ code: e.code, message: e.message });
     report.exitCode = EXIT.FAILED;
@@ -136,6 +147,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       await save(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
       await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger);
     }
+    await removeCheckClone(checkClone);
     await lock?.release();
   }
   summarize(logger, report);

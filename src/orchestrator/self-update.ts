@@ -18,6 +18,7 @@ import { releaseRunner } from './release-build.js';
 import { writeFiles } from './install.js';
 import type { StepHook } from './install.js';
 import type { Logger } from '../core/logger.js';
+import { versionMismatch } from './version.js';
 import { readReleaseState, releasesDir, setCurrent, writeReleaseState, currentRelease } from './releases.js';
 import { DEFAULTS } from '../core/defaults.js';
 
@@ -65,6 +66,8 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
     }
     await writeFiles(o.repoDir, files, staging);
     await o.hook?.('release-files-written', 'orchestrator');
+    const mismatch = versionMismatch(staging);
+    if (mismatch !== undefined) fail(`its two versions disagree: ${mismatch}`);
     await installDependencies(staging, o.logger);
     await transpile(staging).catch((err: unknown) => fail(`it does not build: ${messageOf(err).split('\n').slice(0, 6).join(' ')}`));
     // From here on the release's own code runs: as the sandbox user, with an empty environment (release-build.ts).

@@ -47,3 +47,14 @@ export async function checkDescent(repoDir: string, lastCommit: string | undefin
   if (policy.allowHistoryRewrite) return 'rewritten-allowed';
   throw new UpdatesError('E_SYNC_REWRITTEN', { fetched: commit.slice(0, 12), installed: lastCommit.slice(0, 12) });
 }
+
+/**
+ * After the journal was lost, nothing is installed until an operator confirms the repository with
+ * --allow-history-rewrite; that run clears the mark.
+ */
+export function confirmHistory(o: { layout: { journal: string }; trust: TrustPolicy; logger: { warn: (msg: string) => void } }, journal: { historyUnconfirmed?: boolean | undefined }): void {
+  if (journal.historyUnconfirmed !== true) return;
+  if (!o.trust.allowHistoryRewrite) throw new UpdatesError('E_JOURNAL_LOST', { journal: o.layout.journal });
+  delete journal.historyUnconfirmed;
+  o.logger.warn('the repository was confirmed with --allow-history-rewrite after the journal was lost');
+}

@@ -1,11 +1,12 @@
 // The real `updates` command in a child process: exit codes, check mode, the lock, --json, status.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { acquireLock } from '../../src/orchestrator/lock.js';
 import { fingerprint, liveVersions } from '../helpers/install-root.js';
@@ -120,4 +121,29 @@ test('the lock name comes from a key only the owner can read, so other users can
   } finally {
     squatter.close();
   }
+});
+
+test('check with another or an unreachable --repo-url changes nothing on disk, the private clone included', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
+  const root = tempDir();
+  assert.equal((await runCli(['run', ...base(root, repo.url)])).code, 0);
+  // A mirror of the same history, one commit ahead, at another URL.
+  const mirror = path.join(tempDir(), 'mirror');
+  execFileSync('git', ['clone', '-q', repo.dir, mirror]);
+  const other = { ...repo, url: pathToFileURL(mirror).href };
+  writeFileSync(path.join(mirror, 'modules', 'web', 'index.json'), moduleFiles('web', { version: '2.0.0' })['modules/web/index.json'] ?? '');
+  execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', 'commit', '-qam', 'ahead'], { cwd: mirror });
+  const before = fingerprint(root, { includeState: true });
+  const elsewhere = await runCli(['check', '--json', ...base(root, other.url)]);
+  assert.equal(elsewhere.code, 100, elsewhere.stderr);
+  assert.deepEqual((JSON.parse(elsewhere.stdout) as { updates: unknown[] }).updates, [{ module: 'web', from: '1.0.0', to: '2.0.0', status: 'available' }]);
+  assert.equal(fingerprint(root, { includeState: true }), before, 'a check against another remote left the install root as it was');
+  const unreachable = await runCli(['check', ...base(root, `${repo.url}-missing`)]);
+  assert.equal(unreachable.code, 1, unreachable.stderr);
+  assert.match(unreachable.stderr, /cannot fetch .*nothing installed was changed/);
+  assert.doesNotMatch(unreachable.stderr, /making it anew/);
+  assert.equal(fingerprint(root, { includeState: true }), before, 'a check against an unreachable remote left the install root as it was');
+  repo.commit(moduleFiles('web', { version: '1.1.0' }));
+  assert.equal((await runCli(['check', ...base(root, repo.url)])).code, 100);
+  assert.equal(fingerprint(root, { includeState: true }), before, 'a check of new commits fetched nothing into the private clone');
 });

@@ -60,6 +60,24 @@ test('a newer orchestrator is built, self-tested, made current and finishes the 
   assert.equal(parse(third.stdout).orchestrator.status, 'current');
 });
 
+test('a release that bumps only index.json is refused, naming package.json as the file to fix', async () => {
+  const repo = projectRepo();
+  const root = traversableDir();
+  assert.equal((await runCli(args(root, repo.url))).code, 0);
+  const files = currentProjectFiles();
+  const idx = JSON.parse(files['index.json'] ?? '{}') as { metadata: { schema_version: string } };
+  idx.metadata.schema_version = '0.7.0';
+  repo.commit({ ...files, 'index.json': `${JSON.stringify(idx, null, 2)}\n` });
+  const r = await runCli(args(root, repo.url));
+  assert.equal(r.code, 1, r.stderr);
+  const report = parse(r.stdout);
+  assert.equal(report.orchestrator.status, 'failed');
+  assert.match(report.orchestrator.message ?? '', /0\.7\.0 was not installed: its two versions disagree: package\.json has version 0\.1\.0 .*set "version": "0\.7\.0" in package\.json/);
+  assert.ok(report.modules.length > 0 && report.modules.every((m) => m.status === 'ok'), 'modules ran on the old orchestrator');
+  assert.equal(existsSync(path.join(root, 'releases', 'current')), false);
+  assert.equal((await runCli(['--version', '--modules-path', root])).stdout.trim(), '0.1.0');
+});
+
 test('a release that does not build is refused: exit 1, modules still run, the old orchestrator stays', async () => {
   const repo = projectRepo();
   const root = traversableDir();

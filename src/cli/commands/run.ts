@@ -63,6 +63,7 @@ function runConfig(opts: CliOptions, s: Settings, repoUrl: string, installRoot: 
     logger,
     trust: { allowHistoryRewrite: s.allowHistoryRewrite, ...(s.requireSigned && s.allowedSigners ? { allowedSigners: s.allowedSigners } : {}) },
     ...(s.maxFetchMb !== undefined ? { maxFetchBytes: Math.round(s.maxFetchMb * 2 ** 20) } : {}),
+    ...(s.fetchTimeoutSeconds !== undefined ? { fetchTimeoutMs: Math.round(s.fetchTimeoutSeconds * 1000) } : {}),
     ...(s.metricsFile !== undefined ? { metricsFile: underRoot(opts.root, s.metricsFile) } : {}),
     ...(s.notifyCommand !== undefined ? { notify: notifier({ argv: s.notifyCommand, on: s.notifyOn ?? 'failure' }) } : {}),
     ...(opts.checkOnly ? {} : { phase2: createPhase2(sandboxSettings(s)) }),
