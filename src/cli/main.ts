@@ -124,6 +124,12 @@ function runConfig(opts: CliOptions, s: Settings, installRoot: string, logger: L
       : {
           phase2: createPhase2({
             services: s.services,
+            // the orchestrator's own files outside the install root: no module grant reaches them
+            ownFiles: [
+              ...(s.localRepo !== undefined ? [underRoot(opts.root, s.localRepo)] : []),
+              ...(s.allowedSigners !== undefined ? [s.allowedSigners] : []),
+              ...(opts.configFile !== undefined ? [opts.configFile] : []),
+            ],
             ...(s.sandboxUser !== undefined ? { sandboxUser: s.sandboxUser } : {}),
             ...(s.sandboxMemoryMb !== undefined ? { sandboxMemoryMb: s.sandboxMemoryMb } : {}),
             ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
