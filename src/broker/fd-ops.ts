@@ -64,6 +64,7 @@ export async function openAt(w: FdWalk, e: Entry, want: OpenWant): Promise<Opene
     const st = await fh.stat();
     if (st.ino !== before.ino || st.dev !== before.dev) throw w.fail(`${e.view} was swapped during the operation`);
     checkKind(w, e.view, st, want);
+    await w.checkInside(e.parent);
     if (w.isOwn(st)) throw w.fail("it reaches the orchestrator's own files, which no grant covers");
     return { fh, st, view: e.view };
   } catch (err) {
@@ -113,6 +114,7 @@ export async function writeAt(w: FdWalk, e: Entry, data: Uint8Array | string, at
       await fh.close();
     }
     w.checkRun();
+    await w.checkInside(e.parent);
     await fsp.rename(tmp, fdPath(e.parent.fh, e.name));
     await e.parent.fh.sync();
   } catch (err) {

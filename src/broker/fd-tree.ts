@@ -64,6 +64,7 @@ async function walkDir(w: FdWalk, dir: Dir, visit: Visit, skipped: string[], dep
       }
       const child = await w.openDir(dir, name, view);
       if (child.st.ino !== st.ino || child.st.dev !== st.dev) throw w.fail(`${view} was swapped during the walk`);
+      await w.checkInside(child);
       await visit({ fh: child.fh, st: child.st, view });
       await walkDir(w, child, visit, skipped, depth + 1);
     }
@@ -113,6 +114,7 @@ async function emptyDir(w: FdWalk, dir: Dir, depth: number): Promise<void> {
       }
       const child = await w.openDir(dir, name, view);
       if (child.st.ino !== st.ino || child.st.dev !== st.dev) throw w.fail(`${view} was swapped during the operation`);
+      await w.checkInside(child);
       await emptyDir(w, child, depth + 1);
       await rmdirAt(w, dir, name, view);
     }

@@ -254,12 +254,22 @@ export class FdWalk {
     const isRoot = entry.parent === this.grantParent && entry.name === this.grantName;
     if (isRoot && opts.allowRoot === false) throw this.fail('the grant root itself cannot be the target');
     const real = path.join(await fsp.readlink(fdPath(entry.parent.fh)), entry.name);
-    if (!isInside(real, this.realRoot)) throw this.fail('a folder on the way was moved out of the grant during the operation');
+    if (!isInside(real, this.realRoot)) throw this.fail(`${entry.parent.view} was moved out of the grant during the operation`);
     const own = this.target.own;
     if (own.paths.some((f) => isInside(real, f) || isInside(f, real)) || (entry.stat !== undefined && own.inodes.has(inodeOf(entry.stat)))) {
       throw this.fail("it reaches the orchestrator's own files, which no grant covers");
     }
     return entry;
+  }
+
+  /**
+   * Verifies, just before acting in `dir`, that it still lies under the grant root (a local user who owns a folder
+   * on the way could have moved it out since it was opened). The grant root's own folder is root's and cannot move.
+   */
+  async checkInside(dir: Dir): Promise<void> {
+    if (dir === this.grantParent) return;
+    const real = await fsp.readlink(fdPath(dir.fh));
+    if (!isInside(real, this.realRoot)) throw this.fail(`${dir.view} was moved out of the grant during the operation`);
   }
 
   /** Whether an opened entry is one of the orchestrator's own files (another name for one). */
