@@ -65,7 +65,7 @@ export async function makeHarness(capabilities: unknown, opts: HarnessOptions = 
       capabilities: capabilitiesSchema.parse(caps),
       root,
       stateDir,
-      logger: pino({ level: 'debug', base: undefined }, sink),
+      logger: pino({ level: 'debug', base: null }, sink),
       services: recordingBackend(servicesFile),
       ...(o.limits !== undefined ? { limits: o.limits } : {}),
       ...(o.ownFiles !== undefined ? { ownFiles: o.ownFiles } : {}),

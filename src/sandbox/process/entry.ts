@@ -6,15 +6,12 @@ import { PiscinaPools } from './piscina-pools.js';
 import type { WorkerTask } from '../wire/task.js';
 import { HOST_PROTOCOL_VERSION, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
+import { errnoCode } from '../../core/errno.js';
 
-/** A run in flight here: its port (to post broker replies on) and its abort. */
-interface HostRun {
-  port: MessagePort;
-  abort: AbortController;
-}
 
 const [workerFile, sizeArg] = process.argv.slice(2);
-const runs = new Map<number, HostRun>();
+/** Runs in flight here: the port to post each one's broker replies on. */
+const runs = new Map<number, MessagePort>();
 
 function send(message: ToMain): void {
   // A message that cannot be cloned or a closed channel is dropped; main's deadline covers the silence.
@@ -42,7 +39,7 @@ async function startRun(message: RunMessage): Promise<void> {
   const { id } = message;
   const { port1, port2 } = new MessageChannel();
   const abort = new AbortController();
-  runs.set(id, { port: port1, abort });
+  runs.set(id, port1);
   // The host's deadline; main keeps its own, a little later, in case this process stops answering.
   const timer = setTimeout(() => abort.abort(), message.timeoutMs);
   port1.on('message', (raw: unknown) => send({ t: 'request', id, raw }));
@@ -51,8 +48,8 @@ async function startRun(message: RunMessage): Promise<void> {
     const reply = await pools.run(task, message.maxMemoryMb, abort.signal);
     send({ t: 'settled', id, ok: true, reply });
   } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    const error = { ...(typeof code === 'string' ? { code } : {}), message: messageOf(err) };
+    const code = errnoCode(err);
+    const error = { ...(code !== undefined ? { code } : {}), message: messageOf(err) };
     send({ t: 'settled', id, ok: false, error, aborted: abort.signal.aborted });
   } finally {
     clearTimeout(timer);
@@ -66,8 +63,7 @@ process.on('message', (raw: unknown) => {
   if (!parsed.success) return;
   const message = parsed.data;
   if (message.t === 'run') void startRun(message);
-  else if (message.t === 'reply') runs.get(message.id)?.port.postMessage(message.reply);
-  else runs.get(message.id)?.abort.abort();
+  else runs.get(message.id)?.postMessage(message.reply);
 });
 
 // main went away (even by SIGKILL, which runs none of its exit handlers): nothing here may outlive it.

@@ -13,11 +13,12 @@ import { resolveSandboxUser } from './sandbox-user.js';
 import type { SandboxUser } from './sandbox-user.js';
 import { findPrlimit, rlimitDataUsable, spawnHost } from './spawn-host.js';
 import { removeLeftovers } from './leftovers.js';
+import { DEFAULTS } from '../../core/defaults.js';
 
 /** How long a new sandbox process may take to say it is ready. */
-const HOST_START_TIMEOUT_MS = 15_000;
+const HOST_START_TIMEOUT_MS = DEFAULTS.sandboxStartTimeoutMs;
 /** How long past a job's deadline main waits for the process to stop it before it kills the process. */
-const HOST_GRACE_MS = 5_000;
+const HOST_GRACE_MS = DEFAULTS.sandboxGraceMs;
 
 /** Options of process isolation (see SandboxPoolOptions). */
 export interface ProcessEngineOptions {
