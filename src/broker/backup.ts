@@ -114,6 +114,7 @@ export async function createBackup(deps: BackupDeps, label: string, roots: Check
     return infoOf(manifest);
   } catch (err) {
     await fsp.rm(stage, { recursive: true, force: true });
+    await fsp.rmdir(labelDir).catch(() => undefined); // a label folder this refused backup made, now empty
     throw err;
   }
 }

@@ -66,7 +66,7 @@ export async function withSandbox<T>(options: Phase2Options, scope: SandboxScope
     ...(options.sandboxMemoryMb !== undefined ? { memoryLimitMb: options.sandboxMemoryMb } : {}),
   });
   try {
-    const ownFiles = [path.dirname(scope.stateDir), ...(scope.ownFiles ?? []), ...(options.ownFiles ?? [])];
+    const ownFiles = [...(scope.ownFiles ?? []), ...(options.ownFiles ?? [])];
     return await fn({ ...scope, ownFiles, pool, services, ...(options.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: options.moduleTimeoutSeconds } : {}) });
   } finally {
     await pool.destroy();
@@ -108,7 +108,8 @@ export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise
 /** Builds the Phase 2 step of a run. */
 export function createPhase2(options: Phase2Options): Phase2 {
   return (ctx) =>
-    withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger }, async (sandbox) => {
+    // the whole install root is the orchestrator's own: no grant reaches it (config.json, the clone, releases)
+    withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger, ownFiles: [ctx.layout.root] }, async (sandbox) => {
       const installed = await readInstalled(ctx.layout);
       const runnable: InstalledModule[] = [];
       for (const m of installed) {

@@ -7,18 +7,30 @@ import type { ChildProcess } from 'node:child_process';
 export const NOBODY = 65534;
 
 /**
- * The racer's loop: `<dir>/<name>` is moved aside, a symlink to `target` takes its place, then the real entry comes
- * back. Every step may fail (the broker may hold or remove the name); it simply tries again.
+ * The racer's loop: `<dir>/<name>` (a folder) is moved aside, a symlink to `target` takes its place, the symlink is
+ * removed and the folder comes back. With `refill` > 0, a folder the broker removed is made again (as the racer's
+ * user, with `refill` files), and so is `<dir>` itself. Every step may fail (the broker may hold or remove the
+ * name); the loop simply goes on. It counts the turns in which the symlink was in place.
  */
 const SCRIPT = String.raw`
 const fs = require('node:fs');
-const [dir, name, target] = process.argv.slice(1);
+const [dir, name, target, refillArg] = process.argv.slice(1);
+const refill = Number(refillArg);
 const p = dir + '/' + name, real = dir + '/.' + name + '-real', tmp = dir + '/.' + name + '-tmp';
+const exists = (f) => { try { fs.lstatSync(f); return true; } catch { return false; } };
 let said = false;
 for (;;) {
+  if (refill > 0 && !exists(p) && !exists(real)) {
+    try {
+      fs.mkdirSync(real, { recursive: true });
+      for (let i = 0; i < refill; i++) fs.writeFileSync(real + '/f' + i, 'inside\n');
+    } catch {}
+  }
   try { fs.renameSync(p, real); } catch {}
   try { fs.symlinkSync(target, tmp); fs.renameSync(tmp, p); } catch { try { fs.unlinkSync(tmp); } catch {} }
   if (!said) { said = true; process.stdout.write('ready\n'); }
+  // a folder cannot be renamed over a symlink: the link goes first, then the folder comes back
+  try { if (fs.lstatSync(p).isSymbolicLink()) fs.unlinkSync(p); } catch {}
   try { fs.renameSync(real, p); } catch {}
 }
 `;
@@ -29,21 +41,38 @@ export interface Racer {
   ready: Promise<void>;
   /** Kills the racer (by its pid) and waits for it to exit. */
   stop(): Promise<void>;
+  /** Kills the racer without waiting (for synchronous callers). */
+  kill(): void;
 }
 
-/** Starts a racer as `uid` (default nobody) swapping `<dir>/<name>` with a symlink to `target`. */
-export function startRacer(dir: string, name: string, target: string, uid = NOBODY): Racer {
-  const child: ChildProcess = spawn(process.execPath, ['-e', SCRIPT, dir, name, target], { uid, gid: uid, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Options of a racer. */
+export interface RacerOptions {
+  /** Its uid and gid (default nobody). */
+  uid?: number;
+  /** Files to put in a folder it makes again after the broker removed it (0: never remake it). */
+  refill?: number;
+}
+
+/** Starts a racer swapping `<dir>/<name>` with a symlink to `target`. */
+export function startRacer(dir: string, name: string, target: string, opts: RacerOptions = {}): Racer {
+  const uid = opts.uid ?? NOBODY;
+  const child: ChildProcess = spawn(process.execPath, ['-e', SCRIPT, dir, name, target, String(opts.refill ?? 0)], {
+    uid, gid: uid, stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout?.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`the racer exited early (code ${code ?? 'none'})`)));
   });
   ready.catch(() => undefined);
+  const kill = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
   return {
     ready,
+    kill,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      kill();
       await exited;
     },
   };

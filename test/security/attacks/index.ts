@@ -1,7 +1,8 @@
 // Every attack of the suite, in the order of ARCHITECTURE.md's list of categories.
 import type { Attack } from '../attack.js';
+import { BROKER_FS } from './broker-fs.js';
 import { HOST_REACH } from './host-reach.js';
 import { RESOURCES } from './resources.js';
 import { SDK_ABUSE } from './sdk-abuse.js';
 
-export const ATTACKS: readonly Attack[] = [...HOST_REACH, ...RESOURCES, ...SDK_ABUSE];
+export const ATTACKS: readonly Attack[] = [...HOST_REACH, ...RESOURCES, ...SDK_ABUSE, ...BROKER_FS];
