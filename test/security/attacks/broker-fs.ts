@@ -80,7 +80,7 @@ const forSeconds = (seconds: number, rounds: number, body: string): string => `
   lines.push(round + ' rounds (' + acted + ' acted, ' + refused + ' refused)');`;
 
 /** A race attack: the stage, the racer, and the module's loop against it. */
-function race(name: string, category: string, body: string, more: Partial<Attack> = {}): Attack {
+function race(name: string, category: string, body: string, rounds = 150): Attack {
   return {
     name,
     category,
@@ -90,14 +90,13 @@ function race(name: string, category: string, body: string, more: Partial<Attack
     source: () => hostile(`
   const T = '/srv/demo/victim/tree';
   const fromPrecious = (s: unknown) => typeof s === 'string' && s.startsWith('precious ') ? s : undefined;
-${forSeconds(4, 150, body)}
+${forSeconds(4, rounds, body)}
   // keep only what reached something: hundreds of rounds of "blocked" say nothing
   const kept = lines.filter((l) => l.includes('REACHED') || l.includes(' rounds ('));
   lines.length = 0;
   lines.push(...kept);
   return done();`),
     check: (w) => preciousProblems(w),
-    ...more,
   };
 }
 
@@ -208,18 +207,18 @@ export const BROKER_FS: Attack[] = [
   race('race-restore', 'restore race by a local user', `
     if (round === 0) {
       // a backup that holds sub/ as a folder with files, taken while the racer runs
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < 50; i++) {
         try { if ((await sdk.state.backup('race', [T])).files > 0) break; } catch { /* taken during a swap */ }
       }
     }
-    try { await sdk.state.restore('race'); acted++; } catch { refused++; }`),
+    try { await sdk.state.restore('race'); acted++; } catch { refused++; }`, 40),
   race('race-chown-chmod', 'chown and chmod race by a local user', `
     try { await sdk.permissions.set([{ path: T, owner: ${NOBODY}, group: ${NOBODY}, mode: round % 2 === 0 ? 0o777 : 0o755, recursive: true }]); acted++; } catch { refused++; }
     try { await sdk.permissions.set([{ path: T + '/sub/f1', mode: 0o666, owner: ${NOBODY} }]); } catch { /* refused */ }`),
   race('race-write-read', 'write and read race by a local user', `
     try { await sdk.fs.writeFile(T + '/sub/f' + (round % 4), LOOT); acted++; } catch { refused++; }
-    try { await sdk.fs.writeFile(T + '/sub/p' + (round % ${PRECIOUS_FILES}), LOOT); } catch { /* refused */ }
     await attempt('read through the swap', async () => fromPrecious(await sdk.fs.readFile(T + '/sub/p' + (round % ${PRECIOUS_FILES}))));
+    // p0 exists only in the root-only folder: seeing it means the walk went through the symlink
     await attempt('exists through the swap', async () => (await sdk.fs.exists(T + '/sub/p0')) ? 'p0 seen' : undefined);`),
   race('race-backup', 'backup race by a local user', `
     try { await sdk.state.backup('grab-' + (round % 3), [T]); acted++; } catch { refused++; }
@@ -227,7 +226,7 @@ export const BROKER_FS: Attack[] = [
       // whatever the backups caught is written back inside the grant, where the module could read it
       try { await sdk.state.restore('grab-' + (round % 3)); } catch { /* refused */ }
       for (let i = 0; i < ${PRECIOUS_FILES}; i++) await attempt('read a restored copy', async () => fromPrecious(await sdk.fs.readFile(T + '/sub/p' + i)));
-    }`),
+    }`, 40),
 
   // ---- hard links ----
   {
@@ -291,8 +290,11 @@ export const BROKER_FS: Attack[] = [
     if (s !== 'mine\\n') break;
     await sdk.clock.sleep(5);
   }
-  await attempt('restore over the hard link', async () => { await sdk.state.restore('conf'); return undefined; });
+  await attempt('read the hard link', async () => { const s = await sdk.fs.readFile('/srv/demo/victim.conf'); return /outside secret/.test(s) ? s : undefined; });
   await attempt('chmod the hard link', () => sdk.permissions.set([{ path: '/srv/demo/victim.conf', mode: 0o666 }]).then((r) => r.changed || undefined));
+  await attempt('chown the hard link', () => sdk.permissions.set([{ path: '/srv/demo/victim.conf', owner: ${NOBODY} }]).then((r) => r.changed || undefined));
+  // the restore must replace the name, never write into the file behind it (the watched secret shows which)
+  await attempt('restore over the hard link', async () => { await sdk.state.restore('conf'); return undefined; });
   return done();`),
   },
 
@@ -414,21 +416,21 @@ export const BROKER_FS: Attack[] = [
   {
     name: 'request-collection-bomb',
     category: 'request-size bombs',
-    manifest: () => ({ max_memory_mb: 512, timeout_seconds: 60 }),
+    manifest: () => ({ max_memory_mb: 512, timeout_seconds: 100 }),
     source: () => hostile(`
   const send = (what: string, value: unknown) => attempt(what, () => sdk.store.set('bomb', value as any).then(() => 'stored'));
-  const big = new Map(); for (let i = 0; i < 500000; i++) big.set(i, i);
-  await send('a Map of 500k entries', big);
-  await send('a Set of 500k', new Set(Array.from({ length: 500000 }, (_, i) => i)));
-  const sparse: unknown[] = []; sparse[4294967294] = 1;
-  await send('a sparse array of length 2^32-1', sparse);
-  await send('an array of 5M numbers', new Array(5000000).fill(1));
-  const wide: Record<string, number> = {}; for (let i = 0; i < 400000; i++) wide['k' + i] = i;
-  await send('an object of 400k keys', wide);
-  await send('a 40 MB string', 'x'.repeat(${40 * MB}));
   await send('a Date', new Date(0));
   await send('a RegExp', /x/);
+  const big = new Map(); for (let i = 0; i < 200000; i++) big.set(i, i);
+  await send('a Map of 200k entries', big);
+  await send('a Set of 200k', new Set(Array.from({ length: 200000 }, (_, i) => i)));
+  await send('an array of 2M numbers', new Array(2000000).fill(1));
+  const wide: Record<string, number> = {}; for (let i = 0; i < 200000; i++) wide['k' + i] = i;
+  await send('an object of 200k keys', wide);
+  await send('a 40 MB string', 'x'.repeat(${40 * MB}));
   await attempt('a 40 MB path', () => sdk.fs.readFile('/srv/demo/' + 'a'.repeat(${40 * MB})).then(() => 'read'));
+  const sparse: unknown[] = []; sparse[4294967294] = 1;
+  await send('a sparse array of length 2^32-1', sparse);
   return done();`),
     check: () => {
       // the orchestrator's peak memory over this whole attack (the process runs one attack only)
