@@ -458,28 +458,6 @@ export const BROKER_FS: Attack[] = [
       return bytes > DEFAULTS.backupMaxBytes ? [`the attacker's backups hold ${bytes} bytes`] : [];
     },
   },
-  {
-    name: 'backup-total',
-    category: 'backup size',
-    // many backups under the per-backup cap, under many labels: the module's total is capped too
-    setup: (w) => {
-      writeFileSync(w.host('/srv/demo/medium'), '');
-      truncateSync(w.host('/srv/demo/medium'), 100 * MB);
-    },
-    manifest: () => ({ timeout_seconds: 120 }),
-    source: () => hostile(`
-  let kept = 0;
-  for (let i = 0; i < 8; i++) {
-    try { kept += (await sdk.state.backup('l' + i, ['/srv/demo/medium'])).bytes; } catch { /* over the total */ }
-  }
-  lines.push('kept ' + kept + ' bytes');
-  return done();`),
-    check: (w) => {
-      const bytes = bytesUnder(`${w.installRoot}/state/backups/attacker`);
-      return bytes > DEFAULTS.backupTotalBytes ? [`the attacker's backups hold ${bytes} bytes, over the ${DEFAULTS.backupTotalBytes} total`] : [];
-    },
-  },
-
   // ---- requests that would act after the run ended ----
   {
     name: 'late-recursive-chmod',
