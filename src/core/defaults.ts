@@ -53,6 +53,8 @@ export const DEFAULTS = Object.freeze({
   lockQueryTimeoutMs: 2_000,
   /** Deadline of a self-update's build steps (copy, npm ci, tsc, bundles). */
   selfUpdateBuildTimeoutMs: 600_000,
+  /** Output kept of each step a release's own code runs (build, self-test), per stream, characters. */
+  releaseStepOutputBytes: 1024 * 1024,
   /** Deadline of a new release's self-test. */
   selfTestTimeoutMs: 120_000,
   /** Deadline of the self-test module's run in the sandbox. */
@@ -77,6 +79,10 @@ export const DEFAULTS = Object.freeze({
   maxModuleFileBytes: 32 * 1024 * 1024,
   /** Largest module folder in the repository, bytes. */
   maxModuleBytes: 128 * 1024 * 1024,
+  /** Deepest folder nesting a module or a release may hold in the repository. */
+  maxTreeDepth: 64,
+  /** Most files a module or a release may hold in the repository. */
+  maxTreeFiles: 20_000,
   /** How much one fetch may grow the private clone, bytes. */
   maxFetchBytes: 512 * 1024 * 1024,
   /** The sandbox process's user; `nobody` when it does not exist. */

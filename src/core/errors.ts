@@ -22,6 +22,7 @@ export const CATALOGUE = {
   E_SYNC_NO_BRANCH: fill('the remote {url} has no branch "{branch}"; pass --branch with an existing branch'),
   E_SYNC_REWRITTEN: fill('the remote history was rewritten: fetched commit {fetched} does not descend from the last installed commit {installed}. Nothing was installed; if this is intended, pass --allow-history-rewrite'),
   E_UNSIGNED: fill('refused commit {commit}: {detail} (allowed signers: {signers}). Nothing was installed; sign the commit with an allowed key, or fix the allowed-signers file'),
+  E_SYNC_BAD_OBJECTS: fill('the remote {url} (branch {branch}) sent git objects that git\'s own check refuses ({detail}); nothing was fetched or installed. Rewrite the offending commit so no tree holds an entry named ".", ".." or ".git", an empty name, a "/" in a name, or a name twice'),
   E_FETCH_TOO_LARGE: fill('the fetch from {url} exceeded {limitMb} MB and was stopped; nothing was installed. Raise --max-fetch-mb if the repository is really that large'),
   // Repository content
   E_MANIFEST_INVALID: fill('module "{module}": invalid index.json: {detail}. Fix modules/{module}/index.json in the repository'),

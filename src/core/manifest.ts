@@ -65,7 +65,7 @@ export const moduleManifestSchema = z.looseObject({
     description: z.string().default(''),
     enabled: z.boolean().default(true),
     priority: z.number().int().min(0).max(10_000).default(DEFAULTS.modulePriority),
-    timeout_seconds: z.number().positive().max(86_400).default(DEFAULTS.moduleTimeoutSeconds),
+    timeout_seconds: z.number().min(1, 'timeout_seconds must be at least 1 (a deadline in seconds; a shorter one cannot run any module)').max(86_400).default(DEFAULTS.moduleTimeoutSeconds),
     max_memory_mb: z.number().int().min(16).max(16_384).default(DEFAULTS.moduleMaxMemoryMb),
   }),
   configuration: z.record(z.string(), z.unknown()).default({}),

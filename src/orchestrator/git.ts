@@ -107,11 +107,16 @@ async function fetchBranch(repoDir: string, url: string, branch: string, maxByte
   }, 200);
   const tooLarge = () => new UpdatesError('E_FETCH_TOO_LARGE', { url, limitMb: String(Math.round(maxBytes / 2 ** 20)) });
   try {
-    await gitAt(repoDir, DEFAULTS.gitTimeoutMs, ac.signal).raw(['fetch', '--no-tags', '--prune', '--force', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`]);
+    await gitAt(repoDir, DEFAULTS.gitTimeoutMs, ac.signal).raw([...FSCK_CONFIG, 'fetch', '--no-tags', '--prune', '--force', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`]);
   } catch (err) {
     if (ac.signal.aborted) {
       await removeFetchLeftovers(objects);
       throw tooLarge();
+    }
+    const refused = fsckRefusal(messageOf(err));
+    if (refused !== undefined) {
+      await removeFetchLeftovers(objects);
+      throw new UpdatesError('E_SYNC_BAD_OBJECTS', { url, branch, detail: refused });
     }
     throw err;
   } finally {
@@ -123,6 +128,19 @@ async function fetchBranch(repoDir: string, url: string, branch: string, maxByte
     await fsp.rm(repoDir, { recursive: true, force: true });
     throw tooLarge();
   }
+}
+
+/**
+ * Every fetched object is checked by git (fsck) before it enters the clone: a tree with an entry named `.`,
+ * `..` or `.git`, an empty name, a `/` in a name or a name twice is refused, and so the whole fetch.
+ */
+const FSCK_CONFIG = ['-c', 'transfer.fsckObjects=true', '-c', 'fetch.fsckObjects=true'];
+
+/** git's own words for the object its fsck refused ("object <oid>: hasDotdot: contains '..'"), or undefined. */
+function fsckRefusal(message: string): string | undefined {
+  if (!/fsck error|index-pack failed|unpack-objects failed/.test(message)) return undefined;
+  const line = message.split('\n').find((l) => /^error: object [0-9a-f]+:/.test(l.trim()));
+  return (line ?? firstLine(message)).trim().replace(/^error: /, '');
 }
 
 /** Temp packs of a stopped fetch: git would keep them until a gc. */
@@ -211,15 +229,18 @@ export async function lsTree(repoDir: string, commit: string, prefix: string, re
     });
 }
 
+/** A git object as `git cat-file --batch` gives it. */
+export interface GitObject { type: string; size: number; data: Buffer }
+
 /**
- * Reads many blobs in one `git cat-file --batch` process; returns oid → content.
- * Objects are read exactly as stored (binary-safe).
+ * Reads many objects in one `git cat-file --batch` process (`--batch-check`: type and size only, no data);
+ * returns oid → object. Objects are read exactly as stored (binary-safe). A missing object is an error.
  */
-export function readBlobs(repoDir: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
+export function readObjects(repoDir: string, oids: readonly string[], headersOnly = false): Promise<Map<string, GitObject>> {
   const unique = [...new Set(oids)];
-  if (unique.length === 0) return Promise.resolve(new Map<string, Buffer>());
+  if (unique.length === 0) return Promise.resolve(new Map<string, GitObject>());
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: repoDir, env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', ['cat-file', headersOnly ? '--batch-check' : '--batch'], { cwd: repoDir, env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
@@ -228,7 +249,7 @@ export function readBlobs(repoDir: string, oids: readonly string[]): Promise<Map
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`git cat-file failed: ${stderr.trim()}`));
       try {
-        resolve(parseBatch(Buffer.concat(chunks), unique));
+        resolve(parseBatch(Buffer.concat(chunks), unique, headersOnly));
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
       }
@@ -237,8 +258,14 @@ export function readBlobs(repoDir: string, oids: readonly string[]): Promise<Map
   });
 }
 
-function parseBatch(buf: Buffer, oids: readonly string[]): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
+/** Reads many blobs in one `git cat-file --batch` process; returns oid → content. */
+export async function readBlobs(repoDir: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
+  const objects = await readObjects(repoDir, oids);
+  return new Map([...objects].map(([oid, o]) => [oid, o.data]));
+}
+
+function parseBatch(buf: Buffer, oids: readonly string[], headersOnly: boolean): Map<string, GitObject> {
+  const out = new Map<string, GitObject>();
   let pos = 0;
   for (const oid of oids) {
     const nl = buf.indexOf(0x0a, pos);
@@ -246,8 +273,13 @@ function parseBatch(buf: Buffer, oids: readonly string[]): Map<string, Buffer> {
     const [, type, size] = header.split(' ');
     if (type === undefined || size === undefined) throw new Error(`git cat-file: object ${oid} is missing (${header})`);
     const start = nl + 1;
+    if (headersOnly) {
+      out.set(oid, { type, size: Number(size), data: Buffer.alloc(0) });
+      pos = start;
+      continue;
+    }
     const end = start + Number(size);
-    out.set(oid, buf.subarray(start, end));
+    out.set(oid, { type, size: Number(size), data: buf.subarray(start, end) });
     pos = end + 1;
   }
   return out;

@@ -10,6 +10,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { flipSymlink, fsyncPath, fsyncTree, readLinkOrUndefined } from '../core/fs-atomic.js';
 import { readBlobs } from './git.js';
+import { UnsafeTreeError, writeTree } from './tree-writer.js';
 import { ADDED_DIR, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, versionsOf } from './layout.js';
 import type { Layout } from './layout.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
@@ -70,22 +71,22 @@ export async function stageModule(
   } catch (err) {
     await fsp.rm(staging, { recursive: true, force: true });
     if (err instanceof UpdatesError) throw err;
+    if (err instanceof UnsafeTreeError) throw new UpdatesError('E_MODULE_CONTENT', { module: mod.name, detail: `refused, not installed: ${err.message}` });
     throw new UpdatesError('E_INSTALL', { module: mod.name, detail: messageOf(err) }, { cause: err });
   }
 }
 
-/** Writes files of a commit (paths relative to `staging`) from the clone's objects. */
+/**
+ * Writes files of a commit (paths relative to `staging`, which must not exist yet) from the clone's objects,
+ * through the one safe writer (tree-writer.ts).
+ */
 export async function writeFiles(repoDir: string, files: readonly ModuleFile[], staging: string, preloaded?: Map<string, Buffer>): Promise<void> {
   const blobs = preloaded ?? (await readBlobs(repoDir, files.map((f) => f.oid)));
-  await fsp.mkdir(staging, { recursive: true });
-  for (const f of files) {
-    const dest = path.join(staging, ...f.rel.split('/'));
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
+  await writeTree(staging, files.map((f) => {
     const content = blobs.get(f.oid);
     if (content === undefined) throw new Error(`object ${f.oid} of ${f.rel} is missing from the clone`);
-    if (f.mode === '120000') await fsp.symlink(content.toString('utf8'), dest);
-    else await fsp.writeFile(dest, content, { mode: f.mode === '100755' ? 0o755 : 0o644 });
-  }
+    return { rel: f.rel, mode: f.mode, content };
+  }));
 }
 
 /**

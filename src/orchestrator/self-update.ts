@@ -5,13 +5,16 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { fsyncPath, fsyncTree } from '../core/fs-atomic.js';
-import { gitAt, lsTree } from './git.js';
+import { gitAt } from './git.js';
+import { walkTrees } from './git-tree.js';
+import { releaseRunner } from './release-build.js';
 import { writeFiles } from './install.js';
 import type { StepHook } from './install.js';
 import type { Logger } from '../core/logger.js';
@@ -54,10 +57,9 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
     throw new UpdatesError('E_SELF_UPDATE', { version: o.version, detail });
   };
   try {
-    const entries = await lsTree(o.repoDir, o.commit, '.', true);
-    const files = entries
-      .filter((e) => e.type === 'blob' && !e.path.startsWith('modules/'))
-      .map((e) => ({ rel: e.path, mode: e.mode, oid: e.oid, size: e.size }));
+    const walk = (await walkTrees(o.repoDir, [{ key: 'release', oid: tree }], new Set(['modules']))).get('release');
+    if (walk?.files === undefined) return fail(`its tree is refused: ${walk?.problem ?? 'unreadable'}`);
+    const files = walk.files.filter((f) => f.mode !== '160000');
     if (!files.some((f) => f.rel === 'package.json') || !files.some((f) => f.rel === 'bin/updates.js')) {
       fail('the repository root holds no orchestrator (package.json and bin/updates.js are missing)');
     }
@@ -65,13 +67,16 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
     await o.hook?.('release-files-written', 'orchestrator');
     await installDependencies(staging, o.logger);
     await transpile(staging).catch((err: unknown) => fail(`it does not build: ${messageOf(err).split('\n').slice(0, 6).join(' ')}`));
+    // From here on the release's own code runs: as the sandbox user, with an empty environment (release-build.ts).
+    const runner = await releaseRunner(staging, o.logger);
     // The release's own build step for the sandbox bundles, when it has one (without them it bundles at start).
     const prebuild = path.join(staging, 'scripts', 'prebuild-sandbox.mjs');
     if (await fsp.stat(prebuild).then(() => true, () => false)) {
-      const built = await run(process.execPath, [prebuild], staging);
-      if (built.code !== 0) fail(`its sandbox bundles do not build: ${built.stderr.trim().split('\n').slice(-3).join(' ')}`);
+      // It writes dist/sandbox/supervisor/prebuilt/ anew (removes it first): the folder holding it is lent.
+      const built = await runner.node([prebuild], staging, DEFAULTS.selfUpdateBuildTimeoutMs, [path.join(staging, 'dist', 'sandbox', 'supervisor')]);
+      if (built.code !== 0) fail(`its sandbox bundles do not build: ${built.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-6).join(' ')}`);
     }
-    const test = await run(process.execPath, [path.join(staging, 'bin', 'updates.js'), 'self-test'], staging, { ...process.env, UPDATES_NO_DELEGATE: '1' }, DEFAULTS.selfTestTimeoutMs);
+    const test = await runner.node([path.join(staging, 'bin', 'updates.js'), 'self-test'], staging, DEFAULTS.selfTestTimeoutMs);
     if (test.code !== 0 || !test.stdout.includes(`self-test ok ${o.version}`)) {
       fail(`its self-test failed (exit ${test.code}): ${(test.stderr || test.stdout).trim().split('\n').slice(-4).join(' ')}`);
     }
@@ -117,8 +122,19 @@ async function installDependencies(staging: string, logger: Logger): Promise<voi
     throw new Error(`cannot copy node_modules: ${copied.stderr.trim()}`);
   }
   logger.warn('the new orchestrator has other dependencies; installing them from the npm registry');
-  const ci = await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], staging);
-  if (ci.code !== 0) throw new Error(`npm ci failed: ${ci.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  // In a folder of its own holding only the manifest and the lockfile: the repository's .npmrc (which could
+  // name the program npm runs as git, for one) is never read. No package script runs (--ignore-scripts).
+  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'updates-npm-ci-'));
+  try {
+    for (const f of ['package.json', 'package-lock.json']) await fsp.copyFile(path.join(staging, f), path.join(work, f));
+    const env = { PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', HOME: work, npm_config_cache: path.join(work, '.npm-cache') };
+    const ci = await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], work, env);
+    if (ci.code !== 0) throw new Error(`npm ci failed: ${ci.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    const moved = await run('cp', ['-a', path.join(work, 'node_modules'), path.join(staging, 'node_modules')], work, env);
+    if (moved.code !== 0) throw new Error(`cannot copy node_modules: ${moved.stderr.trim()}`);
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true });
+  }
 }
 
 /** Compiles src/ to dist/ with esbuild (type checking belongs to the release's CI, not to the server). */

@@ -1,13 +1,14 @@
 /**
  * Reads what a commit offers: the root index.json and every module folder under modules/, straight from
- * git objects. Checks repository content before anything is staged: folder names, symlinks that leave a
- * module's folder, submodules and absurd sizes are refused with the module and file named.
+ * git objects, tree by tree (git-tree.ts). Checks repository content before anything is staged: folder names,
+ * entries no file may have (`..`, a name twice...), symlinks that leave a module's folder, submodules and absurd
+ * sizes are refused with the module and file named.
  */
 import path from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
-import { CATALOGUE } from '../core/errors.js';
-import { lsTree, readBlobs } from './git.js';
-import type { TreeEntry } from './git.js';
+import { CATALOGUE, messageOf } from '../core/errors.js';
+import { readBlobs, readObjects } from './git.js';
+import { commitTree, entryNameProblem, parseTree, readTree, walkTrees } from './git-tree.js';
 import { MODULE_NAME_RE, describeIssues, parseModuleManifest, rootIndexSchema } from '../core/manifest.js';
 import type { ModuleManifest, RootIndex } from '../core/manifest.js';
 
@@ -30,37 +31,55 @@ export interface Snapshot {
   modules: RemoteModule[];
 }
 
-const MODULES_PREFIX = 'modules/';
-
 /** Reads the snapshot of `commit` from the bare clone. */
 export async function readSnapshot(repoDir: string, commit: string): Promise<Snapshot> {
-  const [top, all, rootEntries] = await Promise.all([
-    lsTree(repoDir, commit, MODULES_PREFIX, false),
-    lsTree(repoDir, commit, MODULES_PREFIX, true),
-    lsTree(repoDir, commit, 'index.json', false),
-  ]);
-  const folders = top.filter((e) => e.type === 'tree');
-  const byModule = groupFiles(all);
-  const manifestOids = folders
-    .map((f) => byModule.get(path.posix.basename(f.path))?.find((e) => e.rel === 'index.json')?.oid)
-    .filter((o): o is string => o !== undefined);
-  const rootOid = rootEntries.find((e) => e.path === 'index.json' && e.type === 'blob')?.oid;
-  const symlinkOids = all.filter((e) => e.mode === '120000').map((e) => e.oid);
-  const blobs = await readBlobs(repoDir, [...manifestOids, ...symlinkOids, ...(rootOid ? [rootOid] : [])]);
-
   const snapshot: Snapshot = { commit, modules: [] };
+  const top = await readTree(repoDir, await commitTree(repoDir, commit)).catch((err: unknown) => messageOf(err));
+  if (typeof top === 'string') {
+    snapshot.rootIndexProblem = `the commit's top folder cannot be read safely: ${top}`;
+    return snapshot;
+  }
+  const rootOid = top.find((e) => e.name === 'index.json' && e.mode !== '40000' && e.mode !== '160000')?.oid;
+  const modulesOid = top.find((e) => e.name === 'modules' && e.mode === '40000')?.oid;
+  const moduleFolders = modulesOid === undefined ? [] : await moduleTrees(repoDir, modulesOid);
+  const walks = await walkTrees(repoDir, moduleFolders.filter((f) => f.problem === undefined).map((f) => ({ key: f.name, oid: f.oid })));
+  const manifestOids = [...walks.values()].map((w) => w.files?.find((f) => f.rel === 'index.json')?.oid);
+  const symlinkOids = [...walks.values()].flatMap((w) => (w.files ?? []).filter((f) => f.mode === '120000').map((f) => f.oid));
+  const wanted = [...manifestOids, ...symlinkOids, rootOid].filter((o): o is string => o !== undefined);
+  const blobs = await readBlobs(repoDir, wanted);
+
   if (rootOid === undefined) snapshot.rootIndexProblem = 'index.json is missing at the repository root';
   else {
     const parsed = parseRoot(blobs.get(rootOid)?.toString('utf8') ?? '');
     if (typeof parsed === 'string') snapshot.rootIndexProblem = parsed;
     else snapshot.rootIndex = parsed;
   }
-  for (const folder of folders) {
-    const name = path.posix.basename(folder.path);
-    snapshot.modules.push(inspectModule(name, folder.oid, byModule.get(name) ?? [], blobs));
+  for (const folder of moduleFolders) {
+    const walk = walks.get(folder.name);
+    const problem = folder.problem ?? walk?.problem;
+    snapshot.modules.push(inspectModule(folder.name, folder.oid, walk?.files ?? [], blobs, problem));
   }
   snapshot.modules.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return snapshot;
+}
+
+/**
+ * The module folders of the `modules` tree. The tree's own names are checked here too: a name twice (two
+ * trees both called "web") refuses that module, whichever of the two a reader would have picked.
+ */
+async function moduleTrees(repoDir: string, oid: string): Promise<Array<{ name: string; oid: string; problem?: string }>> {
+  const objects = await readObjects(repoDir, [oid]);
+  const data = objects.get(oid);
+  if (data?.type !== 'tree') return [];
+  const out = new Map<string, { name: string; oid: string; problem?: string }>();
+  for (const e of parseTree(data.data, oid.length / 2)) {
+    if (e.mode !== '40000') continue;
+    const name = e.name ?? '(not UTF-8)';
+    const bad = e.name === undefined ? 'a name that is not valid UTF-8' : entryNameProblem(e.name);
+    if (out.has(name)) out.set(name, { name, oid: e.oid, problem: `modules/${name} appears twice in the modules folder; a tree may hold each name once` });
+    else out.set(name, { name, oid: e.oid, ...(bad !== undefined ? { problem: `modules/ holds a folder with ${bad}` } : {}) });
+  }
+  return [...out.values()];
 }
 
 function parseRoot(text: string): RootIndex | string {
@@ -74,27 +93,14 @@ function parseRoot(text: string): RootIndex | string {
   return r.success ? r.data : describeIssues(r.error);
 }
 
-function groupFiles(entries: TreeEntry[]): Map<string, ModuleFile[]> {
-  const out = new Map<string, ModuleFile[]>();
-  for (const e of entries) {
-    const rest = e.path.slice(MODULES_PREFIX.length);
-    const slash = rest.indexOf('/');
-    if (slash < 0) continue;
-    const name = rest.slice(0, slash);
-    const list = out.get(name) ?? [];
-    list.push({ rel: rest.slice(slash + 1), mode: e.mode, oid: e.oid, size: e.size });
-    out.set(name, list);
-  }
-  return out;
-}
-
-function inspectModule(name: string, treeOid: string, files: ModuleFile[], blobs: Map<string, Buffer>): RemoteModule {
+function inspectModule(name: string, treeOid: string, files: ModuleFile[], blobs: Map<string, Buffer>, treeProblem?: string): RemoteModule {
   const mod: RemoteModule = { name, treeOid, files };
   const refuse = (code: NonNullable<RemoteModule['problem']>['code'], detail: string): RemoteModule => {
     mod.problem = { code, message: CATALOGUE[code]({ module: name, detail }) };
     return mod;
   };
   if (!MODULE_NAME_RE.test(name)) return refuse('E_MODULE_NAME', '');
+  if (treeProblem !== undefined) return refuse('E_MODULE_CONTENT', `refused, not installed: ${treeProblem}`);
   const contentProblem = checkContent(files, blobs);
   if (contentProblem !== undefined) return refuse('E_MODULE_CONTENT', contentProblem);
   const manifestFile = files.find((f) => f.rel === 'index.json');

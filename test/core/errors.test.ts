@@ -13,7 +13,7 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 /** Every code, in catalogue order. Adding or renaming a code is a change users see: update this list with it. */
 const CODES = [
   'E_USAGE', 'E_CONFIG', 'E_LOCKED',
-  'E_SYNC_UNREACHABLE', 'E_SYNC_NO_BRANCH', 'E_SYNC_REWRITTEN', 'E_UNSIGNED', 'E_FETCH_TOO_LARGE',
+  'E_SYNC_UNREACHABLE', 'E_SYNC_NO_BRANCH', 'E_SYNC_REWRITTEN', 'E_UNSIGNED', 'E_SYNC_BAD_OBJECTS', 'E_FETCH_TOO_LARGE',
   'E_MANIFEST_INVALID', 'E_ROOT_INDEX_INVALID', 'E_MODULE_NAME', 'E_MODULE_CONTENT', 'E_BUILD', 'E_INSTALL',
   'E_NOT_INSTALLED', 'E_NO_PREVIOUS', 'E_SELF_UPDATE',
   'E_LEGACY_MANIFEST', 'E_CHECKSUM', 'E_LEGACY_CHILD',

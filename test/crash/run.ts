@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { liveVersions } from '../helpers/install-root.js';
 import { currentProjectFiles, projectRepo, withVersion } from '../helpers/project-repo.js';
-import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
+import { makeRepo, moduleFiles, rootIndex, tempDir, traversableDir } from '../helpers/repo.js';
 import { BIN, PROJECT, runCli, runNode } from '../helpers/run.js';
 import { checkInstall, indexMatchesLive } from './invariants.js';
 
@@ -37,7 +37,8 @@ function bump(version: string): Record<string, string> {
 
 /** Reruns through the CLI and checks it converged to `want`. */
 async function converge(install: string, url: string, want: Record<string, string>, extra: string[] = []): Promise<string[]> {
-  const r = await runCli(['--modules-path', install, '--repo-url', url, '--services', 'record', ...extra]);
+  // A successful run (a self-update's included): a deadline to match a loaded machine.
+  const r = await runCli(['--modules-path', install, '--repo-url', url, '--services', 'record', ...extra], { timeoutMs: 600_000 });
   const problems: string[] = [];
   if (r.code !== 0) problems.push(`rerun exited ${r.code}: ${r.stderr.split('\n').filter((l) => l.includes('"level":50')).slice(0, 2).join(' ')}`);
   const live = liveVersions(install);
@@ -64,7 +65,7 @@ async function phase1Points(): Promise<void> {
 async function selfUpdatePoints(): Promise<void> {
   for (const step of ['release-files-written', 'release-published', 'release-pending', 'release-flipped']) {
     const repo = projectRepo();
-    const install = tempDir('uo-crash');
+    const install = traversableDir('uo-crash');
     await runCli(['--modules-path', install, '--repo-url', repo.url, '--services', 'record']);
     repo.commit(withVersion(currentProjectFiles(), '9.0.0'));
     const crashed = await runNode(['test/helpers/crash-runner.ts', install, repo.url, step, 'orchestrator']);

@@ -2,7 +2,7 @@
  * Test helpers: real git repositories in temp folders, served to the orchestrator as file:// remotes.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +17,16 @@ export interface TestRepo {
 
 export function tempDir(tag = 'uo-test'): string {
   return mkdtempSync(path.join(os.tmpdir(), `${tag}-`));
+}
+
+/**
+ * A new temp folder that other users may pass through (mkdtemp makes 0700 ones), as /var/local/lib is: a
+ * self-update's build and self-test run as the sandbox user, who must reach the release folder under it.
+ */
+export function traversableDir(tag = 'uo-test'): string {
+  const dir = tempDir(tag);
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 const GIT_ENV = {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { liveVersions } from '../helpers/install-root.js';
 import { currentProjectFiles, patch, projectRepo, withVersion } from '../helpers/project-repo.js';
-import { tempDir } from '../helpers/repo.js';
+import { traversableDir } from '../helpers/repo.js';
 import { runCli, runNode } from '../helpers/run.js';
 
 const MARK = 'starting update orchestration';
@@ -22,7 +22,7 @@ const parse = (stdout: string) => JSON.parse(stdout) as Report;
 
 test('a newer orchestrator is built, self-tested, made current and finishes the same run', async () => {
   const repo = projectRepo();
-  const root = tempDir();
+  const root = traversableDir();
   const first = await runCli(args(root, repo.url));
   assert.equal(first.code, 0, first.stderr);
 
@@ -32,7 +32,8 @@ test('a newer orchestrator is built, self-tested, made current and finishes the 
   writeFileSync(indexFile, JSON.stringify({ ...local, metadata: { ...local.metadata, site: 'home' }, notes: { owner: 'ops' } }));
   // A visible change: the new release announces itself differently.
   repo.commit(patch(withVersion(currentProjectFiles(), '0.2.0'), 'src/orchestrator/run.ts', `'${MARK}'`, `'${MARK} (release 0.2.0 fixture)'`));
-  const second = await runCli(args(root, repo.url));
+  // Builds, self-tests and re-executes a release: a successful path, with a deadline to match a loaded machine.
+  const second = await runCli(args(root, repo.url), { timeoutMs: 600_000 });
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /handing the run over to orchestrator 0\.2\.0/);
   assert.match(second.stderr, /release 0\.2\.0 fixture/, 'Phase 2 ran on the new code');
@@ -61,7 +62,7 @@ test('a newer orchestrator is built, self-tested, made current and finishes the 
 
 test('a release that does not build is refused: exit 1, modules still run, the old orchestrator stays', async () => {
   const repo = projectRepo();
-  const root = tempDir();
+  const root = traversableDir();
   assert.equal((await runCli(args(root, repo.url))).code, 0);
   repo.commit(patch(withVersion(currentProjectFiles(), '0.3.0'), 'src/core/exit-codes.ts', 'export const EXIT', 'export const EXIT = = ;\nexport const EXIT_BROKEN'));
   const r = await runCli(args(root, repo.url));
@@ -77,7 +78,7 @@ test('a release that does not build is refused: exit 1, modules still run, the o
 
 test('a release whose first run dies is rolled back in the same run, and the modules still run', async () => {
   const repo = projectRepo();
-  const root = tempDir();
+  const root = traversableDir();
   assert.equal((await runCli(args(root, repo.url))).code, 0);
   // Passes its self-test, then kills itself at the start of every real run.
   const files = patch(withVersion(currentProjectFiles(), '0.4.0'), 'src/orchestrator/run.ts', 'const layout = layoutOf(cfg.installRoot);', "process.kill(process.pid, 'SIGKILL');\n  const layout = layoutOf(cfg.installRoot);");
@@ -95,7 +96,7 @@ test('a release whose first run dies is rolled back in the same run, and the mod
 
 test('a release on trial that dies on the next run is rolled back by the launcher, which then runs the previous one', async () => {
   const repo = projectRepo();
-  const root = tempDir();
+  const root = traversableDir();
   assert.equal((await runCli(args(root, repo.url))).code, 0);
   repo.commit(patch(withVersion(currentProjectFiles(), '0.6.0'), 'src/orchestrator/run.ts', 'const layout = layoutOf(cfg.installRoot);', "process.kill(process.pid, 'SIGKILL');\n  const layout = layoutOf(cfg.installRoot);"));
   // The run that installed it is killed right after the flip: nobody saw the new release fail yet.
@@ -115,7 +116,7 @@ test('a release on trial that dies on the next run is rolled back by the launche
 for (const step of ['release-files-written', 'release-published', 'release-pending', 'release-flipped'] as const) {
   test(`SIGKILL at "${step}" of a self-update leaves a working orchestrator that converges`, async () => {
     const repo = projectRepo();
-    const root = tempDir();
+    const root = traversableDir();
     assert.equal((await runCli(args(root, repo.url))).code, 0);
     repo.commit(withVersion(currentProjectFiles(), '0.5.0'));
     const crashed = await runNode(['test/helpers/crash-runner.ts', root, repo.url, step, 'orchestrator']);

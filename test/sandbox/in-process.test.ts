@@ -9,7 +9,7 @@ const pool = new SandboxPool({ size: 2, logger: silentLogger(), isolation: 'in-p
 after(() => pool.destroy());
 
 test('an ok module reaches its broker in-process', async () => {
-  const j = job('ok', await bundleFixture('ok'), { configuration: { who: 'world' } });
+  const j = job('ok', await bundleFixture('ok'), { configuration: { who: 'world' }, timeoutMs: 30_000 });
   const outcome = await pool.run(j);
   assert.equal(outcome.status, 'ok', outcome.error?.message);
   assert.deepEqual(j.broker.logMessages(), ['hello world']);
@@ -17,6 +17,6 @@ test('an ok module reaches its broker in-process', async () => {
 
 test('in-process, a spin times out and a heap bomb is "memory"; the next module runs', async () => {
   assert.equal((await pool.run(job('spin', await bundleFixture('spin'), { timeoutMs: 1000 }))).status, 'timeout');
-  assert.equal((await pool.run(job('heap-bomb', await bundleFixture('heap-bomb'), { maxMemoryMb: 64, timeoutMs: 20_000 }))).status, 'memory');
-  assert.equal((await pool.run(job('ok', await bundleFixture('ok')))).status, 'ok');
+  assert.equal((await pool.run(job('heap-bomb', await bundleFixture('heap-bomb'), { maxMemoryMb: 64, timeoutMs: 60_000 }))).status, 'memory');
+  assert.equal((await pool.run(job('ok', await bundleFixture('ok'), { timeoutMs: 30_000 }))).status, 'ok');
 });

@@ -1,5 +1,6 @@
 // What an attack is (a hostile module, its manifest and setup, what containment means), and the module sources' shared prelude.
 import type { RunReport } from '../../src/orchestrator/report.js';
+import type { TestRepo } from '../helpers/repo.js';
 import { NOBODY } from './world.js';
 import type { World } from './world.js';
 
@@ -31,8 +32,22 @@ export interface Attack {
   /** Extra symlinks in the repository (path → link target), committed as git symlinks. */
   links?: Record<string, string>;
   manifest?(w: World): AttackManifest;
-  /** 'build': the install must refuse the module (it is never activated); 'run' (default): it runs and must fail. */
-  expect?: 'build' | 'run';
+  /**
+   * 'build': the install must refuse the module (it is never activated); 'run' (default): it runs and must fail;
+   * 'sync': git's object check must refuse the fetch itself (nothing fetched, nothing installed, so no canary).
+   */
+  expect?: 'build' | 'run' | 'sync';
+  /**
+   * Rewrites the repository's head with raw git objects (trees no `git add` makes: `..`, a name twice...), after
+   * `files` and `links` are committed.
+   */
+  tree?(repo: TestRepo, w: World): void;
+  /**
+   * How the commit reaches the orchestrator: 'fetch' (default), or 'seeded': its objects are copied into the
+   * private clone before the run, as a clone fed without git's object check would hold them, so the
+   * orchestrator's own tree checks and writer face them.
+   */
+  via?: 'fetch' | 'seeded';
   /** Prepares the world before the run (plants symlinks, big files). */
   setup?(w: World): void;
   /** Runs during Phase 2 (e.g. a racer swapping a folder for a symlink); returns its stop function. */

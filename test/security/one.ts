@@ -11,6 +11,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
 import type { RunReport } from '../../src/orchestrator/report.js';
 import { fingerprint, liveTargets } from '../helpers/install-root.js';
+import { seedClone } from '../helpers/raw-tree.js';
 import { makeRepo, rootIndex } from '../helpers/repo.js';
 import { runPhase1Only } from '../helpers/run.js';
 import { DEFAULT_CAPABILITIES } from './attack.js';
@@ -89,6 +90,13 @@ function collectLogs(): { stream: Writable; lines: () => Record<string, unknown>
 function attackerOutcome(attack: Attack, w: World, report: RunReport, logs: Record<string, unknown>[], problems: string[]): string {
   const denied = logs.filter((l) => l['module'] === 'attacker' && l['audit'] === true && l['decision'] === 'denied').length;
   const run = report.modules.find((m) => m.module === 'attacker');
+  if (attack.expect === 'sync') {
+    const refused = report.errors.find((e) => e.code === 'E_SYNC_BAD_OBJECTS');
+    if (refused === undefined) problems.push(`the fetch was not refused (errors: ${report.errors.map((e) => e.code).join(', ') || 'none'})`);
+    if (Object.keys(liveTargets(w.installRoot)).length > 0) problems.push('a module was installed from a refused fetch');
+    if (report.modules.length > 0) problems.push('modules ran from a refused fetch');
+    return `fetch refused: ${(refused?.message ?? '').replace(/.*git's own check refuses \(/, '').replace(/\);.*/, '').slice(0, 80)}`;
+  }
   if ((attack.expect ?? 'run') === 'build') {
     const upd = report.updates.find((u) => u.module === 'attacker');
     // 'invalid' is a refusal too: the module was read from the commit and refused before it was built.
@@ -138,6 +146,11 @@ async function runAttack(attack: Attack): Promise<Verdict> {
       }
       repo.commit({}, 'symlinks');
     }
+    attack.tree?.(repo, w);
+    if (attack.via === 'seeded') {
+      mkdirSync(path.join(w.installRoot, 'state'), { recursive: true, mode: 0o700 });
+      seedClone(repo, path.join(w.installRoot, 'state', 'repo.git'));
+    }
     const watched = snapshot(watchedFiles(w));
     let installBefore = '';
     let installAfter = '';
@@ -162,7 +175,8 @@ async function runAttack(attack: Attack): Promise<Verdict> {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const lines = logs.lines();
     const outcome = attackerOutcome(attack, w, report, lines, problems);
-    checkCanary(w, report, problems);
+    // A refused fetch installs nothing, the canary included: there is no neighbour to check.
+    if (attack.expect !== 'sync') checkCanary(w, report, problems);
     problems.push(...changedFiles(watched, snapshot(watchedFiles(w))).map((c) => `watched file changed: ${c}`));
     if (installBefore !== installAfter) problems.push('the install tree (modules, versions, index.json) changed during Phase 2');
     for (const p of leftoverProcesses(w.token, process.pid)) problems.push(`process left behind: ${p.pid} (ppid ${p.ppid}) ${p.cmdline.slice(0, 120)}`);

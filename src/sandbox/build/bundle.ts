@@ -1,10 +1,10 @@
 // Bundles a module's TypeScript into one CommonJS source string that the sandbox can evaluate in a Compartment.
-import { access } from 'node:fs/promises';
+import { access, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 import type { BuildFailure, Message } from 'esbuild';
 import { UpdatesError } from '../../core/errors.js';
-import { importPolicy, POLICY_PLUGIN, SDK_SPECIFIER } from './import-policy.js';
+import { importPolicy, isInside, POLICY_PLUGIN, SDK_SPECIFIER } from './import-policy.js';
 import { findRefusedSource } from './source-check.js';
 
 /** Entry files tried in order. */
@@ -13,7 +13,11 @@ const ENTRY_FILES = ['index.ts', 'index.js'] as const;
 async function findEntry(moduleDir: string, moduleName: string): Promise<string> {
   for (const name of ENTRY_FILES) {
     const file = path.join(moduleDir, name);
-    if (await access(file).then(() => true, () => false)) return file;
+    if (!(await access(file).then(() => true, () => false))) continue;
+    // The entry is no import, so the import policy does not see it: it must be a file of the folder too.
+    const [root, real] = await Promise.all([realpath(moduleDir), realpath(file)]);
+    if (!isInside(root, real)) throw new UpdatesError('E_BUILD', { module: moduleName, detail: `${name} resolves to ${real}, outside the module folder; the entry point must be a file of the module` });
+    return real;
   }
   throw new UpdatesError('E_BUILD', { module: moduleName, detail: `no ${ENTRY_FILES.join(' or ')} in the module folder` });
 }

@@ -32,7 +32,7 @@ function builtinAdvice(specifier: string): string {
 }
 
 /** Whether `file` (a realpath) lies inside `root` (a realpath). */
-function isInside(root: string, file: string): boolean {
+export function isInside(root: string, file: string): boolean {
   const rel = path.relative(root, file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
@@ -72,6 +72,12 @@ export function importPolicy(moduleDir: string): Plugin {
         const real = await realpath(resolved.path).catch(() => resolved.path);
         if (!isInside(root, real)) return refuse(args, `the file is outside the module folder; ${OWN_FOLDER_ONLY}`);
         return { path: real };
+      });
+      // Whatever esbuild reads (the entry point included) must be, on disk, a file of the module's folder.
+      build.onLoad({ filter: /.*/ }, async (args) => {
+        const real = await realpath(args.path).catch(() => args.path);
+        if (isInside(root, real)) return undefined;
+        return { errors: [{ text: `${path.relative(moduleDir, args.path)} resolves to ${real}, outside the module folder; ${OWN_FOLDER_ONLY}`, pluginName: POLICY_PLUGIN }] };
       });
     },
   };

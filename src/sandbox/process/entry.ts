@@ -58,9 +58,19 @@ async function startRun(message: RunMessage): Promise<void> {
   }
 }
 
+/** A run this process cannot start (a malformed job) fails alone: main hears of it at once, by its id. */
+function refuseRun(raw: unknown, why: string): void {
+  const { t, id } = (typeof raw === 'object' && raw !== null ? raw : {}) as { t?: unknown; id?: unknown };
+  if (t !== 'run' || typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || runs.has(id)) return;
+  send({ t: 'settled', id, ok: false, error: { message: `the sandbox process refused the job: ${why}`.slice(0, 2000) }, aborted: false });
+}
+
 process.on('message', (raw: unknown) => {
   const parsed = toHostSchema.safeParse(raw);
-  if (!parsed.success) return;
+  if (!parsed.success) {
+    refuseRun(raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return;
+  }
   const message = parsed.data;
   if (message.t === 'run') void startRun(message);
   else runs.get(message.id)?.postMessage(message.reply);

@@ -9,7 +9,8 @@ import { createBrokerRelay } from './relay.js';
 import type { BrokerRelay } from './relay.js';
 import type { ModuleJob, ModuleOutcome } from '../wire/task.js';
 import type { MemoryCgroup } from './cgroup.js';
-import { HOST_PROTOCOL_VERSION, toMainSchema } from '../wire/host.js';
+import { HOST_PROTOCOL_VERSION, toHostSchema, toMainSchema } from '../wire/host.js';
+import { describeIssues } from '../../core/manifest.js';
 import type { SettledMessage, ToHost, ToMain } from '../wire/host.js';
 import { pipeLines } from './stdio-log.js';
 
@@ -102,7 +103,12 @@ export class HostProcess {
       const deadline = setTimeout(() => this.#onDeadline(id), job.timeoutMs + this.limits.graceMs);
       this.#jobs.set(id, { job, relay, started: performance.now(), deadline, resolve });
       const { module, code, configuration, args, timeoutMs, maxMemoryMb } = job;
-      if (!this.#send({ t: 'run', id, module, code, configuration: { ...configuration }, args: [...args], timeoutMs, maxMemoryMb })) {
+      const message: ToHost = { t: 'run', id, module, code, configuration: { ...configuration }, args: [...args], timeoutMs, maxMemoryMb };
+      // A job the process would refuse (a deadline of 0 ms...) fails alone, here, and is never sent.
+      const valid = toHostSchema.safeParse(message);
+      if (!valid.success) {
+        this.#finish(id, outcomeOfRejection(job, new Error(`the sandbox refuses this job: ${describeIssues(valid.error)}`), false, 0));
+      } else if (!this.#send(message)) {
         this.#finish(id, outcomeOfRejection(job, new Error('its job could not be sent to the sandbox process'), false, 0));
       }
     });
