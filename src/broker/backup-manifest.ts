@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UpdatesError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fs-atomic.js';
 import { BACKUP_LABEL_RE as LABEL_RE } from '../sdk/protocol.js';
 import type { BackupInfo } from '../sdk/protocol.js';
 import { sysCode } from './wire.js';
@@ -47,23 +48,56 @@ export function moduleBackupDir(stateDir: string, module: string): string {
   return path.join(stateDir, 'backups', module);
 }
 
-let sequence = 0;
+/** A backup id: `<sequence, 12 digits>-<random>`; the sequence orders backups, never the clock. */
+const ID_RE = /^(\d{12})-[0-9a-f]{6}$/;
 
-/** A new backup id: sortable by creation (time, then a per-process sequence), unique by a random tail. */
-export function newBackupId(now: Date): string {
-  sequence = (sequence + 1) % 1_000_000;
-  const stamp = now.toISOString().replace(/[-:.]/g, '');
-  return `${stamp}-${String(sequence).padStart(6, '0')}-${randomBytes(3).toString('hex')}`;
+/** The sequence number of an id; 0 for ids of an older format (ordered before every numbered one). */
+function sequenceOf(id: string): number {
+  const m = ID_RE.exec(id);
+  return m === null ? 0 : Number(m[1]);
 }
 
-/** Ids of the published backups of a label, oldest first (staging folders start with "." and are ignored). */
+/** The file that holds a module's last backup sequence number. */
+const sequenceFile = (stateDir: string, module: string): string => path.join(moduleBackupDir(stateDir, module), '.sequence');
+
+/**
+ * The next backup id of a module: one more than both the persisted counter and any id on disk (so a lost counter
+ * file cannot reuse a number), persisted atomically before use. A clock set back or ahead changes nothing.
+ */
+export function nextBackupId(stateDir: string, module: string): Promise<string> {
+  const file = sequenceFile(stateDir, module);
+  // one at a time per module, so two backups in flight never draw the same number
+  const next = (pending.get(file) ?? Promise.resolve()).then(() => drawId(stateDir, module, file));
+  pending.set(file, next.catch(() => undefined));
+  return next;
+}
+
+const pending = new Map<string, Promise<unknown>>();
+
+async function drawId(stateDir: string, module: string, file: string): Promise<string> {
+  const stored = Number.parseInt(await fsp.readFile(file, 'utf8').catch(() => '0'), 10);
+  let highest = Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
+  const root = moduleBackupDir(stateDir, module);
+  for (const label of await fsp.readdir(root).catch(() => [] as string[])) {
+    if (!LABEL_RE.test(label)) continue;
+    for (const id of await listIds(path.join(root, label))) highest = Math.max(highest, sequenceOf(id));
+  }
+  const next = highest + 1;
+  await fsp.mkdir(root, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, `${next}\n`, 0o600);
+  return `${String(next).padStart(12, '0')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Ids of the published backups of a label, oldest first by sequence (staging folders start with "." and are ignored). */
 export async function listIds(labelDir: string): Promise<string[]> {
+  let names: string[];
   try {
-    return (await fsp.readdir(labelDir)).filter((n) => !n.startsWith('.')).sort();
+    names = (await fsp.readdir(labelDir)).filter((n) => !n.startsWith('.'));
   } catch (err) {
     if (sysCode(err) === 'ENOENT') return [];
     throw err;
   }
+  return names.sort((a, b) => sequenceOf(a) - sequenceOf(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Reads and validates a backup's manifest; anything unreadable is E_BACKUP_CORRUPT. */

@@ -1,5 +1,5 @@
 // The broker of one module's run: validates each SDK request, checks it against the module's capabilities, acts, audits.
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UpdatesError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -12,9 +12,10 @@ import type { Decision } from './audit.js';
 import type { HandlerContext } from './handlers/context.js';
 import { resolveLimits } from './limits.js';
 import type { BrokerLimits } from './limits.js';
+import type { OwnFiles } from './paths.js';
 import { Policy } from './policy.js';
 import { loadHostPrincipals } from './principals.js';
-import { bestEffortId, cloneMessage, NO_ID, parseRequest, rawMethod } from './request.js';
+import { bestEffortId, cloneMessage, NO_ID, parseRequest, precheck, rawMethod } from './request.js';
 import { route } from './router.js';
 import type { ServiceBackend } from './services.js';
 import { ModuleStore } from './store.js';
@@ -38,6 +39,11 @@ export interface BrokerContext {
   logger: Logger;
   services: ServiceBackend;
   limits?: Partial<BrokerLimits>;
+  /**
+   * The orchestrator's own files and folders (the install root, a custom local repository, the allowed-signers and
+   * config files), wherever they are: no grant reaches them or anything below them.
+   */
+  ownFiles?: readonly string[];
 }
 
 /** Serves one module's SDK requests for one run. Deny by default; after close() every request is refused. */
@@ -58,7 +64,7 @@ export class ModuleBroker {
       throw new UpdatesError('E_INTERNAL', { detail: 'broker root and state folder must be absolute' });
     }
     this.limits = resolveLimits(ctx.limits);
-    this.policy = new Policy(ctx.capabilities, ctx.root, () => loadHostPrincipals(), ownFiles(ctx.stateDir));
+    this.policy = new Policy(ctx.capabilities, ctx.root, () => loadHostPrincipals(), ownFiles(ctx.stateDir, ctx.ownFiles ?? []));
     this.store = new ModuleStore(ModuleStore.fileFor(ctx.stateDir, ctx.module), this.limits.storeMaxBytes);
   }
 
@@ -73,6 +79,14 @@ export class ModuleBroker {
    */
   async handle(raw: unknown): Promise<Reply> {
     this.requests += 1;
+    const pre = precheck(raw, this.limits.maxRequestBytes);
+    if (!pre.ok) {
+      // refused before any copy or validation walks it: its cost is bounded by the limits, not by its size
+      const error = toWireError(new UpdatesError(pre.code ?? 'E_BAD_REQUEST', { method: pre.method, detail: pre.detail ?? 'not plain data' }), pre.method);
+      this.deniedCount += 1;
+      this.audit('denied', pre.method, { code: error.code });
+      return { v: PROTOCOL_VERSION, id: pre.id, ok: false, error };
+    }
     const copy = cloneMessage(raw);
     const id = copy.ok ? bestEffortId(copy.value) : NO_ID;
     let method = (copy.ok ? rawMethod(copy.value) : undefined) ?? 'unknown';
@@ -147,17 +161,24 @@ export class ModuleBroker {
 }
 
 /**
- * The orchestrator's own files beside the state folder (stores and backups of every module, installed module
- * code, releases, the global index): no grant reaches them, or one module could rewrite another or the
- * orchestrator. Real paths, so a symlinked install root is matched too.
+ * The orchestrator's own files: those beside the state folder (stores and backups of every module, installed module
+ * code, releases, the global index, config.json) and the ones the run names (the whole install root, a custom local
+ * repository, the allowed-signers file). Real paths, so a symlinked one is matched too, and device/inode pairs, so
+ * another name for the same file or folder is matched as well.
  */
-function ownFiles(stateDir: string): string[] {
+function ownFiles(stateDir: string, extra: readonly string[]): OwnFiles {
   const installRoot = path.dirname(stateDir);
-  return [stateDir, ...['modules', '.versions', 'releases', 'index.json'].map((n) => path.join(installRoot, n))].map((p) => {
+  const named = [stateDir, ...['modules', '.versions', 'releases', 'index.json', 'config.json'].map((n) => path.join(installRoot, n)), ...extra];
+  const paths: string[] = [];
+  const inodes = new Set<string>();
+  for (const p of named) {
     try {
-      return realpathSync(p);
+      paths.push(realpathSync(p));
+      const st = statSync(p);
+      inodes.add(`${st.dev}:${st.ino}`);
     } catch {
-      return p;
+      paths.push(path.resolve(p));
     }
-  });
+  }
+  return { paths, inodes };
 }

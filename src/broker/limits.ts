@@ -17,6 +17,12 @@ export interface BrokerLimits {
   storeMaxBytes: number;
   /** Backups kept per label. */
   backupsKept: number;
+  /** Largest backup, bytes of file content (a sparse file counts at its full size). */
+  backupMaxBytes: number;
+  /** Largest total of one module's kept backups, bytes. */
+  backupTotalBytes: number;
+  /** Largest raw SDK request, bytes (strings and binary data counted before any walk of the request). */
+  maxRequestBytes: number;
 }
 
 /** Fills the limits a caller left out from DEFAULTS. */
@@ -29,5 +35,8 @@ export function resolveLimits(partial: Partial<BrokerLimits> = {}): Readonly<Bro
     execTimeoutMs: partial.execTimeoutMs ?? DEFAULTS.execTimeoutMs,
     storeMaxBytes: partial.storeMaxBytes ?? DEFAULTS.storeMaxBytes,
     backupsKept: partial.backupsKept ?? DEFAULTS.backupsKept,
+    backupMaxBytes: partial.backupMaxBytes ?? DEFAULTS.backupMaxBytes,
+    backupTotalBytes: partial.backupTotalBytes ?? DEFAULTS.backupTotalBytes,
+    maxRequestBytes: partial.maxRequestBytes ?? DEFAULTS.brokerMaxRequestBytes,
   });
 }

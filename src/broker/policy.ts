@@ -1,8 +1,9 @@
 // The broker's policy: deny by default; allow only what the module's own capabilities declare.
 import { UpdatesError } from '../core/errors.js';
 import type { Access, Capabilities, PathGrant } from '../core/manifest.js';
-import { checkUnder, isInside, normalizeView } from './paths.js';
-import type { CheckedPath, CheckOptions } from './paths.js';
+import { isKernelPath } from '../core/protected-paths.js';
+import { isInside, issue, normalizeView } from './paths.js';
+import type { CheckedPath, OwnFiles } from './paths.js';
 import { resolvePrincipal } from './principals.js';
 import type { Principal, PrincipalTables } from './principals.js';
 
@@ -32,8 +33,8 @@ export class Policy {
     private readonly capabilities: Capabilities,
     private readonly root: string,
     private readonly loadTables: () => PrincipalTables,
-    /** Real paths no grant reaches (the orchestrator's own files), on top of the kernel file systems. */
-    private readonly forbidden: readonly string[] = [],
+    /** What no grant reaches (the orchestrator's own files), on top of the kernel file systems. */
+    private readonly own: OwnFiles = { paths: [], inodes: new Set() },
   ) {}
 
   /**
@@ -44,18 +45,21 @@ export class Policy {
     let best: PathGrant | undefined;
     for (const grant of this.capabilities.paths) {
       const root = normalizeView(method, grant.path);
-      if (!grant.access.includes(access) || !isInside(view, root)) continue;
+      // "/" (however spelled) and kernel file systems are never granted, whatever a manifest says
+      if (root === '/' || isKernelPath(root) || !grant.access.includes(access) || !isInside(view, root)) continue;
       if (best === undefined || root.length > normalizeView(method, best.path).length) best = grant;
     }
     if (best === undefined) throw new UpdatesError('E_UNDECLARED_PATH', { method, path: view, access });
     return { ...best, path: normalizeView(method, best.path) };
   }
 
-  /** Normalizes, finds the grant, maps under --root and resolves symlinks: the one way to get a CheckedPath. */
-  async checkPath(method: string, requested: string, access: Access, opts: Partial<CheckOptions> = {}): Promise<CheckedPath> {
+  /**
+   * Normalizes and finds the grant: the one way to get a CheckedPath. Where the path really leads is found by
+   * the descriptor walk (FdWalk) when the broker acts.
+   */
+  checkPath(method: string, requested: string, access: Access): CheckedPath {
     const view = normalizeView(method, requested);
-    const grant = this.grantFor(method, view, access);
-    return checkUnder(method, view, grant, this.root, { follow: opts.follow ?? true, allowRoot: opts.allowRoot ?? true, forbidden: this.forbidden });
+    return issue(view, this.grantFor(method, view, access), this.root, this.own);
   }
 
   /** Resolves a requested owner or group and checks it against the grant's list by numeric id. */

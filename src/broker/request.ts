@@ -1,4 +1,5 @@
 // Turns an untrusted message into a validated request: clone, shape limits, no "__proto__" keys, then zod.
+import { isAnyArrayBuffer } from 'node:util/types';
 import { describeIssues } from '../core/manifest.js';
 import { UpdatesError } from '../core/errors.js';
 import { methodSchemas, requestSchema } from '../sdk/protocol.js';
@@ -52,6 +53,69 @@ function checkShape(value: unknown, method: string): void {
     if (Object.prototype.hasOwnProperty.call(v, '__proto__')) throw bad(method, 'a "__proto__" key is not allowed');
     for (const child of Object.values(v)) stack.push([child, depth + 1]);
   }
+}
+
+/** What a pre-check found wrong with a raw message, with what a refusal needs (read without running any getter). */
+export interface Precheck {
+  ok: boolean;
+  detail?: string;
+  /** E_LIMIT for a request too large, E_BAD_REQUEST for one that is not plain data. */
+  code?: 'E_LIMIT' | 'E_BAD_REQUEST';
+  id: number;
+  method: string;
+}
+
+/** An own data property of `v`, without running a getter; undefined for an accessor or a missing key. */
+function dataOf(v: object, key: string): unknown {
+  const d = Object.getOwnPropertyDescriptor(v, key);
+  return d !== undefined && 'value' in d ? d.value : undefined;
+}
+
+/** Why `v` is not plain data (undefined when it is): only plain objects, arrays and primitives may cross. */
+function nonPlain(v: object): string | undefined {
+  if (ArrayBuffer.isView(v) || isAnyArrayBuffer(v)) return 'binary data (a typed array or ArrayBuffer)';
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (Array.isArray(v)) return proto === Array.prototype ? undefined : 'an array of another kind';
+  if (proto !== Object.prototype && proto !== null) return `a ${Object.prototype.toString.call(v).slice(8, -1)} (only plain objects, arrays, strings, numbers, booleans and null are accepted)`;
+  return undefined;
+}
+
+/**
+ * Measures a raw message before anything copies or validates it: at most `maxBytes` (strings by length, other
+ * values 8 bytes), MAX_NODES values, MAX_DEPTH levels, and plain data only (no typed arrays, Maps, Sets, Dates,
+ * accessors). Iterative, reads descriptors only, and stops at the first excess, so its cost is bounded by the
+ * limits whatever the message's size.
+ */
+export function precheck(raw: unknown, maxBytes: number): Precheck {
+  const head = typeof raw === 'object' && raw !== null && !ArrayBuffer.isView(raw) ? raw : undefined;
+  const rawId = head === undefined ? undefined : dataOf(head, 'id');
+  const rawMethodName = head === undefined ? undefined : dataOf(head, 'method');
+  const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId >= 0 ? rawId : NO_ID;
+  const method = typeof rawMethodName === 'string' && rawMethodName.length <= 64 ? rawMethodName : 'unknown';
+  const fail = (detail: string, code: 'E_LIMIT' | 'E_BAD_REQUEST' = 'E_BAD_REQUEST'): Precheck => ({ ok: false, detail, code, id, method });
+  const stack: [unknown, number][] = [[raw, 0]];
+  let nodes = 0;
+  let bytes = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (++nodes > MAX_NODES) return fail(`the request has more than ${MAX_NODES} values`);
+    bytes += typeof v === 'string' ? v.length : 8;
+    if (bytes > maxBytes) return fail(`the request is larger than ${maxBytes} bytes`, 'E_LIMIT');
+    if (typeof v === 'bigint' || typeof v === 'symbol' || typeof v === 'function') return fail(`a ${typeof v} is not plain data`);
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= MAX_DEPTH) return fail(`the request is nested deeper than ${MAX_DEPTH} levels`);
+    const why = nonPlain(v);
+    if (why !== undefined) return fail(`${why} is not accepted`);
+    if (Array.isArray(v) && v.length > MAX_NODES) return fail(`an array of ${v.length} elements is more than ${MAX_NODES} values`);
+    for (const key of Object.keys(v)) {
+      const d = Object.getOwnPropertyDescriptor(v, key);
+      if (d === undefined) continue;
+      if (!('value' in d)) return fail('an accessor property is not plain data');
+      bytes += key.length;
+      stack.push([d.value, depth + 1]);
+    }
+  }
+  return { ok: true, id, method };
 }
 
 /** The message after a structured clone: plain data only, sharing nothing with the sender's object. */

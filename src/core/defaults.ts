@@ -25,6 +25,10 @@ export const DEFAULTS = Object.freeze({
   poolSize: Math.max(1, Math.min(4, os.availableParallelism())),
   /** How many backups per module and label `state.backup` keeps. */
   backupsKept: 3,
+  /** Largest single backup, bytes of file content (sparse files count at their full size). */
+  backupMaxBytes: 128 * 1024 * 1024,
+  /** Largest total of one module's kept backups, bytes. */
+  backupTotalBytes: 512 * 1024 * 1024,
   /** Run reports kept in state/runs. */
   reportsKept: 50,
   /** Deadline of one `git` operation. */
@@ -69,6 +73,8 @@ export const DEFAULTS = Object.freeze({
   brokerMaxRequests: 10_000,
   /** Largest file a module may read or write through the SDK, bytes. */
   brokerMaxFileBytes: 4 * 1024 * 1024,
+  /** Largest raw SDK request, bytes: above it a request is refused before it is cloned or validated. */
+  brokerMaxRequestBytes: 8 * 1024 * 1024,
   /** Captured output of a command, per stream, bytes. */
   execMaxOutputBytes: 1024 * 1024,
   /** Largest store (all keys of one module), bytes of JSON. */

@@ -4,6 +4,7 @@
  * Structure first (zod), then small named rules (semver validity, name matches folder). Parsed manifests are
  * frozen: validated at the boundary once, then trusted.
  */
+import path from 'node:path';
 import semver from 'semver';
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
@@ -31,10 +32,16 @@ export type Access = (typeof ACCESS)[number];
 
 const principal = z.union([z.string().min(1).max(64), z.number().int().min(0)]);
 
+/** A grant path in one spelling: "//", "/./" and "/." collapse, a trailing "/" goes, before any rule sees it. */
+export function normalizeGrantPath(p: string): string {
+  const normal = path.posix.normalize(p);
+  return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
+}
+
 export const pathGrantSchema = z.strictObject({
-  path: absolutePath.refine(
-    (p) => !isKernelPath(p) && p.replace(/\/+$/, '') !== '',
-    'paths under /proc, /sys or /dev, and "/" itself, cannot be granted',
+  path: absolutePath.transform(normalizeGrantPath).refine(
+    (p) => !isKernelPath(p) && p !== '/',
+    'paths under /proc, /sys or /dev, and "/" itself (however spelled: "/.", "//"), cannot be granted',
   ),
   access: z.array(z.enum(ACCESS)).min(1),
   owners: z.array(principal).default([]),

@@ -31,10 +31,12 @@ export interface Phase2Options {
   sandboxUser?: string;
   /** The sandbox process's memory cap, MB (cgroup, and RLIMIT_DATA where it works). */
   sandboxMemoryMb?: number;
+  /** The orchestrator's own files outside the install root (a custom local repository, the allowed-signers and config files): no grant reaches them. */
+  ownFiles?: readonly string[];
 }
 
 /** Where a run's modules act: the --root mapping, the state folder (stores, backups) and the run's logger. */
-export interface SandboxScope { root: string; stateDir: string; logger: Logger }
+export interface SandboxScope { root: string; stateDir: string; logger: Logger; ownFiles?: readonly string[] }
 
 /** An open sandbox: a worker pool and a service backend shared by the modules of one run. */
 export interface Sandbox extends SandboxScope { pool: SandboxPool; services: ServiceBackend; moduleTimeoutSeconds?: number }
@@ -64,7 +66,8 @@ export async function withSandbox<T>(options: Phase2Options, scope: SandboxScope
     ...(options.sandboxMemoryMb !== undefined ? { memoryLimitMb: options.sandboxMemoryMb } : {}),
   });
   try {
-    return await fn({ ...scope, pool, services, ...(options.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: options.moduleTimeoutSeconds } : {}) });
+    const ownFiles = [...(scope.ownFiles ?? []), ...(options.ownFiles ?? [])];
+    return await fn({ ...scope, ownFiles, pool, services, ...(options.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: options.moduleTimeoutSeconds } : {}) });
   } finally {
     await pool.destroy();
   }
@@ -83,7 +86,10 @@ export async function runModulesInOrder(sandbox: Sandbox, mods: readonly Runnabl
 /** Runs one module's main() in the sandbox with its own broker. Never rejects for anything the module does. */
 export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise<ModuleOutcome> {
   const logger = sandbox.logger.child({ module: m.name });
-  const broker = new ModuleBroker({ module: m.name, capabilities: m.capabilities, root: sandbox.root, stateDir: sandbox.stateDir, logger, services: sandbox.services });
+  const broker = new ModuleBroker({
+    module: m.name, capabilities: m.capabilities, root: sandbox.root, stateDir: sandbox.stateDir, logger, services: sandbox.services,
+    ...(sandbox.ownFiles !== undefined ? { ownFiles: sandbox.ownFiles } : {}),
+  });
   logger.info({ version: m.version }, `executing module ${m.name}`);
   const outcome = await sandbox.pool.run({
     module: m.name,
@@ -102,7 +108,8 @@ export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise
 /** Builds the Phase 2 step of a run. */
 export function createPhase2(options: Phase2Options): Phase2 {
   return (ctx) =>
-    withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger }, async (sandbox) => {
+    // the whole install root is the orchestrator's own: no grant reaches it (config.json, the clone, releases)
+    withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger, ownFiles: [ctx.layout.root] }, async (sandbox) => {
       const installed = await readInstalled(ctx.layout);
       const runnable: InstalledModule[] = [];
       for (const m of installed) {

@@ -27,8 +27,8 @@ export interface Harness {
   /** Host path of a module path. */
   host(p: string): string;
   call(method: string, params: unknown): Promise<Reply>;
-  /** Another broker for the same module and folders (a second run), optionally with other capabilities. */
-  again(capabilities?: unknown): ModuleBroker;
+  /** Another broker for the same module and folders (a second run), optionally with other capabilities or options. */
+  again(capabilities?: unknown, more?: HarnessOptions): ModuleBroker;
   cleanup(): Promise<void>;
 }
 
@@ -36,6 +36,8 @@ export interface Harness {
 export interface HarnessOptions {
   module?: string;
   limits?: Partial<BrokerLimits>;
+  /** The orchestrator's own files (host paths) the broker must never reach. */
+  ownFiles?: string[];
 }
 
 let nextId = 1;
@@ -56,22 +58,25 @@ export async function makeHarness(capabilities: unknown, opts: HarnessOptions = 
       done();
     },
   });
-  const make = (caps: unknown = capabilities): ModuleBroker =>
-    new ModuleBroker({
-      module: opts.module ?? 'demo',
+  const make = (caps: unknown = capabilities, more: HarnessOptions = {}): ModuleBroker => {
+    const o = { ...opts, ...more };
+    return new ModuleBroker({
+      module: o.module ?? 'demo',
       capabilities: capabilitiesSchema.parse(caps),
       root,
       stateDir,
       logger: pino({ level: 'debug', base: null }, sink),
       services: recordingBackend(servicesFile),
-      ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+      ...(o.limits !== undefined ? { limits: o.limits } : {}),
+      ...(o.ownFiles !== undefined ? { ownFiles: o.ownFiles } : {}),
     });
+  };
   const broker = make();
   return {
     broker, root, stateDir, outside, servicesFile, lines,
     host: (p) => path.join(root, p),
     call: (method, params) => broker.handle({ v: 1, id: nextId++, method, params }),
-    again: (caps) => make(caps),
+    again: (caps, more) => make(caps, more),
     cleanup: async () => {
       broker.close();
       await fsp.rm(base, { recursive: true, force: true });

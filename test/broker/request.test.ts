@@ -54,7 +54,7 @@ describe('broker requests', () => {
     err(reply, 'E_BAD_REQUEST');
   });
 
-  it('validates a copy: a getter is read once, at clone time, never after the check', async () => {
+  it('refuses a getter without running it: only plain data is checked, so nothing can change after the check', async () => {
     let reads = 0;
     const params = {
       get path() {
@@ -62,8 +62,33 @@ describe('broker requests', () => {
         return reads === 1 ? '/srv/demo' : '/etc/passwd';
       },
     };
-    ok(await h.call('fs.exists', params));
-    assert.equal(reads, 1);
+    err(await h.call('fs.exists', params), 'E_BAD_REQUEST');
+    assert.equal(reads, 0);
+  });
+
+  it('refuses typed arrays, Maps, Sets and Dates before any walk or copy, with the call\'s id', async () => {
+    const big = new Uint8Array(24 * 1024 * 1024);
+    for (const value of [big, new Map([['a', 1]]), new Set([1]), new Date(0), { nested: [new Float64Array(4)] }]) {
+      const reply = await h.broker.handle({ v: 1, id: 77, method: 'store.set', params: { key: 'k', value } });
+      const e = err(reply, 'E_BAD_REQUEST');
+      assert.equal(reply.id, 77);
+      assert.match(e.message, /not accepted/);
+    }
+    audited(h.lines, { method: 'store.set', decision: 'denied', code: 'E_BAD_REQUEST' });
+  });
+
+  it('refuses a request over the raw size cap (E_LIMIT) and a huge sparse array, without walking them', async () => {
+    const small = await makeHarness({ paths: [demoGrant(['read', 'write'])] }, { limits: { maxRequestBytes: 1024 } });
+    try {
+      err(await small.call('store.set', { key: 'k', value: 'x'.repeat(2048) }), 'E_LIMIT');
+      err(await small.call('store.set', { key: 'k', value: Array.from({ length: 100 }, () => 'y'.repeat(20)) }), 'E_LIMIT');
+      ok(await small.call('store.set', { key: 'k', value: 'x'.repeat(100) }));
+    } finally {
+      await small.cleanup();
+    }
+    const sparse: unknown[] = [];
+    sparse.length = 1e9;
+    err(await h.call('store.set', { key: 'k', value: sparse }), 'E_BAD_REQUEST');
   });
 
   it('refuses absurdly deep values', async () => {

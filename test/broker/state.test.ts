@@ -91,4 +91,57 @@ describe('state backups', () => {
       reduced.close();
     }
   });
+
+  it('orders and prunes backups by their persisted sequence number, never by the clock or the folder names', async () => {
+    const labelDir = path.join(h.stateDir, 'backups/demo/skew');
+    const first = ok<BackupInfo>(await h.call('state.backup', { label: 'skew', paths: ['/srv/demo/conf/a.conf'] })).id;
+    // a backup folder whose name sorts after every numbered one and whose times say "the future": an older format
+    // or a clock set ahead must not make it the newest
+    const future = path.join(labelDir, 'zzzz-2099-01-01');
+    await fsp.cp(path.join(labelDir, first), future, { recursive: true });
+    await fsp.utimes(future, new Date('2099-01-01'), new Date('2099-01-01'));
+    // the counter file survives the backups it numbered: a lost counter still never reuses a number
+    await fsp.rm(path.join(h.stateDir, 'backups/demo/.sequence'));
+    await fsp.writeFile(h.host('/srv/demo/conf/a.conf'), 'second\n');
+    const second = ok<BackupInfo>(await h.call('state.backup', { label: 'skew', paths: ['/srv/demo/conf/a.conf'] })).id;
+    assert.ok(Number(second.split('-')[0]) > Number(first.split('-')[0]), `${second} follows ${first}`);
+    assert.match(await fsp.readFile(path.join(h.stateDir, 'backups/demo/.sequence'), 'utf8'), new RegExp(`^${Number(second.split('-')[0])}\n$`));
+    // keep = 2: the future-named folder is the oldest by sequence, so it is the one pruned
+    assert.deepEqual((await fsp.readdir(labelDir)).sort(), [first, second].sort());
+    await fsp.writeFile(h.host('/srv/demo/conf/a.conf'), 'third\n');
+    assert.equal(ok<{ id: string }>(await h.call('state.restore', { label: 'skew' })).id, second);
+    assert.equal(await fsp.readFile(h.host('/srv/demo/conf/a.conf'), 'utf8'), 'second\n');
+  });
+
+  it('caps the bytes of one backup and of all kept backups, counting a sparse file at its full size', async () => {
+    await fsp.mkdir(h.host('/srv/demo/big'), { recursive: true });
+    const sparse = await fsp.open(h.host('/srv/demo/big/sparse'), 'w');
+    await sparse.truncate(64 * 1024 * 1024);
+    await sparse.close();
+    const capped = h.again(undefined, { limits: { backupsKept: 2, backupMaxBytes: 4096, backupTotalBytes: 6000 } });
+    const call = (method: string, params: unknown) => capped.handle({ v: 1, id: 1, method, params });
+    const before = await fsp.readdir(h.stateDir, { recursive: true });
+    try {
+      const e = err(await call('state.backup', { label: 'huge', paths: ['/srv/demo/big'] }), 'E_LIMIT');
+      assert.match(e.message, /at most 4096 per backup/);
+      assert.deepEqual(await fsp.readdir(h.stateDir, { recursive: true }), before, 'a refused backup leaves nothing');
+      await fsp.rm(h.host('/srv/demo/big'), { recursive: true });
+      await fsp.mkdir(h.host('/srv/demo/big'));
+      await fsp.writeFile(h.host('/srv/demo/big/a'), Buffer.alloc(3000, 1));
+      ok(await call('state.backup', { label: 'one', paths: ['/srv/demo/big'] }));
+      // 3000 kept + 3000 more is over the 6000-byte total once the earlier backups of this module count too
+      const total = err(await call('state.backup', { label: 'two', paths: ['/srv/demo/big'] }), 'E_LIMIT');
+      assert.match(total.message, /6000 for all of this module's backups/);
+      // a new backup of the same label replaces what pruning will drop, so it fits when keep allows
+      const again = h.again(undefined, { limits: { backupsKept: 1, backupMaxBytes: 4096, backupTotalBytes: 1_000_000 } });
+      try {
+        ok(await again.handle({ v: 1, id: 1, method: 'state.backup', params: { label: 'one', paths: ['/srv/demo/big'] } }));
+      } finally {
+        again.close();
+      }
+    } finally {
+      capped.close();
+      await fsp.rm(h.host('/srv/demo/big'), { recursive: true, force: true });
+    }
+  });
 });

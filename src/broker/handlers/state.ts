@@ -6,14 +6,17 @@ import type { CheckedPath } from '../paths.js';
 import type { Handler, HandlerContext } from './context.js';
 
 function deps(ctx: HandlerContext): BackupDeps {
-  return { stateDir: ctx.stateDir, module: ctx.module, keep: ctx.limits.backupsKept, policy: ctx.policy };
+  return {
+    stateDir: ctx.stateDir, module: ctx.module, keep: ctx.limits.backupsKept, policy: ctx.policy,
+    maxBytes: ctx.limits.backupMaxBytes, totalBytes: ctx.limits.backupTotalBytes, signal: ctx.signal,
+  };
 }
 
 /** state.backup: every path needs "backup" access; the label must be a safe folder name. */
 export const backup: Handler<'state.backup'> = async (p, ctx) => {
   checkLabel('state.backup', p.label);
   const roots: CheckedPath[] = [];
-  for (const path of p.paths) roots.push(await ctx.policy.checkPath('state.backup', path, 'backup'));
+  for (const path of p.paths) roots.push(ctx.policy.checkPath('state.backup', path, 'backup'));
   const skipped: string[] = [];
   const info = await createBackup(deps(ctx), p.label, roots, skipped);
   ctx.note({ id: info.id, files: info.files, ...(skipped.length > 0 ? { skippedSymlinks: skipped.slice(0, 100) } : {}) });

@@ -34,9 +34,15 @@ export const command: Command = async ({ argv, opts, installRoot, logger }) => {
 };
 
 /** The sandbox settings Phase 2 and legacy mode share. */
-function sandboxSettings(s: Settings) {
+function sandboxSettings(s: Settings, opts: CliOptions) {
   return {
     services: s.services,
+    // the orchestrator's own files outside the install root: no module grant reaches them
+    ownFiles: [
+      ...(s.localRepo !== undefined ? [underRoot(opts.root, s.localRepo)] : []),
+      ...(s.allowedSigners !== undefined ? [s.allowedSigners] : []),
+      ...(opts.configFile !== undefined ? [opts.configFile] : []),
+    ],
     ...(s.sandboxUser !== undefined ? { sandboxUser: s.sandboxUser } : {}),
     ...(s.sandboxMemoryMb !== undefined ? { sandboxMemoryMb: s.sandboxMemoryMb } : {}),
     ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
@@ -46,7 +52,7 @@ function sandboxSettings(s: Settings) {
 
 /** What `updates --legacy` runs with: the same sandbox settings as Phase 2. */
 function legacyConfig(opts: CliOptions, s: Settings, installRoot: string, logger: Logger): LegacyRunOptions {
-  return { installRoot, root: opts.root, wait: opts.wait, orchestratorVersion: orchestratorVersion(), logger, ...sandboxSettings(s) };
+  return { installRoot, root: opts.root, wait: opts.wait, orchestratorVersion: orchestratorVersion(), logger, ...sandboxSettings(s, opts) };
 }
 
 function runConfig(opts: CliOptions, s: Settings, repoUrl: string, installRoot: string, logger: Logger): RunConfig {
@@ -66,6 +72,6 @@ function runConfig(opts: CliOptions, s: Settings, repoUrl: string, installRoot: 
     ...(s.fetchTimeoutSeconds !== undefined ? { fetchTimeoutMs: Math.round(s.fetchTimeoutSeconds * 1000) } : {}),
     ...(s.metricsFile !== undefined ? { metricsFile: underRoot(opts.root, s.metricsFile) } : {}),
     ...(s.notifyCommand !== undefined ? { notify: notifier({ argv: s.notifyCommand, on: s.notifyOn ?? 'failure' }) } : {}),
-    ...(opts.checkOnly ? {} : { phase2: createPhase2(sandboxSettings(s)) }),
+    ...(opts.checkOnly ? {} : { phase2: createPhase2(sandboxSettings(s, opts)) }),
   };
 }

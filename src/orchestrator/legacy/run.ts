@@ -100,7 +100,7 @@ async function legacyCycle(options: LegacyRunOptions, layout: Layout, report: Le
   const plans: ChildPlan[] = [];
   for (const name of children) plans.push(await prepareChild(ctx, name));
   const runnable = plans.flatMap((p) => (p.runs ? [p.module] : []));
-  const outcomes = await withSandbox(options, { root: options.root, stateDir: layout.stateDir, logger }, (sandbox) => runModulesInOrder(sandbox, runnable));
+  const outcomes = await withSandbox(options, { root: options.root, stateDir: layout.stateDir, logger, ownFiles: [layout.root] }, (sandbox) => runModulesInOrder(sandbox, runnable));
   report.phase2 = 'ran';
   const byName = new Map(outcomes.map((o) => [o.module, o]));
   const applied = new Map<string, Record<string, unknown>>();
