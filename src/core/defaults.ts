@@ -13,6 +13,13 @@ export const DEFAULTS = Object.freeze({
   modulePriority: 100,
   /** Deadline of one module's main(). */
   moduleTimeoutSeconds: 300,
+  /**
+   * How long a module task may wait for its worker to start (thread start, SES lockdown) before it fails; the
+   * module's own deadline counts only from then, so a busy machine's slow start is not charged to the module.
+   */
+  workerStartTimeoutMs: 120_000,
+  /** How long a new sandbox process may take to say it is ready. */
+  sandboxStartTimeoutMs: 60_000,
   /** V8 heap limit of the worker that runs a module. */
   moduleMaxMemoryMb: 256,
   /** Workers in the sandbox pool. */

@@ -47,8 +47,8 @@ export class FakeBroker {
   }
 }
 
-/** A job with test defaults: 3 s deadline, 128 MB heap, a fresh fake broker. */
+/** A job with test defaults: a generous 60 s deadline (a module expected to succeed must not fail on a busy machine), 128 MB heap, a fresh fake broker. */
 export function job(module: string, code: string, overrides: Partial<ModuleJob> = {}): ModuleJob & { broker: FakeBroker } {
   const broker = overrides.broker instanceof FakeBroker ? overrides.broker : new FakeBroker();
-  return { module, code, configuration: {}, args: [], timeoutMs: 3000, maxMemoryMb: 128, ...overrides, broker };
+  return { module, code, configuration: {}, args: [], timeoutMs: 60_000, maxMemoryMb: 128, ...overrides, broker };
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { DEFAULTS } from '../../core/defaults.js';
 import { UpdatesError } from '../../core/errors.js';
 import type { ModuleJob, ModuleOutcome } from '../wire/task.js';
 import { bundleHost } from './bundle-host.js';
@@ -14,8 +15,6 @@ import type { SandboxUser } from './sandbox-user.js';
 import { findPrlimit, rlimitDataUsable, spawnHost } from './spawn-host.js';
 import { removeLeftovers } from './leftovers.js';
 
-/** How long a new sandbox process may take to say it is ready. */
-const HOST_START_TIMEOUT_MS = 15_000;
 /** How long past a job's deadline main waits for the process to stop it before it kills the process. */
 const HOST_GRACE_MS = 5_000;
 
@@ -102,7 +101,7 @@ export class ProcessEngine {
     }
     const host = new HostProcess(child, cgroup, { graceMs: HOST_GRACE_MS, capMb: memoryLimitMb }, logger);
     try {
-      await host.ready(HOST_START_TIMEOUT_MS);
+      await host.ready(DEFAULTS.sandboxStartTimeoutMs);
     } catch (err) {
       // A spawn that failed outright never emits 'close', which is where the cgroup is removed otherwise.
       await cgroup?.remove().catch(() => undefined);
