@@ -75,7 +75,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
   const handoff = await takeHandoff(layout);
   // A re-executed release runs under its parent's lock; every other run takes its own.
-  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait }) : undefined;
+  const onWait = (h: { pid: number } | undefined): void => logger.info({ holder: h?.pid }, `waiting for the run lock (held by pid ${h?.pid ?? 'unknown'})`);
+  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait, onWait }) : undefined;
   let handedOver = false;
   try {
     logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');

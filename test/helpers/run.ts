@@ -33,12 +33,15 @@ export function runPhase1Only(installRoot: string, url: string, extra: Partial<R
 export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 /** Runs `node bin/updates.js ...args` and collects its output. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+/** Options of runCli/runNode; `onStderr` sees the child's stderr as it comes (to synchronise on a log line). */
+export interface RunNodeOptions { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (text: string) => void }
+
+export function runCli(args: string[], options: RunNodeOptions = {}): Promise<CliResult> {
   return runNode([BIN, ...args], options);
 }
 
 /** Runs node with the given arguments (tsx registered) and collects its output. */
-export function runNode(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runNode(args: string[], options: RunNodeOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
       cwd: PROJECT,
@@ -48,7 +51,10 @@ export function runNode(args: string[], options: { env?: NodeJS.ProcessEnv; time
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
