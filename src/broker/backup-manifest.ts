@@ -4,11 +4,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UpdatesError } from '../core/errors.js';
+import { BACKUP_LABEL_RE as LABEL_RE } from '../sdk/protocol.js';
 import type { BackupInfo } from '../sdk/protocol.js';
 import { sysCode } from './wire.js';
-
-/** Labels become folder names, so they are restricted further than the protocol's short strings. */
-export const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const relPath = z
   .string()

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { killGroup } from '../core/process-group.js';
 import type { ExecResult } from '../sdk/protocol.js';
+import { DEFAULTS } from '../core/defaults.js';
 
 /** The only environment a command gets: a PATH, nothing of the orchestrator's own (no secrets, no NODE_OPTIONS). */
 export const EXEC_ENV = Object.freeze({ PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' });
@@ -45,7 +46,7 @@ function capture(stream: NodeJS.ReadableStream, max: number): { text: () => stri
 }
 
 /** How long the output pipes may stay open after the command exited (a daemon that kept them is killed by then). */
-const DRAIN_MS = 250;
+const DRAIN_MS = DEFAULTS.execDrainMs;
 
 let pidNamespaces: boolean | undefined;
 /**

@@ -3,13 +3,14 @@ import { describeIssues } from '../core/manifest.js';
 import { UpdatesError } from '../core/errors.js';
 import { methodSchemas, requestSchema } from '../sdk/protocol.js';
 import type { Method, Params } from '../sdk/protocol.js';
+import { DEFAULTS } from '../core/defaults.js';
 
 /** Id used in the reply to a message that carries no usable id; the sandbox ignores replies it did not ask for. */
 export const NO_ID = -1;
 /** Deepest nesting of a request (the store's JSON values are the only nested part). */
-const MAX_DEPTH = 64;
+const MAX_DEPTH = DEFAULTS.requestMaxDepth;
 /** Most objects, arrays and values in one request. */
-const MAX_NODES = 100_000;
+const MAX_NODES = DEFAULTS.requestMaxNodes;
 
 /** A request after validation: fresh objects built by zod, never the caller's. */
 export interface ParsedRequest {

@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import { UpdatesError } from '../core/errors.js';
 import type { ServiceStatus } from '../sdk/protocol.js';
 import { runCommand } from './exec.js';
+import { DEFAULTS } from '../core/defaults.js';
 
 /** What the broker asks of the service manager; names reaching it are already checked against the manifest. */
 export interface ServiceBackend {
@@ -11,7 +12,7 @@ export interface ServiceBackend {
   status(name: string): Promise<ServiceStatus>;
 }
 
-const SYSTEMCTL_TIMEOUT_MS = 90_000;
+const SYSTEMCTL_TIMEOUT_MS = DEFAULTS.systemctlTimeoutMs;
 const SYSTEMCTL_OUTPUT_BYTES = 64 * 1024;
 
 async function systemctl(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {

@@ -11,6 +11,7 @@ import { parseModuleManifest } from '../core/manifest.js';
 import { orchestratorVersion } from '../orchestrator/version.js';
 import { bundleModule } from '../sandbox/build/bundle.js';
 import { SandboxPool } from '../sandbox/supervisor/pool.js';
+import { DEFAULTS } from '../core/defaults.js';
 
 const MODULE = `import { store, log } from 'updates-orchestrator/sdk';
 export async function main() {
@@ -37,7 +38,7 @@ export async function selfTest(): Promise<number> {
       logger: silentLogger(),
       services: recordingBackend(path.join(dir, 'services.log')),
     });
-    const outcome = await pool.run({ module: 'selftest', code, configuration: {}, args: [], timeoutMs: 60_000, maxMemoryMb: 128, broker });
+    const outcome = await pool.run({ module: 'selftest', code, configuration: {}, args: [], timeoutMs: DEFAULTS.selfTestModuleTimeoutMs, maxMemoryMb: 128, broker });
     if (outcome.status !== 'ok') throw new Error(`sandbox run: ${outcome.status} ${outcome.error?.message ?? ''}`);
     process.stdout.write(`self-test ok ${orchestratorVersion()}\n`);
     return 0;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError } from '../core/errors.js';
 import { describeIssues } from '../core/manifest.js';
+import { errnoCode } from '../core/errno.js';
 
 export interface Settings {
   repoUrl: string;
@@ -47,7 +48,7 @@ export async function readConfigFile(installRoot: string, explicit?: string): Pr
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if (explicit === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if (explicit === undefined && errnoCode(err) === 'ENOENT') return {};
     throw new UpdatesError('E_CONFIG', { detail: `cannot read the config file ${file}: ${(err as Error).message}` });
   }
   let json: unknown;

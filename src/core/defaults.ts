@@ -32,6 +32,30 @@ export const DEFAULTS = Object.freeze({
   gitTimeoutMs: 120_000,
   /** Deadline of a declared command run through the SDK, when the module gives none. */
   execTimeoutMs: 60_000,
+  /** How long a command's output pipes may stay open after it exited (a daemon that kept them is killed then). */
+  execDrainMs: 250,
+  /** Deadline of one systemctl call made for a module's service request. */
+  systemctlTimeoutMs: 90_000,
+  /** Deadline of one `git verify-commit` / signature check. */
+  signatureCheckTimeoutMs: 30_000,
+  /** How long a run's outcome waits for its in-flight SDK requests to be handled. */
+  brokerDrainTimeoutMs: 10_000,
+  /** How long past a job's deadline main waits for the sandbox process to stop it before killing the process. */
+  sandboxGraceMs: 5_000,
+  /** Idle sandbox workers stay this long, so one run's modules share warm workers and nothing lingers after. */
+  workerIdleTimeoutMs: 30_000,
+  /** How long a run waits for the lock holder to say who it is. */
+  lockQueryTimeoutMs: 2_000,
+  /** Deadline of a self-update's build steps (copy, npm ci, tsc, bundles). */
+  selfUpdateBuildTimeoutMs: 600_000,
+  /** Deadline of a new release's self-test. */
+  selfTestTimeoutMs: 120_000,
+  /** Deadline of the self-test module's run in the sandbox. */
+  selfTestModuleTimeoutMs: 60_000,
+  /** Deepest nesting of one SDK request. */
+  requestMaxDepth: 64,
+  /** Most objects, arrays and values in one SDK request. */
+  requestMaxNodes: 100_000,
   /** SDK requests one module may have in flight at once. */
   brokerMaxInFlight: 16,
   /** SDK requests one module may make in one run. */

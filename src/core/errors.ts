@@ -1,7 +1,8 @@
 /**
  * The error catalogue: every error the orchestrator or the broker reports has a stable code here, and a
- * message that says what was wrong and how to fix it. test/orchestrator/errors.test.ts pins the codes.
+ * message that says what was wrong and how to fix it. test/core/errors.test.ts pins the codes.
  */
+import { z } from 'zod';
 
 type Template = (details: Record<string, string>) => string;
 
@@ -61,6 +62,18 @@ export const CATALOGUE = {
 
 export type ErrorCode = keyof typeof CATALOGUE;
 
+/**
+ * An error as plain data, the one shape in which errors cross threads, processes and reports. `data` carries the
+ * catalogue details when there are any. The SDK's wire error (src/sdk/protocol.ts) is the same shape, declared
+ * there because the SDK imports nothing of the orchestrator.
+ */
+export const plainErrorSchema = z.strictObject({
+  code: z.string(),
+  message: z.string(),
+  data: z.record(z.string(), z.string()).optional(),
+});
+export type PlainError = z.infer<typeof plainErrorSchema>;
+
 /** An error of the catalogue. Its `details` are plain strings so it can cross a thread as data. */
 export class UpdatesError extends Error {
   override readonly name = 'UpdatesError';
@@ -73,14 +86,9 @@ export class UpdatesError extends Error {
   }
 
   /** Plain `{code, message, data}`, the form in which errors cross threads and reports. */
-  toWire(): { code: string; message: string; data: Record<string, string> } {
+  toWire(): PlainError & { data: Record<string, string> } {
     return { code: this.code, message: this.message, data: { ...this.details } };
   }
-}
-
-/** Shorthand: `fail('E_USAGE', { detail })` throws. */
-export function fail(code: ErrorCode, details: Record<string, string> = {}, cause?: unknown): never {
-  throw new UpdatesError(code, details, cause === undefined ? undefined : { cause });
 }
 
 /** A message for anything thrown: catalogue errors keep theirs, others get their message or String(). */

@@ -25,7 +25,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:standard', ignore: 'pid,hostname,run', singleLine: true } },
     });
   }
-  return pino({ level, base: undefined }, (options.destination as pino.DestinationStream | undefined) ?? pino.destination(2));
+  return pino({ level, base: null }, (options.destination as pino.DestinationStream | undefined) ?? pino.destination(2));
 }
 
 /** A logger that discards everything (unit tests that do not read logs). */

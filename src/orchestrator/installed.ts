@@ -9,6 +9,7 @@ import { liveLink } from './layout.js';
 import type { Layout } from './layout.js';
 import { parseModuleManifest } from '../core/manifest.js';
 import type { ModuleManifest } from '../core/manifest.js';
+import { errnoCode } from '../core/errno.js';
 
 export interface InstalledModule {
   name: string;
@@ -29,7 +30,7 @@ export async function readInstalled(layout: Layout): Promise<InstalledModule[]> 
   try {
     names = (await fsp.readdir(layout.modulesDir)).filter((n) => !n.startsWith('.')).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
   const out = await Promise.all(names.map((n) => readOne(layout, n)));
@@ -58,6 +59,7 @@ export async function readOne(layout: Layout, name: string): Promise<InstalledMo
   const parsed = parseModuleManifest(text, name);
   if (!parsed.ok) return { ...mod, problem: parsed.reason };
   mod.manifest = parsed.manifest;
-  mod.version = semver.valid(parsed.manifest.metadata.schema_version) ?? undefined;
+  const version = semver.valid(parsed.manifest.metadata.schema_version);
+  if (version !== null) mod.version = version;
   return mod;
 }

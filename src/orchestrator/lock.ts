@@ -79,7 +79,7 @@ function listen(name: string, holder: LockHolder): Promise<net.Server | undefine
 }
 
 /** Asks the holder who it is; undefined when it died meanwhile or does not answer. */
-export function queryHolder(name: string, timeoutMs = 2000): Promise<LockHolder | undefined> {
+export function queryHolder(name: string, timeoutMs: number = DEFAULTS.lockQueryTimeoutMs): Promise<LockHolder | undefined> {
   return new Promise((resolve) => {
     const sock = net.connect(name);
     let data = '';

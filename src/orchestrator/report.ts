@@ -5,11 +5,12 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
+import type { PlainError } from '../core/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
 import type { Layout } from './layout.js';
 
 export type UpdateStatus = 'installed' | 'updated' | 'repaired' | 'available' | 'failed' | 'invalid' | 'held' | 'rolled-back' | 'kept-newer' | 'local-only';
-export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited' | 'skipped' | 'disabled' | 'rolled-back';
+export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited' | 'disabled' | 'rolled-back';
 
 /** current: nothing newer; available: newer in the repository (check mode); updated: installed and running;
  * failed: refused (did not build or pass its self-test); rolled-back: its first run failed; held: a refused version. */
@@ -17,7 +18,8 @@ export type OrchestratorStatus = 'current' | 'available' | 'updated' | 'failed' 
 
 export interface UpdateEntry { module: string; from: string | null; to: string | null; status: UpdateStatus; message?: string }
 export interface ModuleEntry { module: string; status: ModuleStatus; version?: string; durationMs?: number; changed?: boolean; message?: string; code?: string }
-export interface ReportError { code: string; message: string }
+/** A run-level error in the report: the catalogue's plain error shape. */
+export type ReportError = PlainError;
 
 export interface RunReport {
   runId: string;
@@ -66,7 +68,7 @@ export function metrics(r: RunReport): string {
   gauge(
     'updates_module_run_ok',
     'Whether each module ran successfully in the last run (1) or not (0).',
-    r.modules.filter((m) => m.status !== 'disabled' && m.status !== 'skipped').map((m) => [`{module="${m.module}"}`, m.status === 'ok' ? 1 : 0]),
+    r.modules.filter((m) => m.status !== 'disabled').map((m) => [`{module="${m.module}"}`, m.status === 'ok' ? 1 : 0]),
   );
   return `${lines.join('\n')}\n`;
 }

@@ -41,7 +41,7 @@ export interface RunConfig {
   build: BuildModule;
   logger: Logger;
   /** Phase 2; absent in check mode. */
-  phase2?: Phase2;
+  phase2?: Phase2 | undefined;
   hook?: StepHook;
   /** Signature and history checks; default: no signature required, rewrites refused. */
   trust?: TrustPolicy;
@@ -139,7 +139,7 @@ function mergeHandoff(report: RunReport, phase1: Phase1Result, h: Handoff): void
 }
 
 function exitCodeOf(report: RunReport, checkOnly: boolean, updatesAvailable: boolean): number {
-  const moduleFailed = report.modules.some((m) => m.status !== 'ok' && m.status !== 'disabled' && m.status !== 'skipped');
+  const moduleFailed = report.modules.some((m) => m.status !== 'ok' && m.status !== 'disabled');
   if (report.errors.length > 0 || moduleFailed) return EXIT.FAILED;
   if (checkOnly && updatesAvailable) return EXIT.UPDATES_AVAILABLE;
   return EXIT.OK;
@@ -152,7 +152,7 @@ function summarize(logger: Logger, r: RunReport): void {
       exitCode: r.exitCode,
       schemaUpdates: count((s) => ['installed', 'updated', 'repaired', 'available', 'failed'].includes(s), r.updates),
       applied: count((s) => ['installed', 'updated', 'repaired'].includes(s), r.updates),
-      modulesRun: count((s) => s !== 'disabled' && s !== 'skipped', r.modules),
+      modulesRun: count((s) => s !== 'disabled', r.modules),
       modulesOk: count((s) => s === 'ok', r.modules),
       errors: r.errors.length,
       durationMs: r.durationMs,

@@ -16,6 +16,7 @@ import { writeFiles } from './install.js';
 import type { StepHook } from './install.js';
 import type { Logger } from '../core/logger.js';
 import { readReleaseState, releasesDir, setCurrent, writeReleaseState, currentRelease } from './releases.js';
+import { DEFAULTS } from '../core/defaults.js';
 
 /** The package folder of the running orchestrator (holds package.json, bin/, dist/ or src/, node_modules/). */
 export const RUNNING_PACKAGE = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -29,7 +30,7 @@ export interface StageReleaseOptions {
   hook?: StepHook;
 }
 
-const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env, timeout = 600_000) =>
+const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env, timeout: number = DEFAULTS.selfUpdateBuildTimeoutMs) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(cmd, args, { cwd, env, timeout, maxBuffer: 16 * 2 ** 20 }, (err, stdout, stderr) =>
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
@@ -70,7 +71,7 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
       const built = await run(process.execPath, [prebuild], staging);
       if (built.code !== 0) fail(`its sandbox bundles do not build: ${built.stderr.trim().split('\n').slice(-3).join(' ')}`);
     }
-    const test = await run(process.execPath, [path.join(staging, 'bin', 'updates.js'), 'self-test'], staging, { ...process.env, UPDATES_NO_DELEGATE: '1' }, 120_000);
+    const test = await run(process.execPath, [path.join(staging, 'bin', 'updates.js'), 'self-test'], staging, { ...process.env, UPDATES_NO_DELEGATE: '1' }, DEFAULTS.selfTestTimeoutMs);
     if (test.code !== 0 || !test.stdout.includes(`self-test ok ${o.version}`)) {
       fail(`its self-test failed (exit ${test.code}): ${(test.stderr || test.stdout).trim().split('\n').slice(-4).join(' ')}`);
     }

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { UpdatesError } from '../core/errors.js';
 import { GIT_ENV, isAncestor } from './git.js';
+import { DEFAULTS } from '../core/defaults.js';
 
 export interface TrustPolicy {
   /** Path of an allowed-signers file (ssh-keygen format); when set, the commit must carry a good signature by one of them. */
@@ -29,7 +30,7 @@ export async function verifySignature(repoDir: string, commit: string, allowedSi
   }
   const args = ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.allowedSignersFile=${allowedSigners}`, 'verify-commit', '--raw', commit];
   const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile('git', args, { cwd: repoDir, env: { ...GIT_ENV }, timeout: 30_000 }, (err, _out, stderr) => {
+    execFile('git', args, { cwd: repoDir, env: { ...GIT_ENV }, timeout: DEFAULTS.signatureCheckTimeoutMs }, (err, _out, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stderr });
     });
   });

@@ -86,9 +86,6 @@ export interface Sdk {
   };
 }
 
-/** What the sandbox endows as 'updates-orchestrator/sdk': the SDK plus its error class, for `instanceof`. */
-export type SdkModule = Sdk & { SdkError: typeof SdkError };
-
 /** Builds the SDK over a transport. */
 export function createSdk(call: Call, configuration: Readonly<Record<string, unknown>>): Sdk {
   const logAt = (level: 'debug' | 'info' | 'warn' | 'error') => async (message: string) => {

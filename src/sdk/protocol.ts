@@ -26,8 +26,9 @@ const pathString = z
   .refine((s) => s.startsWith('/'), 'path must be absolute');
 const shortString = z.string().min(1).max(256).refine(noNul, 'contains a NUL byte');
 const payloadString = z.string().max(MAX_PAYLOAD_BYTES);
-/** A backup label becomes a folder name. */
-const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'label must be letters, digits, ".", "_" or "-" (at most 64)');
+/** A backup label becomes a folder name: letters, digits, ".", "_" or "-", at most 64, not starting with a dot. */
+export const BACKUP_LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const label = z.string().regex(BACKUP_LABEL_RE, 'label must be letters, digits, ".", "_" or "-" (at most 64)');
 /** A user or group: a name or a numeric id. */
 const principal = z.union([shortString, z.number().int().min(0).max(0xffffffff)]);
 /** A file mode, as a number (0o755) or an octal string ("755", "0755"). */
@@ -86,33 +87,37 @@ export type Method = keyof typeof methodSchemas;
 export const METHODS = Object.keys(methodSchemas) as Method[];
 export type Params<M extends Method> = z.output<(typeof methodSchemas)[M]>;
 
-export interface ServiceStatus { name: string; active: boolean; state: string }
-export interface ExecResult { exitCode: number; stdout: string; stderr: string; timedOut: boolean }
-export interface BackupInfo { label: string; id: string; createdAt: string; files: number; bytes: number }
+const serviceStatusSchema = z.strictObject({ name: z.string(), active: z.boolean(), state: z.string() });
+const execResultSchema = z.strictObject({ exitCode: z.number(), stdout: z.string(), stderr: z.string(), timedOut: z.boolean() });
+const backupInfoSchema = z.strictObject({ label: z.string(), id: z.string(), createdAt: z.string(), files: z.number(), bytes: z.number() });
+export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
+export type ExecResult = z.infer<typeof execResultSchema>;
+export type BackupInfo = z.infer<typeof backupInfoSchema>;
 
-/** What each method resolves to. */
-export interface Results {
-  'log': null;
-  'permissions.set': { changed: number };
-  'state.backup': BackupInfo;
-  'state.restore': { label: string; id: string; files: number };
-  'state.list': { backups: BackupInfo[] };
-  'fs.readFile': { content: string };
-  'fs.writeFile': { changed: boolean };
-  'fs.mkdir': { created: boolean };
-  'fs.remove': { removed: boolean };
-  'fs.exists': { exists: boolean };
-  'exec': ExecResult;
-  'services.restart': ServiceStatus;
-  'services.reload': ServiceStatus;
-  'services.status': ServiceStatus;
-  'store.get': { value: unknown };
-  'store.set': null;
-  'store.delete': { deleted: boolean };
-  'store.keys': { keys: string[] };
-  'clock.now': { iso: string; epochMs: number };
-  'clock.sleep': null;
-}
+/** What each method resolves to, one schema per method (the broker's handlers are typed by it). */
+export const resultSchemas = {
+  'log': z.null(),
+  'permissions.set': z.strictObject({ changed: z.number() }),
+  'state.backup': backupInfoSchema,
+  'state.restore': z.strictObject({ label: z.string(), id: z.string(), files: z.number() }),
+  'state.list': z.strictObject({ backups: z.array(backupInfoSchema) }),
+  'fs.readFile': z.strictObject({ content: z.string() }),
+  'fs.writeFile': z.strictObject({ changed: z.boolean() }),
+  'fs.mkdir': z.strictObject({ created: z.boolean() }),
+  'fs.remove': z.strictObject({ removed: z.boolean() }),
+  'fs.exists': z.strictObject({ exists: z.boolean() }),
+  'exec': execResultSchema,
+  'services.restart': serviceStatusSchema,
+  'services.reload': serviceStatusSchema,
+  'services.status': serviceStatusSchema,
+  'store.get': z.strictObject({ value: z.unknown() }),
+  'store.set': z.null(),
+  'store.delete': z.strictObject({ deleted: z.boolean() }),
+  'store.keys': z.strictObject({ keys: z.array(z.string()) }),
+  'clock.now': z.strictObject({ iso: z.string(), epochMs: z.number() }),
+  'clock.sleep': z.null(),
+} as const satisfies Record<Method, z.ZodType>;
+export type Results = { [M in Method]: z.infer<(typeof resultSchemas)[M]> };
 
 /** A request, as it leaves the sandbox. */
 export const requestSchema = z.strictObject({
@@ -121,7 +126,6 @@ export const requestSchema = z.strictObject({
   method: z.enum(METHODS as [Method, ...Method[]]),
   params: z.unknown(),
 });
-export type Request = z.infer<typeof requestSchema>;
 
 /** An error as it crosses the channel: plain data, never a live Error. */
 export const wireErrorSchema = z.strictObject({

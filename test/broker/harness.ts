@@ -62,7 +62,7 @@ export async function makeHarness(capabilities: unknown, opts: HarnessOptions = 
       capabilities: capabilitiesSchema.parse(caps),
       root,
       stateDir,
-      logger: pino({ level: 'debug', base: undefined }, sink),
+      logger: pino({ level: 'debug', base: null }, sink),
       services: recordingBackend(servicesFile),
       ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
     });

@@ -87,7 +87,7 @@ test('two modules run at once and each request reaches its own run\'s broker', a
   // A slow broker makes the two runs' requests interleave in time.
   const brokers = [new FakeBroker(undefined, 5), new FakeBroker(undefined, 5)];
   const outcomes = await Promise.all(
-    ['alpha', 'beta'].map((who, i) => pool.run(job(`echo-${who}`, code, { args: [who], broker: brokers[i] }))),
+    ['alpha', 'beta'].map((who, i) => pool.run(job(`echo-${who}`, code, { args: [who], broker: brokers[i]! }))),
   );
   assert.deepEqual(outcomes.map((o) => o.status), ['ok', 'ok']);
   assert.deepEqual(brokers[0]?.logMessages(), ['alpha 0', 'alpha 1', 'alpha 2', 'alpha 3', 'alpha 4']);

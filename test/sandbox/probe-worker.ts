@@ -1,5 +1,5 @@
 // A stand-in module worker for process-isolation tests: probes what code in the worker's own realm could do.
-// Bundled into the sandbox process in place of src/sandbox/worker.ts; it never runs in the test process itself.
+// Bundled into the sandbox process in place of src/sandbox/worker/worker.ts; it never runs in the test process itself.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';

@@ -29,7 +29,7 @@ test('a request arriving after the run ended is refused with E_RUN_ENDED, audite
     },
   });
   const { port1, port2 } = new MessageChannel();
-  const relay = startRelay(port1, h.broker, pino({ level: 'warn', base: undefined }, sink), 'latecomer');
+  const relay = startRelay(port1, h.broker, pino({ level: 'warn', base: null }, sink), 'latecomer');
   relay.close();
   // The relay unrefs its port (it must never keep an orchestrator alive); this test's loop waits on it.
   port1.ref();

@@ -17,6 +17,7 @@ import type { RunnableModule } from '../phase2.js';
 import type { ModuleEntry } from '../report.js';
 import { folderChecksum, moduleFolder } from './checksum.js';
 import type { LegacyManifest } from './manifest.js';
+import { errnoCode } from '../../core/errno.js';
 
 /** A child either runs, or is reported as is (disabled, refused, not runnable). */
 export type ChildPlan = { runs: true; module: RunnableModule } | { runs: false; entry: ModuleEntry };
@@ -70,7 +71,7 @@ async function loadCode(ctx: ChildContext, dir: string, name: string): Promise<s
   try {
     return await fsp.readFile(path.join(dir, BUNDLE_FILE), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (errnoCode(err) !== 'ENOENT') throw err;
   }
   ctx.logger.info({ module: name }, `module ${name} has no built bundle; bundling it from its sources`);
   return ctx.build(dir, name);

@@ -10,9 +10,10 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { z } from 'zod';
-import { UpdatesError } from '../../core/errors.js';
+import { UpdatesError, messageOf } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fs-atomic.js';
 import { MODULE_NAME_RE, deepFreeze } from '../../core/manifest.js';
+import { errnoCode } from '../../core/errno.js';
 
 /** The file name, at the install root. */
 export const LEGACY_MANIFEST = 'manifest.json';
@@ -94,7 +95,7 @@ export async function readLegacyManifest(installRoot: string): Promise<{ file: s
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    throw legacyError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); legacy mode needs the seed's manifest at the install root`);
+    throw legacyError(file, `cannot be read (${errnoCode(err) ?? messageOf(err)}); legacy mode needs the seed's manifest at the install root`);
   }
   return { file, manifest: parseLegacyManifest(text, file) };
 }

@@ -61,7 +61,7 @@ export async function runLegacy(options: LegacyRunOptions): Promise<LegacyReport
     logger.error({ code: e.code }, e.message);
     report.errors.push({ code: e.code, message: e.message });
   } finally {
-    const failed = report.errors.length > 0 || report.modules.some((m) => m.status !== 'ok' && m.status !== 'disabled' && m.status !== 'skipped');
+    const failed = report.errors.length > 0 || report.modules.some((m) => m.status !== 'ok' && m.status !== 'disabled');
     report.exitCode = failed ? EXIT.FAILED : EXIT.OK;
     report.finishedAt = new Date().toISOString();
     report.durationMs = Date.now() - started;

@@ -8,6 +8,7 @@ import { isTaskStarted } from '../wire/task.js';
 import type { WorkerTask } from '../wire/task.js';
 import { HOST_PROTOCOL_VERSION, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
+import { errnoCode } from '../../core/errno.js';
 
 /** A run in flight here: its port (to post broker replies on) and its deadline. */
 interface HostRun {
@@ -62,8 +63,8 @@ async function startRun(message: RunMessage): Promise<void> {
     const reply = await pools.run(task, message.maxMemoryMb, deadline.signal);
     send({ t: 'settled', id, ok: true, reply });
   } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    const error = { ...(typeof code === 'string' ? { code } : {}), message: messageOf(err) };
+    const code = errnoCode(err);
+    const error = { ...(code !== undefined ? { code } : {}), message: messageOf(err) };
     send({ t: 'settled', id, ok: false, error, aborted: deadline.signal.aborted, ...(deadline.reason === 'start' ? { notStarted: true } : {}) });
   } finally {
     deadline.clear();
@@ -76,8 +77,7 @@ process.on('message', (raw: unknown) => {
   if (!parsed.success) return;
   const message = parsed.data;
   if (message.t === 'run') void startRun(message);
-  else if (message.t === 'reply') runs.get(message.id)?.port.postMessage(message.reply);
-  else runs.get(message.id)?.deadline.cancel();
+  else runs.get(message.id)?.port.postMessage(message.reply);
 });
 
 // main went away (even by SIGKILL, which runs none of its exit handlers): nothing here may outlive it.

@@ -1,9 +1,10 @@
 // The piscina pools that run module tasks, one per memory limit; used in-process and inside the sandbox process.
 import { Piscina } from 'piscina';
 import type { WorkerTask } from '../wire/task.js';
+import { DEFAULTS } from '../../core/defaults.js';
 
 /** Idle workers stay this long, so one run's modules share warm workers and nothing lingers long after. */
-const IDLE_TIMEOUT_MS = 30_000;
+const IDLE_TIMEOUT_MS = DEFAULTS.workerIdleTimeoutMs;
 /** V8 stack of a worker; a module's runaway recursion ends with a RangeError at this depth. */
 const STACK_SIZE_MB = 4;
 

@@ -39,11 +39,6 @@ export class TaskDeadline {
     this.#timer = setTimeout(() => this.#fire('deadline'), this.#timeoutMs);
   }
 
-  /** Aborts now, as the deadline would (a cancel from the orchestrator). */
-  cancel(): void {
-    this.#fire('deadline');
-  }
-
   /** Stops the timers; call once the task has settled. */
   clear(): void {
     clearTimeout(this.#timer);

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { errnoCode } from '../../core/errno.js';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -75,7 +76,7 @@ async function removeWithRetry(dir: string): Promise<void> {
       await rmdir(dir);
       return;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errnoCode(err);
       if (code === 'ENOENT') return;
       // EBUSY while a killed process is still being reaped.
       if (code !== 'EBUSY' || attempt >= 20) throw err;

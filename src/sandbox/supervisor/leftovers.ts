@@ -4,6 +4,7 @@ import { readdir, rm, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ownMemoryCgroupDir } from './cgroup.js';
+import { errnoCode } from '../../core/errno.js';
 
 /** Names made by this module's callers: updates-sandbox-<orchestrator pid>-<random>. */
 const LEFTOVER_RE = /^updates-sandbox-(\d+)-[A-Za-z0-9]+$/;
@@ -13,7 +14,7 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoCode(err) === 'EPERM';
   }
 }
 

@@ -4,6 +4,7 @@ import { messageOf, UpdatesError } from '../../core/errors.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { ModuleJob, ModuleOutcome, ModuleStatus } from '../wire/task.js';
 import { workerReplySchema } from '../wire/task.js';
+import { errnoCode } from '../../core/errno.js';
 
 /** piscina rejects a task whose worker ended with this message (e.g. process.exit inside the worker). */
 const WORKER_EXIT_RE = /^worker exited with code/;
@@ -35,7 +36,7 @@ export function outcomeOfRejection(job: ModuleJob, err: unknown, timedOut: boole
   if (timedOut) {
     return outcome(job, 'timeout', durationMs, 'E_MODULE_TIMEOUT', { seconds: String(Math.round(job.timeoutMs / 100) / 10) });
   }
-  if ((err as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+  if (errnoCode(err) === 'ERR_WORKER_OUT_OF_MEMORY') {
     return outcome(job, 'memory', durationMs, 'E_MODULE_MEMORY', { limitMb: String(job.maxMemoryMb) });
   }
   const message = messageOf(err);

@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { DEFAULTS } from '../../core/defaults.js';
 import { UpdatesError } from '../../core/errors.js';
 import type { ModuleJob, ModuleOutcome } from '../wire/task.js';
 import { bundleHost } from './bundle-host.js';
@@ -14,9 +13,10 @@ import { resolveSandboxUser } from './sandbox-user.js';
 import type { SandboxUser } from './sandbox-user.js';
 import { findPrlimit, rlimitDataUsable, spawnHost } from './spawn-host.js';
 import { removeLeftovers } from './leftovers.js';
+import { DEFAULTS } from '../../core/defaults.js';
 
 /** How long past a job's deadline main waits for the process to stop it before it kills the process. */
-const HOST_GRACE_MS = 5_000;
+const HOST_GRACE_MS = DEFAULTS.sandboxGraceMs;
 
 /** Options of process isolation (see SandboxPoolOptions). */
 export interface ProcessEngineOptions {

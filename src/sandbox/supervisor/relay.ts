@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { PROTOCOL_VERSION } from '../../sdk/protocol.js';
 import { isTaskStarted } from '../wire/task.js';
 import type { JobBroker } from '../wire/task.js';
+import { DEFAULTS } from '../../core/defaults.js';
 
 /** The id of a raw request, if it has a usable one (only to address an internal-error reply). */
 function idOf(raw: unknown): number | undefined {
@@ -41,7 +42,7 @@ export interface BrokerRelay extends Relay {
 }
 
 /** The longest a run's outcome waits for its in-flight requests; broker.close() kills running commands meanwhile. */
-const DRAIN_TIMEOUT_MS = 10_000;
+const DRAIN_TIMEOUT_MS = DEFAULTS.brokerDrainTimeoutMs;
 
 /**
  * Relays raw requests of one run to its broker and hands each reply to `post`. The relay only relays: the broker

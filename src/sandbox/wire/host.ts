@@ -24,8 +24,6 @@ export const toHostSchema = z.discriminatedUnion('t', [
   runMessage,
   /** The broker's reply to a request of run `id`, posted as is to that run's worker port. */
   z.strictObject({ t: z.literal('reply'), id: jobId, reply: z.unknown() }),
-  /** main's own deadline passed: abort that run's task. */
-  z.strictObject({ t: z.literal('cancel'), id: jobId }),
 ]);
 
 /** How a task settled in the host, as plain data. */

@@ -1,8 +1,10 @@
-// Shapes that cross between the host (pool.ts) and a sandbox worker (worker.ts), and the pool's public job types.
+// Shapes that cross between the supervisor (supervisor/pool.ts) and a sandbox worker (worker/worker.ts), and the pool's public job types.
 import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 import type { ModuleResult } from '../../sdk/protocol.js';
 import { moduleResultSchema } from '../../sdk/protocol.js';
+import { plainErrorSchema } from '../../core/errors.js';
+import type { PlainError } from '../../core/errors.js';
 
 /** Largest serialized result (JSON, bytes) a module's main() may return. */
 export const MAX_RESULT_BYTES = 64 * 1024;
@@ -14,12 +16,6 @@ export interface WorkerTask {
   configuration: Readonly<Record<string, unknown>>;
   args: string[];
   port: MessagePort;
-}
-
-/** An error as it crosses from the worker: plain data, with a catalogue code. */
-export interface PlainError {
-  code: string;
-  message: string;
 }
 
 /**
@@ -34,14 +30,15 @@ export function isTaskStarted(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === TASK_STARTED.t;
 }
 
-/** What a worker answers: the validated result of main(), or why the module failed. */
-export type WorkerReply = { ok: true; result: ModuleResult } | { ok: false; error: PlainError };
-
-/** The host validates each reply again: a worker is where hostile code ran. */
+/**
+ * What a worker answers: the validated result of main(), or why the module failed (a catalogue code). The host
+ * validates each reply again: a worker is where hostile code ran.
+ */
 export const workerReplySchema = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(true), result: moduleResultSchema }),
-  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string(), message: z.string() }) }),
+  z.strictObject({ ok: z.literal(false), error: plainErrorSchema.pick({ code: true, message: true }) }),
 ]);
+export type WorkerReply = z.infer<typeof workerReplySchema>;
 
 /** The broker side of one run, as the pool sees it: it relays raw requests and posts back what `handle` returns. */
 export interface JobBroker {
