@@ -27,13 +27,14 @@ export class FakeBroker {
   closeCount = 0;
   constructor(
     private readonly answer: (raw: Seen['raw']) => unknown = (raw) => ({ v: 1, id: raw.id, ok: true, result: null }),
-    private readonly delayMs = 0,
+    /** Awaited before each answer: lets a test hold replies until something else happened (no sleeps). */
+    private readonly hold: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   async handle(raw: unknown): Promise<unknown> {
     const request = raw as Seen['raw'];
     this.seen.push({ raw: request, afterClose: this.closeCount > 0 });
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    await this.hold();
     return this.answer(request);
   }
 

@@ -84,8 +84,15 @@ test('a reply with an unknown id is ignored, so the call stays pending until the
 
 test('two modules run at once and each request reaches its own run\'s broker', async () => {
   const code = await bundleFixture('echo');
-  // A slow broker makes the two runs' requests interleave in time.
-  const brokers = [new FakeBroker(undefined, 5), new FakeBroker(undefined, 5)];
+  // No reply goes out until both runs have sent a request: the two really run at the same time, and their
+  // requests are in flight together.
+  let bothAsked: () => void = () => undefined;
+  const barrier = new Promise<void>((resolve) => (bothAsked = resolve));
+  const hold = (): Promise<void> => {
+    if (brokers.every((b) => b.seen.length > 0)) bothAsked();
+    return barrier;
+  };
+  const brokers = [new FakeBroker(undefined, hold), new FakeBroker(undefined, hold)];
   const outcomes = await Promise.all(
     ['alpha', 'beta'].map((who, i) => pool.run(job(`echo-${who}`, code, { args: [who], broker: brokers[i]! }))),
   );
