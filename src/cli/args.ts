@@ -79,6 +79,7 @@ Exit codes:
   2    usage or configuration error
   75   another run holds the lock (see --wait)
   100  check found updates to install
+  130, 143  interrupted by SIGINT or SIGTERM; the saved report says "interrupted"
 
 Files (under the install root): index.json (global index), modules/<name> (live versions), config.json,
 state/last-run.json (last report), state/runs/ (history), state/metrics.prom (Prometheus textfile metrics).

@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       if (opts.json) process.stdout.write(`${JSON.stringify(legacy, null, 2)}\n`);
       return legacy.exitCode ?? EXIT.FAILED;
     }
-    const report = await performRun({ ...runConfig(opts, settings, installRoot, logger), reexecArgv: argv });
+    const report = await performRun({ ...runConfig(opts, settings, installRoot, logger), reexecArgv: argv, handleSignals: true });
     // After a self-update the new release finished the run and printed its own report.
     if (opts.json && report.handedOver !== true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.exitCode ?? EXIT.FAILED;

@@ -44,6 +44,8 @@ export const DEFAULTS = Object.freeze({
   sandboxGraceMs: 5_000,
   /** Idle sandbox workers stay this long, so one run's modules share warm workers and nothing lingers after. */
   workerIdleTimeoutMs: 30_000,
+  /** How long an interrupted run waits for its sandbox and modules' commands to stop before it saves its report. */
+  interruptStopMs: 10_000,
   /** How long a run waits for the lock holder to say who it is. */
   lockQueryTimeoutMs: 2_000,
   /** Deadline of a self-update's build steps (copy, npm ci, tsc, bundles). */

@@ -37,6 +37,9 @@ export interface RunReport {
   modules: ModuleEntry[];
   errors: ReportError[];
   phase2: 'ran' | 'not-run';
+  /** completed: the run got to its end; interrupted: SIGTERM or SIGINT (`signal`) stopped it (exit code 143 or 130). */
+  status?: 'completed' | 'interrupted';
+  signal?: 'SIGTERM' | 'SIGINT';
   /** Set when this process installed a new orchestrator and the new one finished the run (its report is the run's). */
   handedOver?: boolean;
 }

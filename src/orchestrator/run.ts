@@ -13,6 +13,9 @@ import type { Journal } from './journal.js';
 import { layoutOf } from './layout.js';
 import type { Layout } from './layout.js';
 import { acquireLock } from './lock.js';
+import { exitCodeOfSignal, interrupt, pushSignalHandler } from './interrupt.js';
+import type { StopSignal } from './interrupt.js';
+import { DEFAULTS } from '../core/defaults.js';
 import type { Logger } from '../core/logger.js';
 import { refreshIndex, runPhase1 } from './phase1.js';
 import { takeHandoff } from './handoff.js';
@@ -48,6 +51,11 @@ export interface RunConfig {
   maxFetchBytes?: number;
   /** The CLI's arguments: after a self-update, the new release is re-executed with them to finish the run. */
   reexecArgv?: string[];
+  /**
+   * Take SIGTERM and SIGINT once the lock is held: the run stops its modules, saves its report with status
+   * `interrupted` and returns it with exit code 143 or 130 (the CLI then exits at once). See interrupt.ts.
+   */
+  handleSignals?: boolean;
 }
 
 /** What Phase 2 gets: the run so far. It fills report.modules and may roll back modules of `phase1.updated`. */
@@ -78,56 +86,85 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   const onWait = (h: { pid: number } | undefined): void => logger.info({ holder: h?.pid }, `waiting for the run lock (held by pid ${h?.pid ?? 'unknown'})`);
   const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait, onWait }) : undefined;
   let handedOver = false;
-  try {
-    logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
-    const journal = await readJournal(layout.journal);
-    const repoDir = cfg.repoDir ?? layout.repoDir;
-    const phase1 = await runPhase1(
-      { layout, repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
-        trust: cfg.trust ?? { allowHistoryRewrite: false },
-        ...(cfg.maxFetchBytes !== undefined ? { maxFetchBytes: cfg.maxFetchBytes } : {}),
-        ...(cfg.hook ? { hook: cfg.hook } : {}) },
-      report,
-      journal,
-    );
-    if (handoff !== undefined) mergeHandoff(report, phase1, handoff);
-    const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
-    if (!cfg.checkOnly) {
-      await writeJournal(layout.journal, journal);
-      const childExit = await selfUpdate({ layout, repoDir, report, phase1, heldVersion: heldRelease, runningVersion: cfg.orchestratorVersion, logger,
-        ...(cfg.reexecArgv ? { reexecArgv: cfg.reexecArgv } : {}), ...(cfg.hook ? { hook: cfg.hook } : {}) });
-      if (childExit !== undefined) {
-        handedOver = true;
-        report.handedOver = true;
-        report.exitCode = childExit;
-        return report;
+  let stop: (signal: StopSignal) => void = () => undefined;
+  const stopped = new Promise<StopSignal>((resolve) => (stop = resolve));
+  const popSignals = cfg.handleSignals === true ? pushSignalHandler((signal) => stop(signal)) : undefined;
+  const work = (async (): Promise<void> => {
+    try {
+      logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
+      const journal = await readJournal(layout.journal);
+      const repoDir = cfg.repoDir ?? layout.repoDir;
+      const phase1 = await runPhase1(
+        { layout, repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
+          trust: cfg.trust ?? { allowHistoryRewrite: false },
+          ...(cfg.maxFetchBytes !== undefined ? { maxFetchBytes: cfg.maxFetchBytes } : {}),
+          ...(cfg.hook ? { hook: cfg.hook } : {}) },
+        report,
+        journal,
+      );
+      if (handoff !== undefined) mergeHandoff(report, phase1, handoff);
+      const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
+      if (!cfg.checkOnly) {
+        await writeJournal(layout.journal, journal);
+        const childExit = await selfUpdate({ layout, repoDir, report, phase1, heldVersion: heldRelease, runningVersion: cfg.orchestratorVersion, logger,
+          ...(cfg.reexecArgv ? { reexecArgv: cfg.reexecArgv } : {}), ...(cfg.hook ? { hook: cfg.hook } : {}) });
+        if (childExit !== undefined) {
+          handedOver = true;
+          report.handedOver = true;
+          report.exitCode = childExit;
+          return;
+        }
+        if (cfg.phase2 !== undefined) {
+          await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, ...(cfg.hook ? { hook: cfg.hook } : {}) });
+          report.phase2 = 'ran';
+        } else {
+          logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
+        }
+        // Phase 2 may have rolled modules back: the index follows what is live.
+        await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined);
+        raiseWatermarks(journal, await readInstalled(layout));
+        await writeJournal(layout.journal, journal);
+        await confirmIfPending(layout, logger);
       }
-      if (cfg.phase2 !== undefined) {
-        await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, ...(cfg.hook ? { hook: cfg.hook } : {}) });
-        report.phase2 = 'ran';
-      } else {
-        logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
-      }
-      // Phase 2 may have rolled modules back: the index follows what is live.
-      await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined);
-      raiseWatermarks(journal, await readInstalled(layout));
-      await writeJournal(layout.journal, journal);
-      await confirmIfPending(layout, logger);
+      report.exitCode = exitCodeOf(report, cfg.checkOnly, phase1.updatesAvailable);
+    } catch (err) {
+      const e = err instanceof UpdatesError ? err : new UpdatesError('E_INTERNAL', { detail: messageOf(err) });
+      logger.error({ code: e.code, err }, e.message);
+      report.errors.push({ code: e.code, message: e.message });
+      report.exitCode = EXIT.FAILED;
     }
-    report.exitCode = exitCodeOf(report, cfg.checkOnly, phase1.updatesAvailable);
-  } catch (err) {
-    const e = err instanceof UpdatesError ? err : new UpdatesError('E_INTERNAL', { detail: messageOf(err) });
-    logger.error({ code: e.code, err }, e.message);
-    report.errors.push({ code: e.code, message: e.message });
-    report.exitCode = EXIT.FAILED;
+  })();
+  let signal: StopSignal | undefined;
+  try {
+    signal = await Promise.race([work.then(() => undefined), stopped]);
   } finally {
-    report.finishedAt = new Date().toISOString();
-    report.durationMs = Date.now() - started;
-    if (!cfg.checkOnly && !handedOver) await saveReport(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
-    await lock?.release();
+    popSignals?.();
   }
+  if (signal !== undefined) return interrupted(cfg, layout, logger, report, started, signal);
+  report.status = 'completed';
+  report.finishedAt = new Date().toISOString();
+  report.durationMs = Date.now() - started;
+  if (!cfg.checkOnly && !handedOver) await saveReport(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+  await lock?.release();
   summarize(logger, report);
   return report;
+}
+
+/**
+ * The end of a run stopped by a signal: what it started is stopped (sandbox, commands), and its report, as it
+ * stands, is saved with status `interrupted`. The lock stays held until the process exits, since the abandoned
+ * work may still be finishing a step; every step is safe to stop anywhere.
+ */
+async function interrupted(cfg: RunConfig, layout: Layout, logger: Logger, report: RunReport, started: number, signal: StopSignal): Promise<RunReport> {
+  logger.warn({ signal }, `interrupted by ${signal}: stopping the run's modules and saving its report`);
+  // The report as it stood when the signal came: what stopping the modules makes them report is not theirs.
+  const final: RunReport = { ...structuredClone(report), status: 'interrupted', signal, exitCode: exitCodeOfSignal(signal) };
+  await interrupt(signal, DEFAULTS.interruptStopMs);
+  final.finishedAt = new Date().toISOString();
+  final.durationMs = Date.now() - started;
+  if (!cfg.checkOnly) await saveReport(layout, final).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+  summarize(logger, final);
+  return final;
 }
 
 /** The child's report starts with what its parent did in Phase 1 of the same run. */

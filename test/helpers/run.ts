@@ -2,6 +2,7 @@
  * Test helpers to run the orchestrator: in-process (performRun) and as the real CLI in a child process.
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/core/logger.js';
@@ -34,7 +35,7 @@ export interface CliResult { code: number | null; signal: NodeJS.Signals | null;
 
 /** Runs `node bin/updates.js ...args` and collects its output. */
 /** Options of runCli/runNode; `onStderr` sees the child's stderr as it comes (to synchronise on a log line). */
-export interface RunNodeOptions { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (text: string) => void }
+export interface RunNodeOptions { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (text: string) => void; onSpawn?: (child: ChildProcess) => void }
 
 export function runCli(args: string[], options: RunNodeOptions = {}): Promise<CliResult> {
   return runNode([BIN, ...args], options);
@@ -48,6 +49,7 @@ export function runNode(args: string[], options: RunNodeOptions = {}): Promise<C
       env: { ...process.env, UPDATES_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
