@@ -6,7 +6,8 @@
 // 2. When that release ends abnormally (killed, or an exit code a completed run never has) and it is the
 //    release on trial (releases/state.json "pending"), it rolls releases/current back to the release before
 //    it, holds the failed version, and starts again, so a broken release never stops the server's updates.
-// 3. Otherwise it runs this package: the compiled CLI (dist/), or the TypeScript sources through tsx.
+// 3. Otherwise it runs this package: the compiled CLI (dist/), or in an unbuilt checkout the TypeScript sources
+//    through tsx (a dev dependency; an installed package always has dist/ and never needs it).
 // A release that does not even start (say its node_modules were removed) is not run: the launcher says so on one
 // line and runs the release before it, or its own package (one on trial is rolled back, as in 2).
 // While a release runs, SIGTERM and SIGINT go to it and the launcher waits for it to end (its run saves an
@@ -36,7 +37,8 @@ function flag(name) {
 function installRoot() {
   const root = path.resolve(flag('--root') ?? '/');
   const modules = flag('--modules-path') ?? '/var/local/lib/updates';
-  return path.isAbsolute(modules) ? path.join(root, modules) : path.resolve(modules);
+  // A relative --modules-path is refused by the CLI (it would not be mapped under --root): nothing to delegate.
+  return path.isAbsolute(modules) ? path.join(root, modules) : undefined;
 }
 
 function readState(file) {
@@ -116,7 +118,9 @@ function fallbackRelease(releases, state, broken) {
 
 async function delegate() {
   if (process.env.UPDATES_NO_DELEGATE === '1' || argv.includes('self-test')) return undefined;
-  const releases = path.join(installRoot(), 'releases');
+  const root = installRoot();
+  if (root === undefined) return undefined;
+  const releases = path.join(root, 'releases');
   for (let attempt = 0; attempt < 2; attempt++) {
     const current = path.join(releases, 'current');
     if (!existsSync(current) || realpathSync(current) === ownPackage) return undefined;
@@ -152,9 +156,15 @@ if (delegated !== undefined) process.exit(delegated);
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 let entry = compiled;
 if (!existsSync(fileURLToPath(compiled))) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  entry = new URL('../src/cli/main.ts', import.meta.url);
+  // A checkout without a build: run the TypeScript sources through tsx (a dev dependency), or say what to do.
+  const sources = new URL('../src/cli/main.ts', import.meta.url);
+  const tsx = existsSync(fileURLToPath(sources)) ? await import('tsx/esm/api').catch(() => undefined) : undefined;
+  if (tsx === undefined) {
+    process.stderr.write(`updates: ${fileURLToPath(compiled)} is missing: this copy of updates-orchestrator was not built. In a checkout, run "npm ci && npm run build"; otherwise reinstall the package from a release tarball (npm pack builds it)\n`);
+    process.exit(1);
+  }
+  tsx.register();
+  entry = sources;
 }
 const { main } = await import(entry.href);
 const code = await main(argv);

@@ -6,13 +6,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError } from '../core/errors.js';
-import type { Settings } from './settings.js';
+import { didYouMean } from '../core/suggest.js';
+import { SETTINGS, flagOf, flagValue, validateSettings } from './settings-schema.js';
+import type { Settings } from './settings-schema.js';
 
-export const COMMANDS = ['run', 'check', 'status', 'run-module', 'migrate-legacy', 'self-test', 'help', 'version'] as const;
-export type Command = (typeof COMMANDS)[number];
+/** Log levels --log-level and UPDATES_LOG_LEVEL accept (pino's). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export interface CliOptions {
-  command: Command;
+  /** The first positional argument (default `run`); main.ts checks it against its command table. */
+  command: string;
   modulesPath: string;
   root: string;
   checkOnly: boolean;
@@ -25,11 +28,13 @@ export interface CliOptions {
   /** run-module: the module folder and the arguments after "--" for its main(). */
   moduleDir?: string;
   moduleArgs?: string[];
-  /** Settings given as flags (they override the config file). */
+  /** Settings given as flags (they override the config files). */
   flags: Partial<Settings>;
+  /** Whether --root was given (run-module maps under its own scratch root otherwise). */
+  rootGiven: boolean;
 }
 
-export const HELP = `Usage: updates [run|check|status] [options]
+export const HELP = `Usage: updates [run|check|status|doctor] [options]
 
 Syncs the updates repository, installs every module whose schema_version is newer (atomically, keeping the
 previous version for rollback), then runs every enabled module's main() in a sandbox.
@@ -45,12 +50,14 @@ Commands:
   migrate-legacy          write each legacy manifest.json entry's index.json into its module folder;
                           an existing, different index.json is reported and left as it is
   self-test               check that this build can bundle and run a module in the sandbox (exit 0 if so)
+  doctor                  check this machine's installation: one line per check, exit 1 if one failed
 
 Options:
-  --repo-url URL          git repository to sync (default: ${DEFAULTS.repoUrl})
+  --repo-url URL          git repository to sync (no default: set it here or as repo_url in the config file,
+                          e.g. ${DEFAULTS.exampleRepoUrl})
   --branch NAME           branch to sync (default: ${DEFAULTS.branch})
-  --modules-path PATH     install root (default: ${DEFAULTS.modulesPath})
-  --local-repo PATH       private clone of the repository (default: <install root>/state/repo.git)
+  --modules-path PATH     install root, absolute (default: ${DEFAULTS.modulesPath})
+  --local-repo PATH       private clone, absolute of the repository (default: <install root>/state/repo.git)
   --root DIR              map every absolute path (install root, clone, paths modules declare) under DIR,
                           as dpkg --root does: for tests and trying it out without root privileges
   --check-only            same as the check command
@@ -58,18 +65,21 @@ Options:
                           if its folder matches its checksum; records lastApplied (nothing is synced)
   --json                  print the run report as one JSON document on stdout (logs stay on stderr)
   --wait                  wait for another run to finish instead of exiting with 75
-  --config FILE           settings file (default: <install root>/config.json if it exists; flags win)
+  --config FILE           settings file to read instead of ${DEFAULTS.configFile} and
+                          <install root>/config.json (both read when present, the first wins; flags win)
   --require-signed        install only from a commit with a good SSH signature by an allowed signer
   --allowed-signers FILE  the pinned allowed-signers file (ssh-keygen format) for --require-signed
   --allow-history-rewrite accept a fetched commit that does not descend from the last installed one
   --max-fetch-mb MB       stop a fetch that grows the clone by more than this (default: ${DEFAULTS.maxFetchBytes / 2 ** 20})
   --module-timeout SEC    deadline of each module's main(), overriding metadata.timeout_seconds
-  --pool-size N           sandbox workers (default: ${DEFAULTS.poolSize})
+                          (at most ${DEFAULTS.maxModuleTimeoutSeconds})
+  --pool-size N           sandbox workers, 1 to ${DEFAULTS.maxPoolSize} (default: ${DEFAULTS.poolSize})
   --sandbox-user NAME     user of the sandbox process (default: updates-sandbox if it exists, else nobody)
-  --sandbox-memory-mb MB  memory cap of the sandbox process, off-heap memory included (default: 1024 or more)
+  --sandbox-memory-mb MB  memory cap of the sandbox process, off-heap memory included, at least 256
+                          (default: 1024 or more)
   --services MODE         systemctl (default) runs systemctl for service requests; record only logs them
                           to state/services.log (for machines without systemd, e.g. the demo)
-  --log-level LEVEL       trace, debug, info (default), warn, error
+  --log-level LEVEL       trace, debug, info (default), warn, error, fatal, silent (or UPDATES_LOG_LEVEL)
   -h, --help              this text
   -V, --version           the orchestrator's version
 
@@ -81,16 +91,9 @@ Exit codes:
   100  check found updates to install
   130, 143  interrupted by SIGINT or SIGTERM; the saved report says "interrupted"
 
-Files (under the install root): index.json (global index), modules/<name> (live versions), config.json,
-state/last-run.json (last report), state/runs/ (history), state/metrics.prom (Prometheus textfile metrics).
+Files: ${DEFAULTS.configFile} (settings, under --root); under the install root: index.json
+(global index), modules/<name> (live versions), config.json (older settings file), state/last-run.json (last report), state/runs/ (history), state/metrics.prom (Prometheus textfile metrics).
 `;
-
-function positiveNumber(flag: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UpdatesError('E_USAGE', { detail: `${flag} needs a positive number, got "${raw}"` });
-  return n;
-}
 
 const OPTIONS = {
   'repo-url': { type: 'string' },
@@ -123,42 +126,45 @@ export function parseCli(argv: string[]): CliOptions {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
-    throw new UpdatesError('E_USAGE', { detail: (err as Error).message });
+    const unknown = /Unknown option '(--?[^']+)'/.exec((err as Error).message)?.[1];
+    const hint = unknown !== undefined ? didYouMean(unknown, Object.keys(OPTIONS).map((o) => `--${o}`)) : undefined;
+    throw new UpdatesError('E_USAGE', { detail: `${(err as Error).message.split('. ')[0] ?? ''}${hint !== undefined ? ` (did you mean ${hint}?)` : ''}` });
   }
   const { values: v, positionals } = parsed;
   const first = positionals[0] ?? 'run';
   if (first === 'run-module' && positionals[1] === undefined) throw new UpdatesError('E_USAGE', { detail: 'run-module needs a module folder: updates run-module DIR' });
   if (first !== 'run-module' && positionals.length > 1) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[1]}"` });
-  if (!(COMMANDS as readonly string[]).includes(first)) throw new UpdatesError('E_USAGE', { detail: `unknown command "${first}"` });
-  const command: Command = v.help ? 'help' : v.version ? 'version' : (first as Command);
-  if (v.services !== undefined && v.services !== 'systemctl' && v.services !== 'record') {
-    throw new UpdatesError('E_USAGE', { detail: `--services must be systemctl or record, got "${v.services}"` });
-  }
+  const command = v.help ? 'help' : v.version ? 'version' : first;
   if (v.legacy && (command !== 'run' || v['check-only'])) {
     throw new UpdatesError('E_USAGE', { detail: '--legacy is a run mode of its own; it does not combine with check, --check-only or another command' });
   }
-  const pool = positiveNumber('--pool-size', v['pool-size']);
-  if (pool !== undefined && !Number.isInteger(pool)) throw new UpdatesError('E_USAGE', { detail: '--pool-size needs a whole number' });
-  const flags: Partial<Settings> = {};
-  if (v['repo-url'] !== undefined) flags.repoUrl = v['repo-url'];
-  if (v.branch !== undefined) flags.branch = v.branch;
-  if (v['local-repo'] !== undefined) flags.localRepo = v['local-repo'];
-  if (v['require-signed']) flags.requireSigned = true;
-  if (v['allowed-signers'] !== undefined) flags.allowedSigners = path.resolve(v['allowed-signers']);
-  if (v['allow-history-rewrite']) flags.allowHistoryRewrite = true;
-  const fetchMb = positiveNumber('--max-fetch-mb', v['max-fetch-mb']);
-  if (fetchMb !== undefined) flags.maxFetchMb = fetchMb;
-  const timeout = positiveNumber('--module-timeout', v['module-timeout']);
-  if (timeout !== undefined) flags.moduleTimeoutSeconds = timeout;
-  if (pool !== undefined) flags.poolSize = pool;
-  if (v.services !== undefined) flags.services = v.services;
-  if (v['sandbox-user'] !== undefined) flags.sandboxUser = v['sandbox-user'];
-  const sandboxMb = positiveNumber('--sandbox-memory-mb', v['sandbox-memory-mb']);
-  if (sandboxMb !== undefined) flags.sandboxMemoryMb = Math.round(sandboxMb);
+  if (v['log-level'] !== undefined && !(LOG_LEVELS as readonly string[]).includes(v['log-level'])) {
+    throw new UpdatesError('E_USAGE', { detail: `--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${v['log-level']}"` });
+  }
+  for (const [flag, value] of [['--modules-path', v['modules-path']], ['--local-repo', v['local-repo']]] as const) {
+    if (value !== undefined && !path.isAbsolute(value)) {
+      throw new UpdatesError('E_USAGE', { detail: `${flag} must be an absolute path (it is mapped under --root), got "${value}"; use ${path.resolve(value)} if you meant that` });
+    }
+  }
+  // Flags become config keys and go through the config file's schema: one set of rules for both.
+  const raw: Record<string, unknown> = {};
+  const values = v as Record<string, string | boolean | undefined>;
+  for (const s of SETTINGS) {
+    const value = values[flagOf(s.key).slice(2)];
+    if (value === undefined || value === false) continue;
+    raw[s.key] = s.key === 'allowed_signers' && typeof value === 'string' ? path.resolve(value) : flagValue(s.kind, value);
+  }
+  let flags: Partial<Settings>;
+  try {
+    flags = validateSettings(raw, flagOf);
+  } catch (err) {
+    throw new UpdatesError('E_USAGE', { detail: (err as Error).message });
+  }
   return Object.freeze({
     command,
     modulesPath: v['modules-path'] ?? DEFAULTS.modulesPath,
     root: path.resolve(v.root ?? '/'),
+    rootGiven: v.root !== undefined,
     checkOnly: command === 'check' || v['check-only'] === true,
     json: v.json === true,
     wait: v.wait === true,

@@ -1,134 +1,91 @@
 /**
- * The `updates` command: parses flags, layers settings, runs the requested command, exits with a documented code.
+ * The `updates` command: parses flags, loads only the command asked for, exits with a documented code.
+ * `--help`, `--version` and light commands answer without loading the run machinery (piscina, ses, esbuild).
  */
 import { UpdatesError, messageOf } from '../core/errors.js';
-import { layoutOf, underRoot } from '../orchestrator/layout.js';
-import { formatMigrateReport, migrateLegacy, runLegacy } from '../orchestrator/legacy/index.js';
-import type { LegacyRunOptions } from '../orchestrator/legacy/index.js';
-import { createLogger } from '../core/logger.js';
-import type { Logger } from '../core/logger.js';
-import { createPhase2 } from '../orchestrator/phase2.js';
 import { EXIT } from '../core/exit-codes.js';
-import { performRun } from '../orchestrator/run.js';
-import type { RunConfig } from '../orchestrator/run.js';
+import type { Logger } from '../core/logger.js';
+import { didYouMean } from '../core/suggest.js';
+import { underRoot } from '../orchestrator/layout.js';
 import { orchestratorVersion } from '../orchestrator/version.js';
-import { bundleModule } from '../sandbox/build/bundle.js';
-import { HELP, parseCli } from './args.js';
-import type { CliOptions } from './args.js';
-import { readConfigFile, resolveSettings } from './settings.js';
-import type { Settings } from './settings.js';
-import { runModule } from './run-module.js';
-import { selfTest } from './self-test.js';
-import { formatStatus, statusOf } from './status.js';
+import { HELP, LOG_LEVELS, parseCli } from './args.js';
+import type { CommandContext, CommandModule } from './command.js';
+
+/** Every command and where it lives: adding a command is one line here and a file in commands/. */
+const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
+  'run': () => import('./commands/run.js'),
+  'check': () => import('./commands/run.js'),
+  'status': () => import('./commands/status.js'),
+  'doctor': () => import('./commands/doctor.js'),
+  'run-module': () => import('./commands/run-module.js'),
+  'migrate-legacy': () => import('./commands/migrate-legacy.js'),
+  'self-test': () => import('./commands/self-test.js'),
+};
 
 /** Runs the CLI and returns the exit code (the caller exits with it). */
 export async function main(argv: string[]): Promise<number> {
-  let opts: CliOptions;
+  let logger: Logger | undefined;
+  let json = argv.includes('--json');
   try {
-    opts = parseCli(argv);
+    const opts = parseCli(argv);
+    json = opts.json;
+    if (opts.command === 'help') {
+      process.stdout.write(HELP);
+      return EXIT.OK;
+    }
+    if (opts.command === 'version') {
+      process.stdout.write(`${orchestratorVersion()}\n`);
+      return EXIT.OK;
+    }
+    const load = COMMANDS[opts.command];
+    if (load === undefined) {
+      const hint = didYouMean(opts.command, Object.keys(COMMANDS));
+      throw new UpdatesError('E_USAGE', { detail: `unknown command "${opts.command}"${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}` });
+    }
+    const level = opts.logLevel ?? process.env['UPDATES_LOG_LEVEL'];
+    if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+      throw new UpdatesError('E_USAGE', { detail: `UPDATES_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"` });
+    }
+    const ctx: CommandContext = {
+      argv,
+      opts,
+      installRoot: underRoot(opts.root, opts.modulesPath),
+      logger: async () => (logger ??= (await import('../core/logger.js')).createLogger(level !== undefined ? { level } : {})),
+    };
+    return await (await load()).command(ctx);
   } catch (err) {
-    process.stderr.write(`updates: ${messageOf(err)}\n`);
+    return await reportError(err, logger, json);
+  } finally {
+    logger?.flush();
+  }
+}
+
+/**
+ * One line that says what went wrong: usage and configuration errors on stderr (exit 2); the others through the
+ * logger, with the stack trace only at debug level.
+ */
+async function reportError(err: unknown, logger: Logger | undefined, json: boolean): Promise<number> {
+  if (json && err instanceof UpdatesError) process.stdout.write(`${JSON.stringify({ error: err.toWire() }, null, 2)}\n`);
+  if (err instanceof UpdatesError && (err.code === 'E_USAGE' || err.code === 'E_CONFIG')) {
+    process.stderr.write(`updates: ${err.message}\n`);
     return EXIT.USAGE;
   }
-  if (opts.command === 'help') {
-    process.stdout.write(HELP);
-    return EXIT.OK;
-  }
-  if (opts.command === 'version') {
-    process.stdout.write(`${orchestratorVersion()}\n`);
-    return EXIT.OK;
-  }
-  if (opts.command === 'self-test') return selfTest();
-  const installRoot = underRoot(opts.root, opts.modulesPath);
-  if (opts.command === 'status') {
-    const status = await statusOf(layoutOf(installRoot));
-    process.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
-    return EXIT.OK;
-  }
-  const logger = createLogger(opts.logLevel !== undefined ? { level: opts.logLevel } : {});
+  const log = logger ?? (await import('../core/logger.js')).createLogger({ level: levelOrInfo() });
   try {
-    if (opts.command === 'run-module') {
-      const r = await runModule({
-        dir: opts.moduleDir ?? '.',
-        args: opts.moduleArgs ?? [],
-        ...(argv.some((a) => a === '--root' || a.startsWith('--root=')) ? { root: opts.root } : {}),
-        ...(opts.flags.services !== undefined ? { services: opts.flags.services } : {}),
-        ...(opts.flags.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: opts.flags.moduleTimeoutSeconds } : {}),
-        logger,
-      });
-      process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.module}: ${r.status}${r.error ? ` (${r.error.message})` : ''}\nresult: ${JSON.stringify(r.result ?? null)}\nfiles under ${r.root}, stores and backups under ${r.stateDir}\n`);
-      return r.status === 'ok' ? EXIT.OK : EXIT.FAILED;
-    }
-    if (opts.command === 'migrate-legacy') {
-      const migrated = await migrateLegacy({ installRoot, wait: opts.wait, logger });
-      process.stdout.write(opts.json ? `${JSON.stringify(migrated, null, 2)}\n` : formatMigrateReport(migrated));
-      return migrated.exitCode;
-    }
-    const settings = await resolveSettings(await readConfigFile(installRoot, opts.configFile), opts.flags);
-    if (opts.legacy) {
-      const legacy = await runLegacy(legacyConfig(opts, settings, installRoot, logger));
-      if (opts.json) process.stdout.write(`${JSON.stringify(legacy, null, 2)}\n`);
-      return legacy.exitCode ?? EXIT.FAILED;
-    }
-    const report = await performRun({ ...runConfig(opts, settings, installRoot, logger), reexecArgv: argv, handleSignals: true });
-    // After a self-update the new release finished the run and printed its own report.
-    if (opts.json && report.handedOver !== true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return report.exitCode ?? EXIT.FAILED;
-  } catch (err) {
     if (err instanceof UpdatesError) {
-      logger.error({ code: err.code }, err.message);
-      if (opts.json) process.stdout.write(`${JSON.stringify({ error: err.toWire() }, null, 2)}\n`);
-      if (err.code === 'E_LOCKED') return EXIT.LOCKED;
-      if (err.code === 'E_USAGE' || err.code === 'E_CONFIG') return EXIT.USAGE;
-    } else {
-      logger.error({ err }, `unexpected error: ${messageOf(err)}`);
+      log.error({ code: err.code }, err.message);
+      return err.code === 'E_LOCKED' ? EXIT.LOCKED : EXIT.FAILED;
     }
+    log.error(`unexpected error: ${messageOf(err)} (run with --log-level debug for the stack trace)`);
+    log.debug({ err }, 'stack trace');
     return EXIT.FAILED;
   } finally {
-    logger.flush();
+    if (logger === undefined) log.flush();
   }
 }
 
-/** What `updates --legacy` runs with: the same sandbox settings as Phase 2. */
-function legacyConfig(opts: CliOptions, s: Settings, installRoot: string, logger: Logger): LegacyRunOptions {
-  return {
-    installRoot,
-    root: opts.root,
-    wait: opts.wait,
-    orchestratorVersion: orchestratorVersion(),
-    logger,
-    services: s.services,
-    ...(s.sandboxUser !== undefined ? { sandboxUser: s.sandboxUser } : {}),
-    ...(s.sandboxMemoryMb !== undefined ? { sandboxMemoryMb: s.sandboxMemoryMb } : {}),
-    ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
-    ...(s.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: s.moduleTimeoutSeconds } : {}),
-  };
+function levelOrInfo(): string {
+  const env = process.env['UPDATES_LOG_LEVEL'];
+  return env !== undefined && (LOG_LEVELS as readonly string[]).includes(env) ? env : 'info';
 }
 
-function runConfig(opts: CliOptions, s: Settings, installRoot: string, logger: Logger): RunConfig {
-  return {
-    repoUrl: s.repoUrl,
-    branch: s.branch,
-    installRoot,
-    ...(s.localRepo !== undefined ? { repoDir: underRoot(opts.root, s.localRepo) } : {}),
-    root: opts.root,
-    checkOnly: opts.checkOnly,
-    wait: opts.wait,
-    orchestratorVersion: orchestratorVersion(),
-    build: bundleModule,
-    logger,
-    trust: { allowHistoryRewrite: s.allowHistoryRewrite, ...(s.requireSigned && s.allowedSigners ? { allowedSigners: s.allowedSigners } : {}) },
-    ...(s.maxFetchMb !== undefined ? { maxFetchBytes: Math.round(s.maxFetchMb * 2 ** 20) } : {}),
-    ...(opts.checkOnly
-      ? {}
-      : {
-          phase2: createPhase2({
-            services: s.services,
-            ...(s.sandboxUser !== undefined ? { sandboxUser: s.sandboxUser } : {}),
-            ...(s.sandboxMemoryMb !== undefined ? { sandboxMemoryMb: s.sandboxMemoryMb } : {}),
-            ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
-            ...(s.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: s.moduleTimeoutSeconds } : {}),
-          }),
-        }),
-  };
-}

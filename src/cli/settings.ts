@@ -1,54 +1,33 @@
 /**
- * Run settings from three layers: defaults < the install root's config.json < command-line flags.
- * The config file is validated with zod once; an invalid one is a configuration error (exit 2).
+ * Run settings from four layers: defaults < the install root's config.json (older location, still read)
+ * < /etc/updates-orchestrator/config.json (both under --root) < command-line flags. `--config FILE` replaces
+ * both files. Files and flags are validated by the one schema in settings-schema.ts; an invalid file is a
+ * configuration error (exit 2) that names the file and the key.
  */
+import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError } from '../core/errors.js';
-import { describeIssues } from '../core/manifest.js';
 import { errnoCode } from '../core/errno.js';
+import { validateSettings } from './settings-schema.js';
+import type { Settings } from './settings-schema.js';
 
-export interface Settings {
-  repoUrl: string;
-  branch: string;
-  localRepo?: string;
-  requireSigned: boolean;
-  allowedSigners?: string;
-  allowHistoryRewrite: boolean;
-  maxFetchMb?: number;
-  moduleTimeoutSeconds?: number;
-  poolSize?: number;
-  services: 'systemctl' | 'record';
-  sandboxUser?: string;
-  sandboxMemoryMb?: number;
+export type { Settings } from './settings-schema.js';
+export { settingsSchema as configFileSchema } from './settings-schema.js';
+
+/** The settings files read, in the order they are layered (the later wins): the install root's, then /etc's. */
+export function configFilesOf(root: string, installRoot: string): string[] {
+  return [path.join(installRoot, 'config.json'), root === '/' ? DEFAULTS.configFile : path.join(root, DEFAULTS.configFile)];
 }
 
-/** The config file's schema: the same settings, snake_case as in the seed's JSON files. */
-export const configFileSchema = z.strictObject({
-  repo_url: z.string().min(1).optional(),
-  branch: z.string().min(1).optional(),
-  local_repo: z.string().min(1).optional(),
-  require_signed: z.boolean().optional(),
-  allowed_signers: z.string().min(1).optional(),
-  allow_history_rewrite: z.boolean().optional(),
-  max_fetch_mb: z.number().positive().optional(),
-  module_timeout: z.number().positive().optional(),
-  pool_size: z.number().int().positive().max(64).optional(),
-  services: z.enum(['systemctl', 'record']).optional(),
-  sandbox_user: z.string().min(1).optional(),
-  sandbox_memory_mb: z.number().int().min(256).optional(),
-});
-
-/** Reads `<install root>/config.json` (or `explicit`); undefined when the default file does not exist. */
-export async function readConfigFile(installRoot: string, explicit?: string): Promise<Partial<Settings>> {
-  const file = explicit ?? path.join(installRoot, 'config.json');
+/** Reads one settings file; undefined when it does not exist and `required` is false. */
+async function readOne(file: string, required: boolean): Promise<Partial<Settings> | undefined> {
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if (explicit === undefined && errnoCode(err) === 'ENOENT') return {};
+    if (!required && errnoCode(err) === 'ENOENT') return undefined;
     throw new UpdatesError('E_CONFIG', { detail: `cannot read the config file ${file}: ${(err as Error).message}` });
   }
   let json: unknown;
@@ -57,29 +36,34 @@ export async function readConfigFile(installRoot: string, explicit?: string): Pr
   } catch (err) {
     throw new UpdatesError('E_CONFIG', { detail: `the config file ${file} is not valid JSON: ${(err as Error).message}` });
   }
-  const parsed = configFileSchema.safeParse(json);
-  if (!parsed.success) throw new UpdatesError('E_CONFIG', { detail: `the config file ${file} is invalid: ${describeIssues(parsed.error)}` });
-  const c = parsed.data;
-  const out: Partial<Settings> = {};
-  if (c.repo_url !== undefined) out.repoUrl = c.repo_url;
-  if (c.branch !== undefined) out.branch = c.branch;
-  if (c.local_repo !== undefined) out.localRepo = c.local_repo;
-  if (c.require_signed !== undefined) out.requireSigned = c.require_signed;
-  if (c.allowed_signers !== undefined) out.allowedSigners = c.allowed_signers;
-  if (c.allow_history_rewrite !== undefined) out.allowHistoryRewrite = c.allow_history_rewrite;
-  if (c.max_fetch_mb !== undefined) out.maxFetchMb = c.max_fetch_mb;
-  if (c.module_timeout !== undefined) out.moduleTimeoutSeconds = c.module_timeout;
-  if (c.pool_size !== undefined) out.poolSize = c.pool_size;
-  if (c.services !== undefined) out.services = c.services;
-  if (c.sandbox_user !== undefined) out.sandboxUser = c.sandbox_user;
-  if (c.sandbox_memory_mb !== undefined) out.sandboxMemoryMb = c.sandbox_memory_mb;
-  return out;
+  try {
+    return validateSettings(json, (key) => `"${key}"`);
+  } catch (err) {
+    throw new UpdatesError('E_CONFIG', { detail: `the config file ${file} is invalid: ${(err as Error).message}` });
+  }
+}
+
+/**
+ * The settings of the config files: `explicit` alone when given (it must exist), else the install root's
+ * config.json overlaid by /etc/updates-orchestrator/config.json (under `root`), each when it exists.
+ */
+export async function readConfigFile(installRoot: string, explicit?: string, root = '/'): Promise<Partial<Settings>> {
+  if (explicit !== undefined) return (await readOne(explicit, true)) ?? {};
+  let merged: Partial<Settings> = {};
+  for (const file of configFilesOf(root, installRoot)) merged = { ...merged, ...(await readOne(file, false)) };
+  return merged;
+}
+
+/** Whether git accepts `name` as a branch name (`git check-ref-format --branch`). */
+function validBranch(name: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile('git', ['check-ref-format', '--branch', name], { timeout: 10_000 }, (err) => resolve(err === null));
+  });
 }
 
 /** Merges the layers and checks what depends on more than one setting. */
 export async function resolveSettings(file: Partial<Settings>, flags: Partial<Settings>): Promise<Settings> {
   const s: Settings = {
-    repoUrl: DEFAULTS.repoUrl,
     branch: DEFAULTS.branch,
     requireSigned: false,
     allowHistoryRewrite: false,
@@ -87,12 +71,23 @@ export async function resolveSettings(file: Partial<Settings>, flags: Partial<Se
     ...file,
     ...flags,
   };
+  if (s.branch.startsWith('-') || s.branch.includes('@{') || !(await validBranch(s.branch))) {
+    throw new UpdatesError('E_CONFIG', { detail: `"${s.branch}" is not a valid branch name (git check-ref-format --branch refuses it); fix --branch or "branch" in the config file` });
+  }
   if (s.requireSigned && s.allowedSigners === undefined) {
-    throw new UpdatesError('E_CONFIG', { detail: 'signed sources are required but no allowed-signers file is set; pass --allowed-signers PATH' });
+    throw new UpdatesError('E_CONFIG', { detail: 'signed sources are required but no allowed-signers file is set; pass --allowed-signers PATH or set "allowed_signers" in the config file' });
   }
   if (s.allowedSigners !== undefined) {
     const ok = await fsp.readFile(s.allowedSigners, 'utf8').then((t) => t.trim() !== '', () => false);
     if (!ok) throw new UpdatesError('E_CONFIG', { detail: `the allowed-signers file ${s.allowedSigners} is missing or empty` });
   }
   return Object.freeze(s);
+}
+
+/** The repository URL of a run; a configuration error naming the flag and the key when none is set. */
+export function requireRepoUrl(s: Settings): string {
+  if (s.repoUrl !== undefined) return s.repoUrl;
+  throw new UpdatesError('E_CONFIG', {
+    detail: `no repository is configured: pass --repo-url URL, or set "repo_url" in ${DEFAULTS.configFile} (for example "${DEFAULTS.exampleRepoUrl}")`,
+  });
 }

@@ -6,8 +6,10 @@ import os from 'node:os';
 export const DEFAULTS = Object.freeze({
   /** Install root (the seed's path). */
   modulesPath: '/var/local/lib/updates',
-  /** The seed's source of truth. */
-  repoUrl: 'https://github.com/homeserverltd/updates.git',
+  /** The seed's source of truth: an example only, never used unless configured (see `repo_url`). */
+  exampleRepoUrl: 'https://github.com/homeserverltd/updates.git',
+  /** The settings file admins edit; mapped under --root. The install root's config.json is read too. */
+  configFile: '/etc/updates-orchestrator/config.json',
   branch: 'main',
   /** Modules run in ascending priority; this is the default. */
   modulePriority: 100,
@@ -20,6 +22,10 @@ export const DEFAULTS = Object.freeze({
   workerStartTimeoutMs: 120_000,
   /** How long a new sandbox process may take to say it is ready. */
   sandboxStartTimeoutMs: 60_000,
+  /** Largest deadline a module may be given: Node's timers hold at most 2^31 - 1 ms. */
+  maxModuleTimeoutSeconds: Math.floor((2 ** 31 - 1) / 1000),
+  /** Most sandbox workers `pool_size` may ask for. */
+  maxPoolSize: 64,
   /** V8 heap limit of the worker that runs a module. */
   moduleMaxMemoryMb: 256,
   /** Workers in the sandbox pool. */
@@ -78,6 +84,10 @@ export const DEFAULTS = Object.freeze({
   sandboxUser: 'updates-sandbox',
   /** Floor of the sandbox process's memory cap (cgroup + RLIMIT_DATA), MB. */
   sandboxMemoryFloorMb: 1024,
+  /** Deadline of `updates doctor`'s probe of the repository (git ls-remote). */
+  doctorRemoteTimeoutMs: 20_000,
+  /** Free space under the install root below which `updates doctor` warns, MB. */
+  doctorMinFreeMb: 1024,
   /** Poll interval of `--wait` on the run lock. */
   lockPollMs: 250,
 });

@@ -1,0 +1,65 @@
+/**
+ * `updates run` and `updates check` (and `--legacy`): sync, install, run the enabled modules.
+ */
+import { EXIT } from '../../core/exit-codes.js';
+import type { Logger } from '../../core/logger.js';
+import { underRoot } from '../../orchestrator/layout.js';
+import { runLegacy } from '../../orchestrator/legacy/index.js';
+import type { LegacyRunOptions } from '../../orchestrator/legacy/index.js';
+import { createPhase2 } from '../../orchestrator/phase2.js';
+import { performRun } from '../../orchestrator/run.js';
+import type { RunConfig } from '../../orchestrator/run.js';
+import { orchestratorVersion } from '../../orchestrator/version.js';
+import { bundleModule } from '../../sandbox/build/bundle.js';
+import type { CliOptions } from '../args.js';
+import type { Command } from '../command.js';
+import { readConfigFile, requireRepoUrl, resolveSettings } from '../settings.js';
+import type { Settings } from '../settings.js';
+
+export const command: Command = async ({ argv, opts, installRoot, logger }) => {
+  const settings = await resolveSettings(await readConfigFile(installRoot, opts.configFile, opts.root), opts.flags);
+  if (opts.legacy) {
+    const legacy = await runLegacy(legacyConfig(opts, settings, installRoot, await logger()));
+    if (opts.json) process.stdout.write(`${JSON.stringify(legacy, null, 2)}\n`);
+    return legacy.exitCode ?? EXIT.FAILED;
+  }
+  const repoUrl = requireRepoUrl(settings);
+  const report = await performRun({ ...runConfig(opts, settings, repoUrl, installRoot, await logger()), reexecArgv: argv, handleSignals: true });
+  // After a self-update the new release finished the run and printed its own report.
+  if (opts.json && report.handedOver !== true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  return report.exitCode ?? EXIT.FAILED;
+};
+
+/** The sandbox settings Phase 2 and legacy mode share. */
+function sandboxSettings(s: Settings) {
+  return {
+    services: s.services,
+    ...(s.sandboxUser !== undefined ? { sandboxUser: s.sandboxUser } : {}),
+    ...(s.sandboxMemoryMb !== undefined ? { sandboxMemoryMb: s.sandboxMemoryMb } : {}),
+    ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
+    ...(s.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: s.moduleTimeoutSeconds } : {}),
+  };
+}
+
+/** What `updates --legacy` runs with: the same sandbox settings as Phase 2. */
+function legacyConfig(opts: CliOptions, s: Settings, installRoot: string, logger: Logger): LegacyRunOptions {
+  return { installRoot, root: opts.root, wait: opts.wait, orchestratorVersion: orchestratorVersion(), logger, ...sandboxSettings(s) };
+}
+
+function runConfig(opts: CliOptions, s: Settings, repoUrl: string, installRoot: string, logger: Logger): RunConfig {
+  return {
+    repoUrl,
+    branch: s.branch,
+    installRoot,
+    ...(s.localRepo !== undefined ? { repoDir: underRoot(opts.root, s.localRepo) } : {}),
+    root: opts.root,
+    checkOnly: opts.checkOnly,
+    wait: opts.wait,
+    orchestratorVersion: orchestratorVersion(),
+    build: bundleModule,
+    logger,
+    trust: { allowHistoryRewrite: s.allowHistoryRewrite, ...(s.requireSigned && s.allowedSigners ? { allowedSigners: s.allowedSigners } : {}) },
+    ...(s.maxFetchMb !== undefined ? { maxFetchBytes: Math.round(s.maxFetchMb * 2 ** 20) } : {}),
+    ...(opts.checkOnly ? {} : { phase2: createPhase2(sandboxSettings(s)) }),
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The one schema of the run settings, shared by config.json and the command line: each setting has a
+ * config key (snake_case, as in the seed's JSON files), a flag and a field of `Settings`. Both sources are
+ * validated by `settingsSchema`, so a value refused in one is refused in the other, with the same reason.
+ */
+import { z } from 'zod';
+import { DEFAULTS } from '../core/defaults.js';
+import { didYouMean } from '../core/suggest.js';
+
+export interface Settings {
+  /** The repository to sync; there is no default (a run without one is a configuration error). */
+  repoUrl?: string;
+  branch: string;
+  localRepo?: string;
+  requireSigned: boolean;
+  allowedSigners?: string;
+  allowHistoryRewrite: boolean;
+  maxFetchMb?: number;
+  moduleTimeoutSeconds?: number;
+  poolSize?: number;
+  services: 'systemctl' | 'record';
+  sandboxUser?: string;
+  sandboxMemoryMb?: number;
+}
+
+const absolute = (what: string) => z.string().min(1).refine((p) => p.startsWith('/'), `${what} must be an absolute path`);
+
+/** config.json's keys; a flag with the same name in kebab-case sets the same value. */
+export const settingsSchema = z.strictObject({
+  repo_url: z.string().min(1).optional(),
+  branch: z.string().min(1).optional(),
+  local_repo: absolute('the private clone').optional(),
+  require_signed: z.boolean().optional(),
+  allowed_signers: absolute('the allowed-signers file').optional(),
+  allow_history_rewrite: z.boolean().optional(),
+  max_fetch_mb: z.number().positive().optional(),
+  module_timeout: z.number().positive().max(DEFAULTS.maxModuleTimeoutSeconds, `must be at most ${DEFAULTS.maxModuleTimeoutSeconds} seconds (about 24 days)`).optional(),
+  pool_size: z.number().int('must be a whole number').positive().max(DEFAULTS.maxPoolSize, `must be at most ${DEFAULTS.maxPoolSize}`).optional(),
+  services: z.enum(['systemctl', 'record']).optional(),
+  sandbox_user: z.string().min(1).optional(),
+  sandbox_memory_mb: z.number().int('must be a whole number').min(256, 'must be at least 256 (MB)').optional(),
+});
+export type SettingsFile = z.infer<typeof settingsSchema>;
+export type SettingKey = keyof SettingsFile;
+
+type Kind = 'string' | 'number' | 'boolean';
+/** Every setting: its config key, its flag, its field, and the kind of value a flag carries. */
+export const SETTINGS: readonly { key: SettingKey; field: keyof Settings; kind: Kind }[] = [
+  { key: 'repo_url', field: 'repoUrl', kind: 'string' },
+  { key: 'branch', field: 'branch', kind: 'string' },
+  { key: 'local_repo', field: 'localRepo', kind: 'string' },
+  { key: 'require_signed', field: 'requireSigned', kind: 'boolean' },
+  { key: 'allowed_signers', field: 'allowedSigners', kind: 'string' },
+  { key: 'allow_history_rewrite', field: 'allowHistoryRewrite', kind: 'boolean' },
+  { key: 'max_fetch_mb', field: 'maxFetchMb', kind: 'number' },
+  { key: 'module_timeout', field: 'moduleTimeoutSeconds', kind: 'number' },
+  { key: 'pool_size', field: 'poolSize', kind: 'number' },
+  { key: 'services', field: 'services', kind: 'string' },
+  { key: 'sandbox_user', field: 'sandboxUser', kind: 'string' },
+  { key: 'sandbox_memory_mb', field: 'sandboxMemoryMb', kind: 'number' },
+];
+
+/** `repo_url` → `--repo-url`. */
+export const flagOf = (key: string): string => `--${key.replace(/_/g, '-')}`;
+
+/**
+ * Validates raw settings (from a file, or from flags turned into config keys) and returns the `Settings`
+ * fields they set. `describe` names a key in messages: the flag, or the key in its file. Throws an Error
+ * whose message says what to fix (the caller wraps it as a usage or configuration error).
+ */
+export function validateSettings(raw: unknown, describe: (key: string) => string): Partial<Settings> {
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      if (i.code === 'unrecognized_keys') {
+        return i.keys
+          .map((k) => {
+            const hint = didYouMean(k, SETTINGS.map((s) => s.key));
+            return `${describe(k)} is not a setting${hint !== undefined ? `; did you mean "${hint}"?` : ` (known: ${SETTINGS.map((s) => s.key).join(', ')})`}`;
+          })
+          .join('; ');
+      }
+      const key = typeof i.path[0] === 'string' ? i.path[0] : undefined;
+      return key !== undefined ? `${describe(key)}: ${i.message}` : i.message;
+    });
+    throw new Error(problems.join('; '));
+  }
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const value = parsed.data[s.key];
+    if (value !== undefined) out[s.field] = value;
+  }
+  return out;
+}
+
+/** A flag's string turned into the kind its setting holds (a non-number stays a string, which zod refuses). */
+export function flagValue(kind: Kind, raw: string | boolean): unknown {
+  if (kind !== 'number' || typeof raw !== 'string') return raw;
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+}
