@@ -23,8 +23,8 @@ if (files.length === 0) {
   console.error(`no test files under ${roots.join(', ')}`);
   process.exit(1);
 }
-// Every test gets a deadline (scripts/test-timeout.mjs; UPDATES_TEST_TIMEOUT_MS, default 300 s, generous since
-// successful paths on a loaded 2-core machine take tens of seconds), so one that hangs fails by name instead of
+// Every test gets a deadline (scripts/test-timeout.mjs; UPDATES_TEST_TIMEOUT_MS, default 900 s, generous since
+// a self-update test on a loaded 2-core machine takes minutes), so one that hangs fails by name instead of
 // stalling the whole suite (and CI); --test-force-exit ends a file once its tests are done, even when a hung
 // test left a timer or a child behind.
 const preload = new URL('./test-timeout.mjs', import.meta.url).href;

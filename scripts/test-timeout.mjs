@@ -3,7 +3,7 @@
 // Node 20's --test-timeout bounds a whole file, not each test in it, hence this.
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 
-const timeout = Number(process.env.UPDATES_TEST_TIMEOUT_MS ?? 300_000);
+const timeout = Number(process.env.UPDATES_TEST_TIMEOUT_MS ?? 900_000);
 const require = createRequire(import.meta.url);
 const nodeTest = require('node:test');
 
