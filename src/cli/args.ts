@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError } from '../core/errors.js';
+import { MODULE_NAME_RE } from '../core/manifest.js';
 import { didYouMean } from '../core/suggest.js';
 import { SETTINGS, flagOf, flagValue, validateSettings } from './settings-schema.js';
 import type { Settings } from './settings-schema.js';
@@ -28,13 +29,21 @@ export interface CliOptions {
   /** run-module: the module folder and the arguments after "--" for its main(). */
   moduleDir?: string;
   moduleArgs?: string[];
+  /** hold, unhold, rollback: the module; hold --reason: why. */
+  module?: string;
+  reason?: string;
+  /** history -n: how many runs. */
+  limit?: number;
   /** Settings given as flags (they override the config files). */
   flags: Partial<Settings>;
   /** Whether --root was given (run-module maps under its own scratch root otherwise). */
   rootGiven: boolean;
 }
 
-export const HELP = `Usage: updates [run|check|status|doctor] [options]
+/** Commands that take a module name (hold without one lists the holds). */
+const MODULE_COMMANDS = new Set(['hold', 'unhold', 'rollback']);
+
+export const HELP = `Usage: updates [run|check|status|history|hold|unhold|rollback|doctor] [options]
 
 Syncs the updates repository, installs every module whose schema_version is newer (atomically, keeping the
 previous version for rollback), then runs every enabled module's main() in a sandbox.
@@ -42,7 +51,15 @@ previous version for rollback), then runs every enabled module's main() in a san
 Commands:
   run                     sync, install updates, run enabled modules (default)
   check                   report available updates without installing or running anything (= --check-only)
-  status                  list installed modules, their versions and whether they are enabled
+  status                  per module: live and previous version, held or not and why, last outcome;
+                          the orchestrator release and the last run's recap
+  history [-n N]          past runs, newest first: when, duration, exit code, what installed, what failed
+  hold MODULE [--reason TEXT]
+                          keep MODULE at its live version (never updated or downgraded) until unhold;
+                          without MODULE, list the holds
+  unhold MODULE           release an operator's hold
+  rollback MODULE         flip MODULE back to its previous version (under the run lock); the version
+                          rolled back is held until the repository carries a newer one
   run-module DIR [-- ARGS]
                           run one module from a folder as Phase 2 would, for module authors: bundled,
                           sandboxed, capabilities enforced; paths map under DIR/.updates-dev/root unless
@@ -80,6 +97,12 @@ Options:
   --services MODE         systemctl (default) runs systemctl for service requests; record only logs them
                           to state/services.log (for machines without systemd, e.g. the demo)
   --log-level LEVEL       trace, debug, info (default), warn, error, fatal, silent (or UPDATES_LOG_LEVEL)
+  --notify-command CMD    after a run, run CMD (through /bin/sh -c) with the JSON report on stdin
+                          (config: notify_command, an argv array run without a shell)
+  --notify-on WHEN        failure (default), change (failure or anything changed) or always
+  --metrics-file FILE     Prometheus metrics file (default: <install root>/metrics/updates.prom)
+  --reason TEXT           hold: why (shown by status, hold and every run's report)
+  -n N                    history: how many runs (default: ${DEFAULTS.historyShown})
   -h, --help              this text
   -V, --version           the orchestrator's version
 
@@ -92,7 +115,8 @@ Exit codes:
   130, 143  interrupted by SIGINT or SIGTERM; the saved report says "interrupted"
 
 Files: ${DEFAULTS.configFile} (settings, under --root); under the install root: index.json
-(global index), modules/<name> (live versions), config.json (older settings file), state/last-run.json (last report), state/runs/ (history), state/metrics.prom (Prometheus textfile metrics).
+(global index), modules/<name> (live versions), config.json (older settings file), state/last-run.json (last report), state/runs/ (history), state/holds.json (operator holds),
+metrics/updates.prom (Prometheus textfile metrics, readable by other users).
 `;
 
 const OPTIONS = {
@@ -116,6 +140,11 @@ const OPTIONS = {
   'sandbox-user': { type: 'string' },
   'sandbox-memory-mb': { type: 'string' },
   'log-level': { type: 'string' },
+  'notify-command': { type: 'string' },
+  'notify-on': { type: 'string' },
+  'metrics-file': { type: 'string' },
+  'reason': { type: 'string' },
+  'n': { type: 'string', short: 'n' },
   'help': { type: 'boolean', short: 'h' },
   'version': { type: 'boolean', short: 'V' },
 } as const;
@@ -133,7 +162,13 @@ export function parseCli(argv: string[]): CliOptions {
   const { values: v, positionals } = parsed;
   const first = positionals[0] ?? 'run';
   if (first === 'run-module' && positionals[1] === undefined) throw new UpdatesError('E_USAGE', { detail: 'run-module needs a module folder: updates run-module DIR' });
-  if (first !== 'run-module' && positionals.length > 1) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[1]}"` });
+  if ((first === 'unhold' || first === 'rollback') && positionals[1] === undefined) throw new UpdatesError('E_USAGE', { detail: `${first} needs a module name: updates ${first} MODULE` });
+  const moduleArg = MODULE_COMMANDS.has(first) ? positionals[1] : undefined;
+  if (moduleArg !== undefined && !MODULE_NAME_RE.test(moduleArg)) throw new UpdatesError('E_USAGE', { detail: `"${moduleArg}" is not a module name (lower-case letters, digits, ".", "_" or "-")` });
+  if (first !== 'run-module' && positionals.length > (moduleArg !== undefined ? 2 : 1)) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[moduleArg !== undefined ? 2 : 1]}"` });
+  if (v.reason !== undefined && (first !== 'hold' || moduleArg === undefined)) throw new UpdatesError('E_USAGE', { detail: '--reason goes with hold MODULE' });
+  const limit = v.n !== undefined ? Number(v.n) : undefined;
+  if (limit !== undefined && (first !== 'history' || !Number.isInteger(limit) || limit < 1)) throw new UpdatesError('E_USAGE', { detail: `-n N (a whole number, at least 1) goes with history, got "${v.n}"` });
   const command = v.help ? 'help' : v.version ? 'version' : first;
   if (v.legacy && (command !== 'run' || v['check-only'])) {
     throw new UpdatesError('E_USAGE', { detail: '--legacy is a run mode of its own; it does not combine with check, --check-only or another command' });
@@ -152,7 +187,7 @@ export function parseCli(argv: string[]): CliOptions {
   for (const s of SETTINGS) {
     const value = values[flagOf(s.key).slice(2)];
     if (value === undefined || value === false) continue;
-    raw[s.key] = s.key === 'allowed_signers' && typeof value === 'string' ? path.resolve(value) : flagValue(s.kind, value);
+    raw[s.key] = (s.key === 'allowed_signers' || s.key === 'metrics_file') && typeof value === 'string' ? path.resolve(value) : flagValue(s.kind, value);
   }
   let flags: Partial<Settings>;
   try {
@@ -172,6 +207,9 @@ export function parseCli(argv: string[]): CliOptions {
     ...(first === 'run-module' ? { moduleDir: path.resolve(positionals[1] ?? '.'), moduleArgs: positionals.slice(2) } : {}),
     ...(v.config !== undefined ? { configFile: path.resolve(v.config) } : {}),
     ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] } : {}),
+    ...(moduleArg !== undefined ? { module: moduleArg } : {}),
+    ...(v.reason !== undefined ? { reason: v.reason } : {}),
+    ...(limit !== undefined ? { limit } : {}),
     flags,
   });
 }

@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { DEFAULTS } from '../core/defaults.js';
 import { didYouMean } from '../core/suggest.js';
+import { NOTIFY_ON } from '../orchestrator/notify.js';
+import type { NotifyOn } from '../orchestrator/notify.js';
 
 export interface Settings {
   /** The repository to sync; there is no default (a run without one is a configuration error). */
@@ -21,6 +23,11 @@ export interface Settings {
   services: 'systemctl' | 'record';
   sandboxUser?: string;
   sandboxMemoryMb?: number;
+  /** Run after a run with the JSON report on stdin (argv, no shell), when `notifyOn` says so. */
+  notifyCommand?: string[];
+  notifyOn?: NotifyOn;
+  /** Where the Prometheus metrics go (absolute; mapped under --root by the commands). */
+  metricsFile?: string;
 }
 
 const absolute = (what: string) => z.string().min(1).refine((p) => p.startsWith('/'), `${what} must be an absolute path`);
@@ -39,11 +46,15 @@ export const settingsSchema = z.strictObject({
   services: z.enum(['systemctl', 'record']).optional(),
   sandbox_user: z.string().min(1).optional(),
   sandbox_memory_mb: z.number().int('must be a whole number').min(256, 'must be at least 256 (MB)').optional(),
+  notify_command: z.array(z.string().min(1), 'must be a command as an array of strings, e.g. ["/usr/local/bin/notify", "--to", "ops"]').min(1).optional(),
+  notify_on: z.enum(NOTIFY_ON, `must be ${NOTIFY_ON.slice(0, -1).join(', ')} or ${NOTIFY_ON.at(-1) ?? ''}`).optional(),
+  metrics_file: absolute('the metrics file').optional(),
 });
 export type SettingsFile = z.infer<typeof settingsSchema>;
 export type SettingKey = keyof SettingsFile;
 
-type Kind = 'string' | 'number' | 'boolean';
+/** `argv`: an array of strings in config.json; a flag gives one shell command line, run as `/bin/sh -c LINE`. */
+type Kind = 'string' | 'number' | 'boolean' | 'argv';
 /** Every setting: its config key, its flag, its field, and the kind of value a flag carries. */
 export const SETTINGS: readonly { key: SettingKey; field: keyof Settings; kind: Kind }[] = [
   { key: 'repo_url', field: 'repoUrl', kind: 'string' },
@@ -58,6 +69,9 @@ export const SETTINGS: readonly { key: SettingKey; field: keyof Settings; kind: 
   { key: 'services', field: 'services', kind: 'string' },
   { key: 'sandbox_user', field: 'sandboxUser', kind: 'string' },
   { key: 'sandbox_memory_mb', field: 'sandboxMemoryMb', kind: 'number' },
+  { key: 'notify_command', field: 'notifyCommand', kind: 'argv' },
+  { key: 'notify_on', field: 'notifyOn', kind: 'string' },
+  { key: 'metrics_file', field: 'metricsFile', kind: 'string' },
 ];
 
 /** `repo_url` → `--repo-url`. */
@@ -95,6 +109,7 @@ export function validateSettings(raw: unknown, describe: (key: string) => string
 
 /** A flag's string turned into the kind its setting holds (a non-number stays a string, which zod refuses). */
 export function flagValue(kind: Kind, raw: string | boolean): unknown {
+  if (kind === 'argv' && typeof raw === 'string') return ['/bin/sh', '-c', raw];
   if (kind !== 'number' || typeof raw !== 'string') return raw;
   const n = Number(raw);
   return raw.trim() !== '' && Number.isFinite(n) ? n : raw;

@@ -84,6 +84,12 @@ export const DEFAULTS = Object.freeze({
   sandboxUser: 'updates-sandbox',
   /** Floor of the sandbox process's memory cap (cgroup + RLIMIT_DATA), MB. */
   sandboxMemoryFloorMb: 1024,
+  /** Deadline of the notify command; it is killed (with its process group) after it. */
+  notifyTimeoutMs: 60_000,
+  /** Output of the notify command kept for the log, per stream, bytes. */
+  notifyMaxOutputBytes: 4096,
+  /** Runs `updates history` lists when -n is not given. */
+  historyShown: 20,
   /** Deadline of `updates doctor`'s probe of the repository (git ls-remote). */
   doctorRemoteTimeoutMs: 20_000,
   /** Free space under the install root below which `updates doctor` warns, MB. */

@@ -30,6 +30,8 @@ export const CATALOGUE = {
   E_MODULE_CONTENT: fill('module "{module}": {detail}'),
   E_BUILD: fill('module "{module}" does not build: {detail}'),
   E_INSTALL: fill('module "{module}": install failed: {detail}; the previous version stays live'),
+  E_NOT_INSTALLED: fill('module "{module}" is not installed ({detail}); "updates status" lists the installed modules'),
+  E_NO_PREVIOUS: fill('module "{module}" has no previous version to roll back to: only {version} is installed. A version is kept for rollback when a newer one installs, and a rollback uses it up'),
   E_SELF_UPDATE: fill('orchestrator {version} was not installed: {detail}; the running orchestrator stays current'),
   // Legacy manifest mode
   E_LEGACY_MANIFEST: fill('the legacy manifest {file} is invalid: {detail}'),

@@ -21,11 +21,15 @@ export function tempSibling(target: string, tag = 'tmp'): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${randomBytes(6).toString('hex')}`);
 }
 
-/** Writes `data` to `file` atomically: temp file, fsync, rename, fsync of the parent folder. */
+/**
+ * Writes `data` to `file` atomically: temp file, fsync, rename, fsync of the parent folder. The file gets
+ * exactly `mode`, whatever the umask, before it appears under its name.
+ */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const tmp = tempSibling(file);
   const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
+    await fh.chmod(mode);
     await fh.writeFile(data);
     await fh.sync();
   } finally {
@@ -80,4 +84,11 @@ export async function fsyncTree(dir: string): Promise<void> {
     }),
   );
   await fsyncPath(dir);
+}
+
+/** Creates `dir` and its missing parents with mode 0755 whatever the umask (folders others must traverse). */
+export async function mkdirTraversable(dir: string): Promise<void> {
+  const made = await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+  if (made === undefined) return;
+  for (let d = path.resolve(dir); d.startsWith(made); d = path.dirname(d)) await fsp.chmod(d, 0o755);
 }

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
-import { liveLink } from './layout.js';
+import { liveLink, previousLink, versionsOf } from './layout.js';
 import type { Layout } from './layout.js';
 import { parseModuleManifest } from '../core/manifest.js';
 import type { ModuleManifest } from '../core/manifest.js';
@@ -62,4 +62,16 @@ export async function readOne(layout: Layout, name: string): Promise<InstalledMo
   const version = semver.valid(parsed.manifest.metadata.schema_version);
   if (version !== null) mod.version = version;
   return mod;
+}
+
+/** The version a module's `previous` link (its rollback target) points to, or undefined when there is none. */
+export async function readPrevious(layout: Layout, name: string): Promise<{ versionDir: string; version?: string } | undefined> {
+  const target = await fsp.readlink(previousLink(layout, name)).catch(() => undefined);
+  if (target === undefined) return undefined;
+  const dir = path.join(versionsOf(layout, name), target);
+  const text = await fsp.readFile(path.join(dir, 'index.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const parsed = parseModuleManifest(text, name);
+  const version = parsed.ok ? semver.valid(parsed.manifest.metadata.schema_version) ?? undefined : undefined;
+  return { versionDir: target, ...(version !== undefined ? { version } : {}) };
 }

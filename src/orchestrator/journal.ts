@@ -12,7 +12,8 @@ const journalSchema = z.object({
   /** Highest version ever installed per module: the repository going back never downgrades (anti-rollback). */
   watermarks: z.record(z.string(), z.string()).default({}),
   /** Versions that failed their first run and were rolled back: not installed again until a newer one appears. */
-  held: z.record(z.string(), z.object({ version: z.string(), reason: z.string(), at: z.string() })).default({}),
+  /** `by`: set when an operator rolled the version back (`updates rollback`) rather than its first run failing. */
+  held: z.record(z.string(), z.object({ version: z.string(), reason: z.string(), at: z.string(), by: z.string().optional() })).default({}),
 });
 export type Journal = z.infer<typeof journalSchema>;
 

@@ -5,7 +5,8 @@
  *   modules/<name>          -> ../.versions/<name>/<version>-<tree>   (the live version; flipped atomically)
  *   .versions/<name>/<v>-<t>/  installed versions; `previous` links the one to roll back to, `.trial` the
  *                              live one while it has not completed its first run
- *   state/                     private git clone, run reports, metrics, module stores, backups
+ *   state/                     private git clone, run reports, holds, module stores, backups (owner only)
+ *   metrics/updates.prom       Prometheus textfile metrics (readable by others; metrics_file moves it)
  */
 import path from 'node:path';
 
@@ -35,7 +36,7 @@ export function layoutOf(installRoot: string): Layout {
     repoDir: path.join(stateDir, 'repo.git'),
     runsDir: path.join(stateDir, 'runs'),
     lastReport: path.join(stateDir, 'last-run.json'),
-    metricsFile: path.join(stateDir, 'metrics.prom'),
+    metricsFile: path.join(root, 'metrics', 'updates.prom'),
     journal: path.join(stateDir, 'journal.json'),
   };
 }

@@ -10,6 +10,7 @@ import { activate, collectGarbage, stageModule } from './install.js';
 import type { BuildModule, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
 import type { Journal } from './journal.js';
+import { readHolds } from './holds.js';
 import type { Layout } from './layout.js';
 import type { Logger } from '../core/logger.js';
 import { installs, planUpdates } from './plan.js';
@@ -78,7 +79,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   const snapshot = await readSnapshot(o.repoDir, commit);
   noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
   const installed = await readInstalled(layout);
-  const plan = planUpdates(snapshot.modules, installed, journal);
+  const plan = planUpdates(snapshot.modules, installed, journal, await readHolds(layout));
   const pending = plan.filter((p) => installs(p.action));
   logger.info({ commit: commit.slice(0, 12), modules: snapshot.modules.length, updates: pending.length }, `schema updates needed: ${pending.length} module(s)`);
   const ctx: InstallContext = {
@@ -142,7 +143,7 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
 }
 
 function update(entry: PlanEntry, status: UpdateStatus): UpdateEntry {
-  return { module: entry.module, from: entry.from ?? null, to: entry.to ?? null, status, ...(entry.reason ? { message: entry.reason } : {}) };
+  return { module: entry.module, from: entry.from ?? null, to: entry.to ?? null, status, ...(entry.reason ? { message: entry.reason } : {}), ...(entry.hold ? { hold: entry.hold } : {}) };
 }
 
 function noteOrchestrator(o: Phase1Options, remote: string | undefined, problem: string | undefined, report: RunReport): void {

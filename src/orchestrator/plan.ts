@@ -4,6 +4,8 @@
  * A run never downgrades: a repository that goes back is reported and ignored.
  */
 import semver from 'semver';
+import { describeHold } from './holds.js';
+import type { Hold, Holds } from './holds.js';
 import type { InstalledModule } from './installed.js';
 import type { Journal } from './journal.js';
 import type { RemoteModule } from './snapshot.js';
@@ -25,15 +27,24 @@ export interface PlanEntry {
   to?: string;
   reason?: string;
   remote?: RemoteModule;
+  /** The operator's hold, when the module is held by one. */
+  hold?: Hold;
 }
 
 /** True for the actions that install something. */
 export const installs = (a: PlanAction): boolean => a === 'install' || a === 'update' || a === 'repair';
 
 /** Builds the plan, sorted by module name. */
-export function planUpdates(remote: RemoteModule[], installed: InstalledModule[], journal: Journal): PlanEntry[] {
+export function planUpdates(remote: RemoteModule[], installed: InstalledModule[], journal: Journal, holds: Holds = {}): PlanEntry[] {
   const local = new Map(installed.map((m) => [m.name, m]));
-  const entries: PlanEntry[] = remote.map((r) => planOne(r, local.get(r.name), journal));
+  const entries: PlanEntry[] = remote.map((r) => {
+    const hold = holds[r.name];
+    const from = local.get(r.name)?.version;
+    const to = r.manifest?.metadata.schema_version;
+    // An operator's hold comes first: the module is neither updated, repaired nor downgraded.
+    if (hold !== undefined) return { module: r.name, action: 'held', hold, reason: `${r.name} is ${describeHold(hold)}`, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+    return planOne(r, local.get(r.name), journal);
+  });
   const remoteNames = new Set(remote.map((r) => r.name));
   for (const m of installed) {
     if (!remoteNames.has(m.name)) {
@@ -53,7 +64,8 @@ function planOne(r: RemoteModule, local: InstalledModule | undefined, journal: J
   const entry = { ...base, to };
   const held = journal.held[r.name];
   if (held !== undefined && held.version === to) {
-    return { ...entry, action: 'held', reason: `version ${to} failed its first run on ${held.at} (${held.reason}); waiting for a newer version` };
+    const why = held.by !== undefined ? `was rolled back by ${held.by} on ${held.at}` : `failed its first run on ${held.at} (${held.reason})`;
+    return { ...entry, action: 'held', reason: `version ${to} ${why}; waiting for a newer version` };
   }
   if (local === undefined) return { ...entry, action: 'install' };
   if (local.version === undefined) return { ...entry, action: 'repair', reason: `installed copy is unusable: ${local.problem ?? 'invalid version'}` };

@@ -1,14 +1,16 @@
 /**
  * The run report: one JSON document per run (printed with --json, saved as state/last-run.json and in
- * state/runs/), plus Prometheus text-format metrics for node_exporter's textfile collector.
+ * state/runs/); metrics.ts derives the Prometheus metrics from it.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
 import { errnoCode } from '../core/errno.js';
 import type { PlainError } from '../core/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
+import type { Hold } from './holds.js';
 import type { Layout } from './layout.js';
+import { lastCheckFile } from './metrics.js';
 
 export type UpdateStatus = 'installed' | 'updated' | 'repaired' | 'available' | 'failed' | 'invalid' | 'held' | 'rolled-back' | 'kept-newer' | 'local-only';
 export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited' | 'disabled' | 'rolled-back';
@@ -17,7 +19,8 @@ export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited' | '
  * failed: refused (did not build or pass its self-test); rolled-back: its first run failed; held: a refused version. */
 export type OrchestratorStatus = 'current' | 'available' | 'updated' | 'failed' | 'rolled-back' | 'held' | 'newer-installed' | 'unknown';
 
-export interface UpdateEntry { module: string; from: string | null; to: string | null; status: UpdateStatus; message?: string }
+/** `hold`: the operator's hold (reason, who, when) of a module reported `held` because of one. */
+export interface UpdateEntry { module: string; from: string | null; to: string | null; status: UpdateStatus; message?: string; hold?: Hold }
 export interface ModuleEntry { module: string; status: ModuleStatus; version?: string; durationMs?: number; changed?: boolean; message?: string; code?: string }
 /** A run-level error in the report: the catalogue's plain error shape. */
 export type ReportError = PlainError;
@@ -75,7 +78,6 @@ export async function saveReport(layout: Layout, report: RunReport): Promise<voi
   for (const old of runs.slice(0, Math.max(0, runs.length - DEFAULTS.reportsKept))) {
     await fsp.rm(path.join(layout.runsDir, old.file), { force: true });
   }
-  await writeFileAtomic(layout.metricsFile, metrics(report));
 }
 
 /** A saved run report: its sequence number, its file under state/runs/, and the report (undefined if unreadable). */
@@ -93,25 +95,7 @@ export async function listReports(layout: Layout): Promise<SavedReport[]> {
   );
 }
 
-/** The report as Prometheus text format. */
-export function metrics(r: RunReport): string {
-  const lines: string[] = [];
-  const gauge = (name: string, help: string, samples: [string, number][]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
-    for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
-  };
-  const end = r.finishedAt ? Date.parse(r.finishedAt) / 1000 : Date.now() / 1000;
-  gauge('updates_last_run_timestamp_seconds', 'When the last run finished.', [['', end]]);
-  gauge('updates_last_run_exit_code', 'Exit code of the last run.', [['', r.exitCode ?? -1]]);
-  gauge('updates_last_run_duration_seconds', 'Duration of the last run.', [['', (r.durationMs ?? 0) / 1000]]);
-  gauge('updates_last_run_errors', 'Errors reported by the last run.', [['', r.errors.length]]);
-  const byStatus = new Map<string, number>();
-  for (const u of r.updates) byStatus.set(u.status, (byStatus.get(u.status) ?? 0) + 1);
-  gauge('updates_module_updates', 'Phase 1 outcomes of the last run, by status.', [...byStatus].map(([s, n]) => [`{status="${s}"}`, n]));
-  gauge(
-    'updates_module_run_ok',
-    'Whether each module ran successfully in the last run (1) or not (0).',
-    r.modules.filter((m) => m.status !== 'disabled').map((m) => [`{module="${m.module}"}`, m.status === 'ok' ? 1 : 0]),
-  );
-  return `${lines.join('\n')}\n`;
+/** Saves a check's report as state/last-check.json (what the pending-updates metric counts). */
+export async function saveCheckReport(layout: Layout, report: RunReport): Promise<void> {
+  await writeJsonAtomic(lastCheckFile(layout), report);
 }

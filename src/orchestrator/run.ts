@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { mkdirTraversable } from '../core/fs-atomic.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
 import type { BuildModule, StepHook } from './install.js';
@@ -22,7 +23,9 @@ import { takeHandoff } from './handoff.js';
 import type { Handoff } from './handoff.js';
 import { confirmIfPending, noteReleaseState, selfUpdate } from './self-update-step.js';
 import type { Phase1Result } from './phase1.js';
-import { saveReport } from './report.js';
+import { writeMetrics } from './metrics.js';
+import { formatRecap, recapOf } from './recap.js';
+import { saveCheckReport, saveReport } from './report.js';
 import type { RunReport } from './report.js';
 import type { TrustPolicy } from './trust.js';
 
@@ -56,6 +59,10 @@ export interface RunConfig {
    * `interrupted` and returns it with exit code 143 or 130 (the CLI then exits at once). See interrupt.ts.
    */
   handleSignals?: boolean;
+  /** Where the Prometheus metrics go (default: the layout's metrics/updates.prom). */
+  metricsFile?: string;
+  /** Called with the finished report, after the lock is released (notifications); must not throw. */
+  notify?: (report: RunReport, logger: Logger) => Promise<void>;
 }
 
 /** What Phase 2 gets: the run so far. It fills report.modules and may roll back modules of `phase1.updated`. */
@@ -79,7 +86,9 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     errors: [],
     phase2: 'not-run',
   };
-  // state/ holds backups of module files and the lock key: its owner's only.
+  // state/ holds backups of module files and the lock key: its owner's only. The install root is not (the
+  // metrics folder beside state/ must be reachable by a collector running as another user).
+  await mkdirTraversable(layout.root);
   await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
   const handoff = await takeHandoff(layout);
   // A re-executed release runs under its parent's lock; every other run takes its own.
@@ -144,9 +153,14 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   report.status = 'completed';
   report.finishedAt = new Date().toISOString();
   report.durationMs = Date.now() - started;
-  if (!cfg.checkOnly && !handedOver) await saveReport(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+  if (!handedOver) {
+    const save = cfg.checkOnly ? saveCheckReport : saveReport;
+    await save(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+    await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger);
+  }
   await lock?.release();
   summarize(logger, report);
+  if (!handedOver && cfg.notify !== undefined) await cfg.notify(report, logger);
   return report;
 }
 
@@ -162,7 +176,9 @@ async function interrupted(cfg: RunConfig, layout: Layout, logger: Logger, repor
   await interrupt(signal, DEFAULTS.interruptStopMs);
   final.finishedAt = new Date().toISOString();
   final.durationMs = Date.now() - started;
-  if (!cfg.checkOnly) await saveReport(layout, final).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+  const save = cfg.checkOnly ? saveCheckReport : saveReport;
+  await save(layout, final).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+  await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger);
   summarize(logger, final);
   return final;
 }
@@ -184,8 +200,10 @@ function exitCodeOf(report: RunReport, checkOnly: boolean, updatesAvailable: boo
 
 function summarize(logger: Logger, r: RunReport): void {
   const count = (pred: (s: string) => boolean, list: { status: string }[]) => list.filter((x) => pred(x.status)).length;
+  const recap = recapOf(r);
   logger.info(
     {
+      ...recap,
       exitCode: r.exitCode,
       schemaUpdates: count((s) => ['installed', 'updated', 'repaired', 'available', 'failed'].includes(s), r.updates),
       applied: count((s) => ['installed', 'updated', 'repaired'].includes(s), r.updates),
@@ -194,6 +212,6 @@ function summarize(logger: Logger, r: RunReport): void {
       errors: r.errors.length,
       durationMs: r.durationMs,
     },
-    'update orchestration completed',
+    `update orchestration completed: ${formatRecap(recap)}`,
   );
 }

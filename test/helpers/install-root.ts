@@ -34,7 +34,7 @@ export function globalPackages(installRoot: string): Record<string, string> {
   return idx.packages;
 }
 
-/** A hash of every path, link target and file content under `dir` (state/ excluded unless asked). */
+/** A hash of every path, link target and file content under `dir` (state/ and metrics/ excluded unless asked). */
 export function fingerprint(dir: string, options: { includeState?: boolean } = {}): string {
   const h = createHash('sha256');
   const walk = (d: string) => {
@@ -47,7 +47,7 @@ export function fingerprint(dir: string, options: { includeState?: boolean } = {
     for (const e of entries) {
       const p = path.join(d, e);
       const rel = path.relative(dir, p);
-      if (!options.includeState && rel === 'state') continue;
+      if (!options.includeState && (rel === 'state' || rel === 'metrics')) continue;
       const st = lstatSync(p);
       h.update(`${rel}\0${st.mode}\0`);
       if (st.isSymbolicLink()) h.update(readlinkSync(p));

@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.js';
 import { underRoot } from '../../orchestrator/layout.js';
 import { runLegacy } from '../../orchestrator/legacy/index.js';
 import type { LegacyRunOptions } from '../../orchestrator/legacy/index.js';
+import { notifier } from '../../orchestrator/notify.js';
 import { createPhase2 } from '../../orchestrator/phase2.js';
 import { performRun } from '../../orchestrator/run.js';
 import type { RunConfig } from '../../orchestrator/run.js';
@@ -14,6 +15,7 @@ import { bundleModule } from '../../sandbox/build/bundle.js';
 import type { CliOptions } from '../args.js';
 import type { Command } from '../command.js';
 import { readConfigFile, requireRepoUrl, resolveSettings } from '../settings.js';
+import { formatSummary } from '../summary.js';
 import type { Settings } from '../settings.js';
 
 export const command: Command = async ({ argv, opts, installRoot, logger }) => {
@@ -27,6 +29,7 @@ export const command: Command = async ({ argv, opts, installRoot, logger }) => {
   const report = await performRun({ ...runConfig(opts, settings, repoUrl, installRoot, await logger()), reexecArgv: argv, handleSignals: true });
   // After a self-update the new release finished the run and printed its own report.
   if (opts.json && report.handedOver !== true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else if (report.handedOver !== true && process.stdout.isTTY) process.stdout.write(formatSummary(report));
   return report.exitCode ?? EXIT.FAILED;
 };
 
@@ -60,6 +63,8 @@ function runConfig(opts: CliOptions, s: Settings, repoUrl: string, installRoot: 
     logger,
     trust: { allowHistoryRewrite: s.allowHistoryRewrite, ...(s.requireSigned && s.allowedSigners ? { allowedSigners: s.allowedSigners } : {}) },
     ...(s.maxFetchMb !== undefined ? { maxFetchBytes: Math.round(s.maxFetchMb * 2 ** 20) } : {}),
+    ...(s.metricsFile !== undefined ? { metricsFile: underRoot(opts.root, s.metricsFile) } : {}),
+    ...(s.notifyCommand !== undefined ? { notify: notifier({ argv: s.notifyCommand, on: s.notifyOn ?? 'failure' }) } : {}),
     ...(opts.checkOnly ? {} : { phase2: createPhase2(sandboxSettings(s)) }),
   };
 }

@@ -1,8 +1,9 @@
-/** `updates status [--json]`: installed modules, versions, enabled flags, the last run. */
+/** `updates status [--json]`: per module the live, previous and held versions and the last outcome; the last run. */
 import { EXIT } from '../../core/exit-codes.js';
 import { layoutOf } from '../../orchestrator/layout.js';
 import type { Command } from '../command.js';
-import { formatStatus, statusOf } from '../status.js';
+import { formatStatus } from '../status-format.js';
+import { statusOf } from '../status.js';
 
 export const command: Command = async ({ opts, installRoot }) => {
   const status = await statusOf(layoutOf(installRoot));

@@ -16,6 +16,7 @@ import { acquireLock } from '../lock.js';
 import type { Logger } from '../../core/logger.js';
 import { entryOf, runModulesInOrder, withSandbox } from '../phase2.js';
 import type { Phase2Options } from '../phase2.js';
+import { writeMetrics } from '../metrics.js';
 import { saveReport } from '../report.js';
 import type { RunReport } from '../report.js';
 import { EXIT } from '../../core/exit-codes.js';
@@ -66,6 +67,7 @@ export async function runLegacy(options: LegacyRunOptions): Promise<LegacyReport
     report.finishedAt = new Date().toISOString();
     report.durationMs = Date.now() - started;
     await saveReport(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+    await writeMetrics(layout, layout.metricsFile, logger);
     await lock.release();
   }
   const ok = report.modules.filter((m) => m.status === 'ok').length;
