@@ -8,16 +8,23 @@
 //    it, holds the failed version, and starts again, so a broken release never stops the server's updates.
 // 3. Otherwise it runs this package: the compiled CLI (dist/), or in an unbuilt checkout the TypeScript sources
 //    through tsx (a dev dependency; an installed package always has dist/ and never needs it).
+// A release that does not even start (say its node_modules were removed) is not run: the launcher says so on one
+// line and runs the release before it, or its own package (one on trial is rolled back, as in 2).
+// While a release runs, SIGTERM and SIGINT go to it and the launcher waits for it to end (its run saves an
+// `interrupted` report and exits 143 or 130); an interrupted release is no verdict on it.
 // src/orchestrator/releases.ts defines the same layout; keep the two in step.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const argv = process.argv.slice(2);
 const ownPackage = realpathSync(fileURLToPath(new URL('..', import.meta.url)));
-/** Exit codes of a run that completed or was refused normally (see --help). */
-const NORMAL = new Set([0, 1, 2, 75, 100]);
+/** Exit codes of a run that completed, was refused or was interrupted normally (see --help). */
+const NORMAL = new Set([0, 1, 2, 75, 100, 130, 143]);
+/** How long a release may take to answer --version before it counts as not starting. */
+const PROBE_TIMEOUT_MS = 60_000;
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 };
 
 function flag(name) {
   for (let i = 0; i < argv.length; i++) {
@@ -62,7 +69,55 @@ function rollBack(releases, state, reason) {
   process.stderr.write(`updates: orchestrator ${pending.version} failed its first run (${reason}); rolled back to ${pending.fromVersion}\n`);
 }
 
-function delegate() {
+/** Why the release in `dir` does not start (one line), or undefined when it answers --version. */
+function whyNotStarting(dir) {
+  const res = spawnSync(process.execPath, [path.join(dir, 'bin', 'updates.js'), '--version'], {
+    encoding: 'utf8',
+    timeout: PROBE_TIMEOUT_MS,
+    env: { ...process.env, UPDATES_NO_DELEGATE: '1' },
+  });
+  if (res.status === 0) return undefined;
+  if (res.error) return res.error.message;
+  const lines = `${res.stderr ?? ''}`.split('\n').map((l) => l.trim());
+  const line = lines.find((l) => /^\w*Error\b|^Error \[/.test(l)) ?? lines.find((l) => l !== '') ?? `exit code ${res.status ?? res.signal}`;
+  return line.slice(0, 300);
+}
+
+/** Runs a release's launcher as a child; SIGTERM and SIGINT go to it meanwhile, and it is waited for. */
+async function runRelease(dir) {
+  const child = spawn(process.execPath, [path.join(dir, 'bin', 'updates.js'), ...argv], {
+    stdio: 'inherit',
+    env: { ...process.env, UPDATES_NO_DELEGATE: '1' },
+  });
+  let forwarded;
+  const forward = (signal) => {
+    forwarded = signal;
+    child.kill(signal);
+  };
+  process.on('SIGTERM', forward);
+  process.on('SIGINT', forward);
+  const [status, signal] = await new Promise((resolve) => {
+    child.on('exit', (code, sig) => resolve([code, sig]));
+    child.on('error', (err) => {
+      process.stderr.write(`updates: could not start release ${path.basename(dir)}: ${err.message}\n`);
+      resolve([null, null]);
+    });
+  });
+  process.removeListener('SIGTERM', forward);
+  process.removeListener('SIGINT', forward);
+  return { status, signal, forwarded };
+}
+
+/** The release to fall back to when the current one does not start: the one before it, if it starts. */
+function fallbackRelease(releases, state, broken) {
+  const previous = state.pending?.from ?? state.previous;
+  if (typeof previous !== 'string') return undefined;
+  const dir = path.join(releases, previous);
+  if (!existsSync(dir) || realpathSync(dir) === broken || whyNotStarting(dir) !== undefined) return undefined;
+  return realpathSync(dir);
+}
+
+async function delegate() {
   if (process.env.UPDATES_NO_DELEGATE === '1' || argv.includes('self-test')) return undefined;
   const root = installRoot();
   if (root === undefined) return undefined;
@@ -70,19 +125,33 @@ function delegate() {
   for (let attempt = 0; attempt < 2; attempt++) {
     const current = path.join(releases, 'current');
     if (!existsSync(current) || realpathSync(current) === ownPackage) return undefined;
-    const res = spawnSync(process.execPath, [path.join(current, 'bin', 'updates.js'), ...argv], {
-      stdio: 'inherit',
-      env: { ...process.env, UPDATES_NO_DELEGATE: '1' },
-    });
-    if (res.status !== null && NORMAL.has(res.status)) return res.status;
+    const dir = realpathSync(current);
     const state = readState(path.join(releases, 'state.json'));
-    if (!state.pending || path.basename(realpathSync(current)) !== state.pending.dir) return res.status ?? 1;
-    rollBack(releases, state, res.signal ? `killed by ${res.signal}` : `exit code ${res.status}`);
+    const onTrial = state.pending !== undefined && path.basename(dir) === state.pending.dir;
+    const broken = whyNotStarting(dir);
+    if (broken !== undefined) {
+      if (onTrial) {
+        rollBack(releases, state, `it does not start: ${broken}`);
+        continue;
+      }
+      const fallback = fallbackRelease(releases, state, dir);
+      const instead = fallback === undefined || fallback === ownPackage ? "the launcher's own package" : `release ${path.basename(fallback)}`;
+      process.stderr.write(`updates: the current orchestrator release ${path.basename(dir)} does not start (${broken}); running ${instead} instead\n`);
+      if (fallback === undefined || fallback === ownPackage) return undefined;
+      const res = await runRelease(fallback);
+      return res.status ?? SIGNAL_EXIT[res.forwarded ?? ''] ?? 1;
+    }
+    const res = await runRelease(dir);
+    // Stopped by a signal passed on from here: an interrupted run, not a broken release.
+    if (res.forwarded !== undefined) return res.status ?? SIGNAL_EXIT[res.forwarded];
+    if (res.status !== null && NORMAL.has(res.status)) return res.status;
+    if (!onTrial) return res.status ?? 1;
+    rollBack(releases, readState(path.join(releases, 'state.json')), res.signal ? `killed by ${res.signal}` : `exit code ${res.status}`);
   }
   return undefined;
 }
 
-const delegated = delegate();
+const delegated = await delegate();
 if (delegated !== undefined) process.exit(delegated);
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
@@ -99,4 +168,7 @@ if (!existsSync(fileURLToPath(compiled))) {
   entry = sources;
 }
 const { main } = await import(entry.href);
-process.exitCode = await main(argv);
+const code = await main(argv);
+// An interrupted run has saved its report; what it abandoned (a fetch, a timer) must not keep the process alive.
+if (code === SIGNAL_EXIT.SIGTERM || code === SIGNAL_EXIT.SIGINT) process.exit(code);
+process.exitCode = code;

@@ -23,7 +23,12 @@ if (files.length === 0) {
   console.error(`no test files under ${roots.join(', ')}`);
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...passthrough, ...files], {
+// Every test gets a deadline (scripts/test-timeout.mjs; UPDATES_TEST_TIMEOUT_MS, default 900 s, generous since
+// a self-update test on a loaded 2-core machine takes minutes), so one that hangs fails by name instead of
+// stalling the whole suite (and CI); --test-force-exit ends a file once its tests are done, even when a hung
+// test left a timer or a child behind.
+const preload = new URL('./test-timeout.mjs', import.meta.url).href;
+const res = spawnSync(process.execPath, ['--import', 'tsx', '--import', preload, '--test', '--test-force-exit', '--test-concurrency=2', ...passthrough, ...files], {
   stdio: 'inherit',
 });
 process.exit(res.status ?? 1);

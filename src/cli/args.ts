@@ -115,6 +115,7 @@ Exit codes:
   2    usage or configuration error
   75   another run holds the lock (see --wait)
   100  check found updates to install
+  130, 143  interrupted by SIGINT or SIGTERM; the saved report says "interrupted"
 
 Files: ${DEFAULTS.configFile} (settings, under --root); under the install root: index.json
 (global index), modules/<name> (live versions), config.json (older settings file), state/last-run.json (last report), state/runs/ (history), state/holds.json (operator holds),

@@ -15,6 +15,13 @@ export const DEFAULTS = Object.freeze({
   modulePriority: 100,
   /** Deadline of one module's main(). */
   moduleTimeoutSeconds: 300,
+  /**
+   * How long a module task may wait for its worker to start (thread start, SES lockdown) before it fails; the
+   * module's own deadline counts only from then, so a busy machine's slow start is not charged to the module.
+   */
+  workerStartTimeoutMs: 120_000,
+  /** How long a new sandbox process may take to say it is ready. */
+  sandboxStartTimeoutMs: 60_000,
   /** Largest deadline a module may be given: Node's timers hold at most 2^31 - 1 ms. */
   maxModuleTimeoutSeconds: Math.floor((2 ** 31 - 1) / 1000),
   /** Most sandbox workers `pool_size` may ask for. */
@@ -47,12 +54,12 @@ export const DEFAULTS = Object.freeze({
   signatureCheckTimeoutMs: 30_000,
   /** How long a run's outcome waits for its in-flight SDK requests to be handled. */
   brokerDrainTimeoutMs: 10_000,
-  /** How long a new sandbox process may take to say it is ready. */
-  sandboxStartTimeoutMs: 15_000,
   /** How long past a job's deadline main waits for the sandbox process to stop it before killing the process. */
   sandboxGraceMs: 5_000,
   /** Idle sandbox workers stay this long, so one run's modules share warm workers and nothing lingers after. */
   workerIdleTimeoutMs: 30_000,
+  /** How long an interrupted run waits for its sandbox and modules' commands to stop before it saves its report. */
+  interruptStopMs: 10_000,
   /** How long a run waits for the lock holder to say who it is. */
   lockQueryTimeoutMs: 2_000,
   /** Deadline of a self-update's build steps (copy, npm ci, tsc, bundles). */

@@ -1,11 +1,10 @@
 /**
  * Past runs, newest first, from the saved run reports (state/runs/, the newest DEFAULTS.reportsKept).
  */
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import type { Layout } from './layout.js';
 import { recapOf } from './recap.js';
 import type { Recap } from './recap.js';
+import { listReports } from './report.js';
 import type { RunReport } from './report.js';
 
 export interface HistoryEntry {
@@ -48,17 +47,8 @@ export function historyEntry(r: RunReport): HistoryEntry {
   };
 }
 
-/** The newest `limit` runs, newest first; unreadable reports are skipped. */
+/** The newest `limit` runs, newest first (by the reports' sequence numbers, never the clock); unreadable reports are skipped. */
 export async function readHistory(layout: Layout, limit: number): Promise<HistoryEntry[]> {
-  const files = (await fsp.readdir(layout.runsDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
-  const reports: RunReport[] = [];
-  for (const f of files) {
-    try {
-      reports.push(JSON.parse(await fsp.readFile(path.join(layout.runsDir, f), 'utf8')) as RunReport);
-    } catch {
-      // a report being written or damaged: not part of the history
-    }
-  }
-  reports.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+  const reports = (await listReports(layout)).flatMap((r) => (r.report !== undefined ? [r.report] : []));
   return reports.slice(0, limit).map(historyEntry);
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { flipSymlink, fsyncPath, fsyncTree, readLinkOrUndefined } from '../core/fs-atomic.js';
 import { readBlobs } from './git.js';
 import { UnsafeTreeError, writeTree } from './tree-writer.js';
-import { ADDED_DIR, ADOPTED_PREFIX, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, versionsOf } from './layout.js';
+import { ADDED_DIR, ADOPTED_PREFIX, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, trialLink, versionsOf } from './layout.js';
 import type { Layout } from './layout.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { parseModuleManifest } from '../core/manifest.js';
@@ -92,9 +92,10 @@ export async function writeFiles(repoDir: string, files: readonly ModuleFile[], 
 }
 
 /**
- * Makes `dirName` the live version of `name`. The version live before becomes `previous`, for rollback,
- * unless it is a damaged copy being repaired (`repairs`): then `previous` stays as it was.
- * Order matters: `previous` is written before the live link moves, so a crash between them loses nothing.
+ * Makes `dirName` the live version of `name`. The version live before becomes `previous`, for rollback (unless it
+ * is a damaged copy being repaired (`repairs`): then `previous` stays as it was), and the new one goes on trial
+ * until its first run. Order matters: `previous` and `.trial` are written before the live link moves, so a crash
+ * anywhere leaves the next run knowing what to roll back to and that it has to.
  */
 export async function activate(layout: Layout, name: string, dirName: string, hook: StepHook = noHook, repairs = false): Promise<void> {
   await fsp.mkdir(layout.modulesDir, { recursive: true });
@@ -107,6 +108,8 @@ export async function activate(layout: Layout, name: string, dirName: string, ho
     await flipSymlink(previousLink(layout, name), path.basename(current));
     await hook('previous-recorded', name);
   }
+  await flipSymlink(trialLink(layout, name), dirName);
+  await hook('trial-recorded', name);
   await flipSymlink(live, next);
   await hook('flipped', name);
 }
@@ -132,8 +135,19 @@ export async function rollback(layout: Layout, name: string): Promise<string | u
   if (prev === undefined || !(await exists(path.join(versionsOf(layout, name), prev)))) return undefined;
   await flipSymlink(liveLink(layout, name), linkTarget(name, prev));
   await fsp.rm(previousLink(layout, name), { force: true });
+  await fsp.rm(trialLink(layout, name), { force: true });
   await fsyncPath(versionsOf(layout, name));
   return prev;
+}
+
+/** Whether the live version of `name` (its folder name `versionDir`) has not completed its first run yet. */
+export async function onTrial(layout: Layout, name: string, versionDir: string | undefined): Promise<boolean> {
+  return versionDir !== undefined && (await readLinkOrUndefined(trialLink(layout, name))) === versionDir;
+}
+
+/** The live version of `name` completed its first run: it is on trial no more. */
+export async function endTrial(layout: Layout, name: string): Promise<void> {
+  await fsp.rm(trialLink(layout, name), { force: true });
 }
 
 /**
@@ -150,8 +164,11 @@ export async function collectGarbage(layout: Layout): Promise<string[]> {
     if (live !== undefined) keep.add(path.basename(live));
     const prev = await readLinkOrUndefined(previousLink(layout, name));
     if (prev !== undefined) keep.add(prev);
+    // The trial mark stays only while it names the live version (a kill before the flip leaves it naming another).
+    const trial = await readLinkOrUndefined(trialLink(layout, name));
+    const trialKept = trial !== undefined && live !== undefined && trial === path.basename(live);
     for (const entry of await fsp.readdir(dir)) {
-      if (entry === 'previous' || keep.has(entry)) continue;
+      if (entry === 'previous' || keep.has(entry) || (entry === '.trial' && trialKept)) continue;
       await fsp.rm(path.join(dir, entry), { recursive: true, force: true });
       removed.push(`${name}/${entry}`);
     }

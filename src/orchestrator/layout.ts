@@ -3,7 +3,8 @@
  *
  *   index.json                 global index (seed format), derived from what is live
  *   modules/<name>          -> ../.versions/<name>/<version>-<tree>   (the live version; flipped atomically)
- *   .versions/<name>/<v>-<t>/  installed versions; `previous` links the one to roll back to
+ *   .versions/<name>/<v>-<t>/  installed versions; `previous` links the one to roll back to, `.trial` the
+ *                              live one while it has not completed its first run
  *   state/                     private git clone, run reports, holds, module stores, backups (owner only)
  *   metrics/updates.prom       Prometheus textfile metrics (readable by others; metrics_file moves it)
  */
@@ -46,6 +47,12 @@ export const liveLink = (l: Layout, name: string): string => path.join(l.modules
 export const versionsOf = (l: Layout, name: string): string => path.join(l.versionsDir, name);
 /** The link to the version a failed update rolls back to. */
 export const previousLink = (l: Layout, name: string): string => path.join(l.versionsDir, name, 'previous');
+/**
+ * The link naming a module's version that has not completed its first run yet ("on trial"): written before the
+ * live link flips to it and removed once it ran. A run that finds the live version still on trial (an earlier run
+ * was killed between the flip and Phase 2) treats it as a fresh update: if it fails, it is rolled back.
+ */
+export const trialLink = (l: Layout, name: string): string => path.join(l.versionsDir, name, '.trial');
 /** The relative target a live link holds for a version folder. */
 export const linkTarget = (name: string, versionDir: string): string => path.join('..', '.versions', name, versionDir);
 /** Where the orchestrator keeps what it adds to an installed module's folder. */

@@ -6,7 +6,10 @@
  * there is no lock file to clean up. A second run connects to it and reads who holds it.
  * Abstract socket names have no permissions, so the name is derived from a random key kept in the install
  * root's state folder (mode 0600): a local user who cannot read it cannot take the name first and keep every
- * run out. Limitation: abstract sockets belong to a network namespace; runs in different namespaces do not
+ * run out. Anyone may still connect to the name (it is listed in /proc/net/unix): the holder only ever writes who
+ * it is and closes, and an error on such a connection (a reset, a broken pipe) is ignored, never the holder's end.
+ * The lock is keyed on the install root's real path, so a root reached through a symlink is the same lock.
+ * Limitation: abstract sockets belong to a network namespace; runs in different namespaces do not
  * see each other.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -40,22 +43,35 @@ async function lockKey(root: string): Promise<string> {
   }
 }
 
-/** The abstract socket name for an install root. */
+/** The install root as the lock knows it: its real path, so every alias of one folder is one lock. */
+async function resolvedRoot(root: string): Promise<string> {
+  await fsp.mkdir(root, { recursive: true });
+  return fsp.realpath(root);
+}
+
+/** The abstract socket name for an install root (through whatever symlinks lead to it). */
 export async function lockName(root: string): Promise<string> {
-  const key = await lockKey(root);
-  return `\0updates-orchestrator/${createHash('sha256').update(`${root}\0${key}`).digest('hex').slice(0, 40)}`;
+  const real = await resolvedRoot(root);
+  const key = await lockKey(real);
+  return `\0updates-orchestrator/${createHash('sha256').update(`${real}\0${key}`).digest('hex').slice(0, 40)}`;
 }
 
 function listen(name: string, holder: LockHolder): Promise<net.Server | undefined> {
   return new Promise((resolve, reject) => {
     const server = net.createServer((sock) => {
+      // Whoever connected may already be gone (a reset, a broken pipe): that is their business, not the holder's.
+      sock.on('error', () => sock.destroy());
       sock.end(JSON.stringify(holder));
     });
-    server.once('error', (err: NodeJS.ErrnoException) => {
+    const onStartError = (err: NodeJS.ErrnoException): void => {
       if (err.code === 'EADDRINUSE') resolve(undefined);
       else reject(err);
-    });
+    };
+    server.once('error', onStartError);
     server.listen(name, () => {
+      server.removeListener('error', onStartError);
+      // Once listening, nothing a client does may end the holder.
+      server.on('error', () => undefined);
       server.unref();
       resolve(server);
     });
@@ -88,10 +104,19 @@ export function queryHolder(name: string, timeoutMs: number = DEFAULTS.lockQuery
  * Takes the lock of `root`. Without `wait`, throws E_LOCKED naming the holder; with it, polls until free or
  * until `waitTimeoutMs` runs out.
  */
-export async function acquireLock(root: string, options: { wait?: boolean; waitTimeoutMs?: number } = {}): Promise<RunLock> {
+export interface LockOptions {
+  wait?: boolean;
+  waitTimeoutMs?: number;
+  /** Called once, when `wait` is set and the lock is found held: the holder, if it answered. */
+  onWait?: (holder: LockHolder | undefined) => void;
+}
+
+export async function acquireLock(given: string, options: LockOptions = {}): Promise<RunLock> {
+  const root = await resolvedRoot(given);
   const name = await lockName(root);
   const holder: LockHolder = { pid: process.pid, since: new Date().toISOString(), root };
   const deadline = Date.now() + (options.waitTimeoutMs ?? Number.POSITIVE_INFINITY);
+  let told = false;
   for (;;) {
     const server = await listen(name, holder);
     if (server !== undefined) {
@@ -107,6 +132,10 @@ export async function acquireLock(root: string, options: { wait?: boolean; waitT
         pid: other ? String(other.pid) : 'unknown',
         since: other ? other.since : 'unknown',
       });
+    }
+    if (!told) {
+      told = true;
+      options.onWait?.(await queryHolder(name));
     }
     await new Promise((r) => setTimeout(r, DEFAULTS.lockPollMs));
   }

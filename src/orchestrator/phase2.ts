@@ -11,7 +11,8 @@ import type { ServiceBackend } from '../broker/services.js';
 import { SandboxPool } from '../sandbox/supervisor/pool.js';
 import type { ModuleOutcome } from '../sandbox/supervisor/pool.js';
 import { DEFAULTS } from '../core/defaults.js';
-import { rollback } from './install.js';
+import { endTrial, onTrial, rollback } from './install.js';
+import { interruptedBy, onInterrupt } from './interrupt.js';
 import { writeJournal } from './journal.js';
 import { readInstalled, readOne } from './installed.js';
 import type { InstalledModule } from './installed.js';
@@ -65,10 +66,13 @@ export async function withSandbox<T>(options: Phase2Options, scope: SandboxScope
     ...(options.sandboxUser !== undefined ? { user: options.sandboxUser } : {}),
     ...(options.sandboxMemoryMb !== undefined ? { memoryLimitMb: options.sandboxMemoryMb } : {}),
   });
+  // An interrupted run stops its sandbox process and workers at once.
+  const stopOnInterrupt = onInterrupt(() => pool.destroy());
   try {
     const ownFiles = [...(scope.ownFiles ?? []), ...(options.ownFiles ?? [])];
     return await fn({ ...scope, ownFiles, pool, services, ...(options.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: options.moduleTimeoutSeconds } : {}) });
   } finally {
+    stopOnInterrupt();
     await pool.destroy();
   }
 }
@@ -91,15 +95,19 @@ export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise
     ...(sandbox.ownFiles !== undefined ? { ownFiles: sandbox.ownFiles } : {}),
   });
   logger.info({ version: m.version }, `executing module ${m.name}`);
-  const outcome = await sandbox.pool.run({
-    module: m.name,
-    code: m.code,
-    configuration: m.configuration,
-    args: m.args ?? [],
-    timeoutMs: Math.round((sandbox.moduleTimeoutSeconds ?? m.timeoutSeconds) * 1000),
-    maxMemoryMb: m.maxMemoryMb,
-    broker,
-  });
+  // An interrupted run ends the module's requests at once (its running commands are killed).
+  const stopOnInterrupt = onInterrupt(() => broker.close());
+  const outcome = await sandbox.pool
+    .run({
+      module: m.name,
+      code: m.code,
+      configuration: m.configuration,
+      args: m.args ?? [],
+      timeoutMs: Math.round((sandbox.moduleTimeoutSeconds ?? m.timeoutSeconds) * 1000),
+      maxMemoryMb: m.maxMemoryMb,
+      broker,
+    })
+    .finally(stopOnInterrupt);
   if (outcome.status === 'ok') logger.info({ durationMs: outcome.durationMs, changed: outcome.result?.changed }, `✓ module ${m.name} executed successfully`);
   else logger.error({ status: outcome.status, code: outcome.error?.code }, `✗ ${outcome.error?.message ?? `module ${m.name}: ${outcome.status}`}`);
   return outcome;
@@ -153,17 +161,36 @@ export function byPriority(mods: InstalledModule[]): InstalledModule[][] {
   return [...groups.entries()].sort(([a], [b]) => a - b).map(([, g]) => g.sort((x, y) => (x.name < y.name ? -1 : 1)));
 }
 
-async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: InstalledModule): Promise<void> {
-  const outcome = await runInstalled(sandbox, m);
+/**
+ * The update `m` is on trial for: the one Phase 1 made in this run, or, when an earlier run was killed between
+ * the flip and the module's first run, the live version still marked on trial (a failing fresh update either way).
+ */
+async function trialOf(ctx: Phase2Context, m: InstalledModule): Promise<{ to: string; trial: boolean } | undefined> {
+  const trial = await onTrial(ctx.layout, m.name, m.versionDir);
   const updated = ctx.phase1.updated.get(m.name);
+  if (updated !== undefined) return { to: updated.to, trial };
+  if (!trial || m.version === undefined) return undefined;
+  ctx.logger.warn({ module: m.name, version: m.version }, `module ${m.name} ${m.version} was installed by a run that stopped before running it: it runs now on trial, and is rolled back if it fails`);
+  return { to: m.version, trial };
+}
+
+async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: InstalledModule): Promise<void> {
+  // After an interruption nothing more starts, and a module stopped by it did not fail: it stays on trial.
+  if (interruptedBy() !== undefined) return;
+  const updated = await trialOf(ctx, m);
+  const outcome = await runInstalled(sandbox, m);
+  if (interruptedBy() !== undefined) return;
   if (outcome.status === 'ok' || updated === undefined) {
     ctx.report.modules.push(entryOf(m, outcome));
+    if (updated?.trial === true) await endTrial(ctx.layout, m.name);
     return;
   }
   const reason = outcome.error?.message ?? outcome.status;
   const back = await rollback(ctx.layout, m.name);
   if (back === undefined) {
+    // Nothing to roll back to (a first install): it did have its first run.
     ctx.report.modules.push(entryOf(m, outcome));
+    if (updated.trial) await endTrial(ctx.layout, m.name);
     return;
   }
   await ctx.hook?.('rollback-flipped', m.name);

@@ -17,6 +17,9 @@ import { layoutOf } from './layout.js';
 import { assertStateDir, clearObstacles } from './obstacles.js';
 import type { Layout } from './layout.js';
 import { acquireLock } from './lock.js';
+import { exitCodeOfSignal, interrupt, pushSignalHandler } from './interrupt.js';
+import type { StopSignal } from './interrupt.js';
+import { DEFAULTS } from '../core/defaults.js';
 import type { Logger } from '../core/logger.js';
 import { refreshIndex, runPhase1 } from './phase1.js';
 import { takeHandoff } from './handoff.js';
@@ -56,6 +59,11 @@ export interface RunConfig {
   fetchTimeoutMs?: number;
   /** The CLI's arguments: after a self-update, the new release is re-executed with them to finish the run. */
   reexecArgv?: string[];
+  /**
+   * Take SIGTERM and SIGINT once the lock is held: the run stops its modules, saves its report with status
+   * `interrupted` and returns it with exit code 143 or 130 (the CLI then exits at once). See interrupt.ts.
+   */
+  handleSignals?: boolean;
   /** Where the Prometheus metrics go (default: the layout's metrics/updates.prom). */
   metricsFile?: string;
   /** Called with the finished report, after the lock is released (notifications); must not throw. */
@@ -90,69 +98,101 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 }).catch(rethrowFs(layout.stateDir));
   const handoff = await takeHandoff(layout);
   // A re-executed release runs under its parent's lock; every other run takes its own.
-  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait }).catch(rethrowFs(layout.stateDir)) : undefined;
+  const onWait = (h: { pid: number } | undefined): void => logger.info({ holder: h?.pid }, `waiting for the run lock (held by pid ${h?.pid ?? 'unknown'})`);
+  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait, onWait }).catch(rethrowFs(layout.stateDir)) : undefined;
   let handedOver = false;
   let checkClone: string | undefined;
+  let stop: (signal: StopSignal) => void = () => undefined;
+  const stopped = new Promise<StopSignal>((resolve) => (stop = resolve));
+  const popSignals = cfg.handleSignals === true ? pushSignalHandler((signal) => stop(signal)) : undefined;
+  const work = (async (): Promise<void> => {
+    try {
+      logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
+      await clearObstacles(layout, logger, cfg.checkOnly);
+      const journal = await readJournal(layout.journal, { logger, readOnly: cfg.checkOnly });
+      // Check mode reads a throwaway clone: the private one is never fetched into, re-pointed or re-made.
+      if (cfg.checkOnly) checkClone = await makeCheckClone(cfg.repoDir ?? layout.repoDir, cfg.repoUrl);
+      const repoDir = checkClone ?? cfg.repoDir ?? layout.repoDir;
+      const phase1 = await runPhase1(
+        { layout, repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
+          trust: cfg.trust ?? { allowHistoryRewrite: false },
+          ...(cfg.maxFetchBytes !== undefined ? { maxFetchBytes: cfg.maxFetchBytes } : {}),
+          ...(cfg.fetchTimeoutMs !== undefined ? { fetchTimeoutMs: cfg.fetchTimeoutMs } : {}),
+          ...(cfg.hook ? { hook: cfg.hook } : {}) },
+        report,
+        journal,
+      );
+      if (handoff !== undefined) mergeHandoff(report, phase1, handoff);
+      const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
+      if (!cfg.checkOnly) {
+        await writeJournal(layout.journal, journal);
+        const childExit = await selfUpdate({ layout, repoDir, report, phase1, heldVersion: heldRelease, runningVersion: cfg.orchestratorVersion, logger,
+          ...(cfg.reexecArgv ? { reexecArgv: cfg.reexecArgv } : {}), ...(cfg.hook ? { hook: cfg.hook } : {}) });
+        if (childExit !== undefined) {
+          handedOver = true;
+          report.handedOver = true;
+          report.exitCode = childExit;
+          return;
+        }
+        if (cfg.phase2 !== undefined) {
+          await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, ...(cfg.hook ? { hook: cfg.hook } : {}) });
+          report.phase2 = 'ran';
+        } else {
+          logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
+        }
+        // Phase 2 may have rolled modules back: the index follows what is live.
+        await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined);
+        raiseWatermarks(journal, await readInstalled(layout));
+        await writeJournal(layout.journal, journal);
+        await confirmIfPending(layout, logger);
+      }
+      report.exitCode = exitCodeOf(report, cfg.checkOnly, phase1.updatesAvailable);
+    } catch (err) {
+      const e = err instanceof UpdatesError ? err : (fsErrorOf(err) ?? new UpdatesError('E_INTERNAL', { detail: messageOf(err) }));
+      logger.error({ code: e.code, err }, e.message);
+      report.errors.push({ code: e.code, message: e.message });
+      report.exitCode = EXIT.FAILED;
+    }
+  })();
+  let signal: StopSignal | undefined;
   try {
-    logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
-    await clearObstacles(layout, logger, cfg.checkOnly);
-    const journal = await readJournal(layout.journal, { logger, readOnly: cfg.checkOnly });
-    // Check mode reads a throwaway clone: the private one is never fetched into, re-pointed or re-made.
-    if (cfg.checkOnly) checkClone = await makeCheckClone(cfg.repoDir ?? layout.repoDir, cfg.repoUrl);
-    const repoDir = checkClone ?? cfg.repoDir ?? layout.repoDir;
-    const phase1 = await runPhase1(
-      { layout, repoDir, repoUrl: cfg.repoUrl, branch: cfg.branch, checkOnly: cfg.checkOnly, orchestratorVersion: cfg.orchestratorVersion, build: cfg.build, logger,
-        trust: cfg.trust ?? { allowHistoryRewrite: false },
-        ...(cfg.maxFetchBytes !== undefined ? { maxFetchBytes: cfg.maxFetchBytes } : {}),
-        ...(cfg.fetchTimeoutMs !== undefined ? { fetchTimeoutMs: cfg.fetchTimeoutMs } : {}),
-        ...(cfg.hook ? { hook: cfg.hook } : {}) },
-      report,
-      journal,
-    );
-    if (handoff !== undefined) mergeHandoff(report, phase1, handoff);
-    const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
-    if (!cfg.checkOnly) {
-      await writeJournal(layout.journal, journal);
-      const childExit = await selfUpdate({ layout, repoDir, report, phase1, heldVersion: heldRelease, runningVersion: cfg.orchestratorVersion, logger,
-        ...(cfg.reexecArgv ? { reexecArgv: cfg.reexecArgv } : {}), ...(cfg.hook ? { hook: cfg.hook } : {}) });
-      if (childExit !== undefined) {
-        handedOver = true;
-        report.handedOver = true;
-        report.exitCode = childExit;
-        return report;
-      }
-      if (cfg.phase2 !== undefined) {
-        await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, ...(cfg.hook ? { hook: cfg.hook } : {}) });
-        report.phase2 = 'ran';
-      } else {
-        logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
-      }
-      // Phase 2 may have rolled modules back: the index follows what is live.
-      await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined);
-      raiseWatermarks(journal, await readInstalled(layout));
-      await writeJournal(layout.journal, journal);
-      await confirmIfPending(layout, logger);
-    }
-    report.exitCode = exitCodeOf(report, cfg.checkOnly, phase1.updatesAvailable);
-  } catch (err) {
-    const e = err instanceof UpdatesError ? err : (fsErrorOf(err) ?? new UpdatesError('E_INTERNAL', { detail: messageOf(err) }));
-    logger.error({ code: e.code, err }, e.message);
-    report.errors.push({ code: e.code, message: e.message });
-    report.exitCode = EXIT.FAILED;
+    signal = await Promise.race([work.then(() => undefined), stopped]);
   } finally {
-    report.finishedAt = new Date().toISOString();
-    report.durationMs = Date.now() - started;
-    if (!handedOver) {
-      const save = cfg.checkOnly ? saveCheckReport : saveReport;
-      await save(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
-      await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger);
-    }
-    await removeCheckClone(checkClone);
-    await lock?.release();
+    popSignals?.();
   }
+  if (signal !== undefined) return interrupted(cfg, layout, logger, report, started, signal);
+  report.status = 'completed';
+  report.finishedAt = new Date().toISOString();
+  report.durationMs = Date.now() - started;
+  if (!handedOver) {
+    const save = cfg.checkOnly ? saveCheckReport : saveReport;
+    await save(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+    await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger);
+  }
+  await removeCheckClone(checkClone);
+  await lock?.release();
   summarize(logger, report);
   if (!handedOver && cfg.notify !== undefined) await cfg.notify(report, logger);
   return report;
+}
+
+/**
+ * The end of a run stopped by a signal: what it started is stopped (sandbox, commands), and its report, as it
+ * stands, is saved with status `interrupted`. The lock stays held until the process exits, since the abandoned
+ * work may still be finishing a step; every step is safe to stop anywhere.
+ */
+async function interrupted(cfg: RunConfig, layout: Layout, logger: Logger, report: RunReport, started: number, signal: StopSignal): Promise<RunReport> {
+  logger.warn({ signal }, `interrupted by ${signal}: stopping the run's modules and saving its report`);
+  // The report as it stood when the signal came: what stopping the modules makes them report is not theirs.
+  const final: RunReport = { ...structuredClone(report), status: 'interrupted', signal, exitCode: exitCodeOfSignal(signal) };
+  await interrupt(signal, DEFAULTS.interruptStopMs);
+  final.finishedAt = new Date().toISOString();
+  final.durationMs = Date.now() - started;
+  const save = cfg.checkOnly ? saveCheckReport : saveReport;
+  await save(layout, final).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
+  await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger);
+  summarize(logger, final);
+  return final;
 }
 
 /** The child's report starts with what its parent did in Phase 1 of the same run. */

@@ -8,7 +8,9 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { UpdatesError, messageOf } from '../core/errors.js';
+import { EXIT } from '../core/exit-codes.js';
 import { HANDOFF_ENV, writeHandoff } from './handoff.js';
+import { interruptedBy, pushSignalHandler } from './interrupt.js';
 import type { StepHook } from './install.js';
 import type { Layout } from './layout.js';
 import type { Logger } from '../core/logger.js';
@@ -17,8 +19,11 @@ import { collectReleaseGarbage, currentLink, readReleaseState, writeReleaseState
 import type { RunReport } from './report.js';
 import { RUNNING_PACKAGE, activateRelease, confirmRelease, rollbackRelease, stageRelease } from './self-update.js';
 
-/** Exit codes a completed run of a release can end with; anything else means the release itself failed. */
-const COMPLETED = new Set([0, 1, 100]);
+/**
+ * Exit codes a completed (or interrupted) run of a release can end with; anything else means the release itself
+ * failed. An interrupted run is no verdict on the release: it stays on trial.
+ */
+const COMPLETED = new Set<number>([EXIT.OK, EXIT.FAILED, EXIT.UPDATES_AVAILABLE, EXIT.INTERRUPTED, EXIT.TERMINATED]);
 
 /** Before Phase 1: report (once) a rollback the launcher made, and keep a held version from being retried. */
 export async function noteReleaseState(layout: Layout, report: RunReport, logger: Logger): Promise<string | undefined> {
@@ -96,6 +101,8 @@ export async function selfUpdate(c: SelfUpdateContext): Promise<number | undefin
 }
 
 async function reexec(c: SelfUpdateContext, dir: string, version: string): Promise<number | undefined> {
+  // An interrupted run starts nothing more; the new release, current now, runs next time.
+  if (interruptedBy() !== undefined) return EXIT.FAILED;
   await writeHandoff(c.layout, {
     parentPid: process.pid,
     report: { updates: c.report.updates, errors: c.report.errors, orchestrator: c.report.orchestrator, repository: c.report.repository },
@@ -107,10 +114,12 @@ async function reexec(c: SelfUpdateContext, dir: string, version: string): Promi
     stdio: 'inherit',
     env: { ...process.env, [HANDOFF_ENV]: String(process.pid), UPDATES_NO_DELEGATE: '1' },
   });
+  // The child has the run now: a SIGTERM or SIGINT is for it, and this process waits for it to end.
+  const popSignals = pushSignalHandler((s) => child.kill(s));
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.on('exit', (cd, sig) => resolve([cd, sig]));
     child.on('error', () => resolve([null, null]));
-  });
+  }).finally(popSignals);
   if (code !== null && COMPLETED.has(code)) return code;
   const reason = signal !== null ? `it was killed by ${signal}` : `it exited with ${code ?? 'an error'}`;
   const back = await rollbackRelease(c.layout.root, reason);

@@ -2,14 +2,35 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { chmodSync, constants, openSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { tempDir } from '../helpers/repo.js';
 import { audited, err, makeHarness, ok } from './harness.js';
 import type { Harness } from './harness.js';
 import type { ExecResult } from '../../src/sdk/protocol.js';
 
 const MARK = `broker-exec-test-${randomUUID()}`;
-const TREE = ['/bin/sh', '-c', `sh -c 'sleep 30; :' ${MARK} & sh -c 'sleep 30; :' ${MARK}; :`];
+/** Each of the tree's two grandchildren writes a line here once it runs, so a test waits on that, not on time. */
+const FIFO = path.join(tempDir('uo-exec'), 'up');
+const TREE = ['/bin/sh', '-c', `sh -c 'echo up >${FIFO}; sleep 30; :' ${MARK} & sh -c 'echo up >${FIFO}; sleep 30; :' ${MARK}; :`];
+
+/**
+ * Opens FIFO for reading (read-write and non-blocking, so neither this open nor a writer's ever waits) and resolves
+ * once both grandchildren of TREE have said they run.
+ */
+function treeUp(): { up: Promise<void>; close: () => void } {
+  const sock = new net.Socket({ fd: openSync(FIFO, constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false });
+  let text = '';
+  const up = new Promise<void>((resolve) => {
+    sock.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.split('up\n').length > 2) resolve();
+    });
+  });
+  return { up, close: () => sock.destroy() };
+}
 
 function running(marker: string): boolean {
   return spawnSync('pgrep', ['-f', marker]).status === 0;
@@ -18,6 +39,8 @@ function running(marker: string): boolean {
 describe('exec', () => {
   let h: Harness;
   before(async () => {
+    chmodSync(path.dirname(FIFO), 0o755);
+    assert.equal(spawnSync('mkfifo', ['-m', '666', FIFO]).status, 0, 'mkfifo');
     h = await makeHarness({
       commands: [['/bin/echo', 'hi'], ['/bin/cat'], ['/bin/sh', '-c', 'env'], ['/bin/sh', '-c', 'head -c 100000 /dev/zero'], TREE, ['/nonexistent/bin']],
     }, { limits: { execMaxOutputBytes: 1000 } });
@@ -57,30 +80,36 @@ describe('exec', () => {
   });
 
   it('kills the whole process group at the deadline: nothing is left behind', async () => {
-    const pending = h.call('exec', { argv: TREE, timeoutMs: 1500 });
-    let seen = false;
-    for (let i = 0; i < 100 && !seen; i++) {
-      seen = running(MARK);
-      if (!seen) await sleep(10);
+    const tree = treeUp();
+    try {
+      const pending = h.call('exec', { argv: TREE, timeoutMs: 3000 });
+      // Both grandchildren must be running before the deadline, or the test would prove nothing.
+      const first = await Promise.race([tree.up.then(() => 'up' as const), pending.then(() => 'ended' as const)]);
+      assert.equal(first, 'up', 'the whole process tree was running before the deadline');
+      assert.ok(running(MARK), 'the process tree is running');
+      const res = ok<ExecResult>(await pending);
+      assert.equal(res.timedOut, true);
+      assert.notEqual(res.exitCode, 0);
+      assert.equal(running(MARK), false, 'no process of the group survived');
+      audited(h.lines, { method: 'exec', decision: 'allowed', timedOut: true });
+    } finally {
+      tree.close();
     }
-    const res = ok<ExecResult>(await pending);
-    assert.ok(seen, 'the process tree was started');
-    assert.equal(res.timedOut, true);
-    assert.notEqual(res.exitCode, 0);
-    assert.equal(running(MARK), false, 'no process of the group survived');
-    audited(h.lines, { method: 'exec', decision: 'allowed', timedOut: true });
   });
 
   it('kills a running command when the run ends', async () => {
     const h2 = await makeHarness({ commands: [TREE] });
+    const tree = treeUp();
     try {
       const pending = h2.call('exec', { argv: TREE, timeoutMs: 60_000 });
-      for (let i = 0; i < 200 && !running(MARK); i++) await sleep(10);
+      await tree.up;
+      assert.ok(running(MARK), 'the process tree is running');
       h2.broker.close();
       const res = ok<ExecResult>(await pending);
       assert.notEqual(res.exitCode, 0);
       assert.equal(running(MARK), false);
     } finally {
+      tree.close();
       await h2.cleanup();
     }
   });

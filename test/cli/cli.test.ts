@@ -89,8 +89,11 @@ test('--wait waits for the holder to finish instead of exiting 75', async () => 
   const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
   const root = tempDir();
   const lock = await acquireLock(root);
-  const waiting = runCli(['--wait', ...base(root, repo.url)]);
-  await new Promise((r) => setTimeout(r, 500));
+  let seenWaiting: () => void = () => undefined;
+  const isWaiting = new Promise<void>((resolve) => (seenWaiting = resolve));
+  // Released only once the second run says it is waiting for this holder, so it really waited.
+  const waiting = runCli(['--wait', ...base(root, repo.url)], { onStderr: (text) => text.includes(`waiting for the run lock (held by pid ${process.pid})`) && seenWaiting() });
+  await isWaiting;
   await lock.release();
   const r = await waiting;
   assert.equal(r.code, 0, r.stderr);

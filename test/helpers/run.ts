@@ -2,6 +2,7 @@
  * Test helpers to run the orchestrator: in-process (performRun) and as the real CLI in a child process.
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/core/logger.js';
@@ -33,22 +34,29 @@ export function runPhase1Only(installRoot: string, url: string, extra: Partial<R
 export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 /** Runs `node bin/updates.js ...args` and collects its output. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+/** Options of runCli/runNode; `onStderr` sees the child's stderr as it comes (to synchronise on a log line). */
+export interface RunNodeOptions { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (text: string) => void; onSpawn?: (child: ChildProcess) => void }
+
+export function runCli(args: string[], options: RunNodeOptions = {}): Promise<CliResult> {
   return runNode([BIN, ...args], options);
 }
 
 /** Runs node with the given arguments (tsx registered) and collects its output. */
-export function runNode(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runNode(args: string[], options: RunNodeOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
       cwd: PROJECT,
       env: { ...process.env, UPDATES_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {

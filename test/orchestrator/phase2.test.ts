@@ -1,13 +1,13 @@
 // Phase 2 through a full run: every enabled module runs in priority order, failures stay contained, and a
 // module that fails right after its update is rolled back, its old version run once, both reported.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
 import { liveVersions } from '../helpers/install-root.js';
 import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
-import { runPhase1Only } from '../helpers/run.js';
+import { runNode, runPhase1Only } from '../helpers/run.js';
 
 /** A module that appends its name to /srv/order/log (under --root) through the SDK. */
 function ordered(name: string, priority: number, extra = ''): Record<string, string> {
@@ -89,4 +89,47 @@ test('an update that fails its first run is rolled back, the old version runs on
   const fixed = await runPhase1Only(install, repo.url, { root, phase2 });
   assert.equal(fixed.exitCode, 0, JSON.stringify(fixed.modules));
   assert.equal(liveVersions(install)['svc'], '1.2.0', 'a newer version is installed again');
+});
+
+for (const step of ['trial-recorded', 'flipped', 'index-written']) {
+  test(`an update killed at "${step}", before its first run, is on trial: the next run rolls it back when it fails`, async () => {
+    const repo = makeRepo({ ...rootIndex(), ...ordered('svc', 1) });
+    const root = sandboxRoot();
+    const install = path.join(root, 'inst');
+    const phase2 = createPhase2({ services: 'record' });
+    assert.equal((await runPhase1Only(install, repo.url, { root, phase2 })).exitCode, 0);
+    repo.commit(moduleFiles('svc', { version: '1.1.0', body: "throw new Error('regression in 1.1.0');" }));
+    // Killed after the version was marked on trial, so before Phase 2 could run it.
+    const crashed = await runNode(['test/helpers/crash-runner.ts', install, repo.url, step, 'svc']);
+    assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+
+    const report = await runPhase1Only(install, repo.url, { root, phase2 });
+    assert.equal(report.exitCode, 1);
+    assert.equal(liveVersions(install)['svc'], '1.0.0', 'the failing trial version was rolled back');
+    const mod = report.modules.find((m) => m.module === 'svc');
+    assert.equal(mod?.status, 'rolled-back');
+    assert.match(mod?.message ?? '', /1\.1\.0 failed .*regression in 1\.1\.0.*rolled back to 1\.0\.0, which ran successfully/);
+
+    const again = await runPhase1Only(install, repo.url, { root, phase2 });
+    assert.equal(again.exitCode, 0, JSON.stringify(again.modules));
+    assert.equal(again.updates.find((u) => u.module === 'svc')?.status, 'held', 'the failed version is held, not installed again');
+    assert.equal(liveVersions(install)['svc'], '1.0.0');
+  });
+}
+
+test('a version that completed its first run is on trial no more: a later failure is not rolled back', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...ordered('svc', 1) });
+  const root = sandboxRoot();
+  const install = path.join(root, 'inst');
+  const phase2 = createPhase2({ services: 'record' });
+  assert.equal((await runPhase1Only(install, repo.url, { root, phase2 })).exitCode, 0);
+  const updated = ordered('svc', 1, "if (await fs.exists('/srv/order/fail')) throw new Error('failing now');");
+  updated['modules/svc/index.json'] = (updated['modules/svc/index.json'] ?? '').replace('"1.0.0"', '"1.1.0"');
+  repo.commit(updated);
+  assert.equal((await runPhase1Only(install, repo.url, { root, phase2 })).exitCode, 0);
+  assert.equal(existsSync(path.join(install, '.versions', 'svc', '.trial')), false, 'the first run ended the trial');
+  writeFileSync(path.join(root, 'srv', 'order', 'fail'), '');
+  const later = await runPhase1Only(install, repo.url, { root, phase2 });
+  assert.equal(later.modules.find((m) => m.module === 'svc')?.status, 'failed');
+  assert.equal(liveVersions(install)['svc'], '1.1.0', 'a confirmed version stays live');
 });

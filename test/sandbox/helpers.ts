@@ -27,13 +27,14 @@ export class FakeBroker {
   closeCount = 0;
   constructor(
     private readonly answer: (raw: Seen['raw']) => unknown = (raw) => ({ v: 1, id: raw.id, ok: true, result: null }),
-    private readonly delayMs = 0,
+    /** Awaited before each answer: lets a test hold replies until something else happened (no sleeps). */
+    private readonly hold: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   async handle(raw: unknown): Promise<unknown> {
     const request = raw as Seen['raw'];
     this.seen.push({ raw: request, afterClose: this.closeCount > 0 });
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    await this.hold();
     return this.answer(request);
   }
 
@@ -47,8 +48,8 @@ export class FakeBroker {
   }
 }
 
-/** A job with test defaults: 3 s deadline, 128 MB heap, a fresh fake broker. */
+/** A job with test defaults: a generous 60 s deadline (a module expected to succeed must not fail on a busy machine), 128 MB heap, a fresh fake broker. */
 export function job(module: string, code: string, overrides: Partial<ModuleJob> = {}): ModuleJob & { broker: FakeBroker } {
   const broker = overrides.broker instanceof FakeBroker ? overrides.broker : new FakeBroker();
-  return { module, code, configuration: {}, args: [], timeoutMs: 3000, maxMemoryMb: 128, ...overrides, broker };
+  return { module, code, configuration: {}, args: [], timeoutMs: 60_000, maxMemoryMb: 128, ...overrides, broker };
 }

@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/core/logger.js';
 import { SandboxPool } from '../../src/sandbox/supervisor/pool.js';
 import type { SandboxPoolOptions } from '../../src/sandbox/supervisor/pool.js';
-import { job } from './helpers.js';
+import { FakeBroker, job } from './helpers.js';
 import { commandLine, groupMembers, ownMemoryCgroupChildren, processGroup, sandboxHosts, statusField } from './proc.js';
 
 const PROBE_WORKER = fileURLToPath(new URL('./probe-worker.ts', import.meta.url));
 const OK = 'module.exports.main = async () => ({ success: true, message: "fine" });';
+/** A module whose first act is an SDK request. */
+const ASKS = 'const { log } = require("updates-orchestrator/sdk"); module.exports.main = async () => { await log.info("here"); return { success: true }; };';
 
 const pools: SandboxPool[] = [];
 after(() => Promise.all(pools.map((p) => p.destroy())));
@@ -95,9 +97,13 @@ test('a sandbox process that stops answering is killed at main\'s own deadline; 
   const pool = processPool();
   assert.equal((await pool.run(job('ok', OK))).status, 'ok');
   const host = onlyHost();
-  // A stopped process can neither run its own deadline nor answer: only main's deadline (timeout + grace) is left.
-  process.kill(host, 'SIGSTOP');
-  const outcome = await pool.run(job('ok', OK, { timeoutMs: 500 }));
+  // The module's first SDK request proves its task started; the broker then stops the process, which can
+  // neither run its own deadline nor answer: only main's deadline (timeout + grace) is left.
+  const broker = new FakeBroker(() => {
+    process.kill(host, 'SIGSTOP');
+    return new Promise<never>(() => undefined);
+  });
+  const outcome = await pool.run(job('asks', ASKS, { timeoutMs: 500, broker }));
   assert.equal(outcome.status, 'timeout');
   assert.equal((await pool.run(job('ok', OK))).status, 'ok');
   assert.notEqual(onlyHost(), host);

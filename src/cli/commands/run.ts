@@ -26,7 +26,7 @@ export const command: Command = async ({ argv, opts, installRoot, logger }) => {
     return legacy.exitCode ?? EXIT.FAILED;
   }
   const repoUrl = requireRepoUrl(settings);
-  const report = await performRun({ ...runConfig(opts, settings, repoUrl, installRoot, await logger()), reexecArgv: argv });
+  const report = await performRun({ ...runConfig(opts, settings, repoUrl, installRoot, await logger()), reexecArgv: argv, handleSignals: true });
   // After a self-update the new release finished the run and printed its own report.
   if (opts.json && report.handedOver !== true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else if (report.handedOver !== true && process.stdout.isTTY) process.stdout.write(formatSummary(report));

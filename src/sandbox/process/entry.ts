@@ -3,15 +3,21 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { PiscinaPools } from './piscina-pools.js';
+import { TaskDeadline } from './task-deadline.js';
+import { isTaskStarted } from '../wire/task.js';
 import type { WorkerTask } from '../wire/task.js';
 import { HOST_PROTOCOL_VERSION, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
 import { errnoCode } from '../../core/errno.js';
 
+/** A run in flight here: its port (to post broker replies on) and its deadline. */
+interface HostRun {
+  port: MessagePort;
+  deadline: TaskDeadline;
+}
 
 const [workerFile, sizeArg] = process.argv.slice(2);
-/** Runs in flight here: the port to post each one's broker replies on. */
-const runs = new Map<number, MessagePort>();
+const runs = new Map<number, HostRun>();
 
 function send(message: ToMain): void {
   // A message that cannot be cloned or a closed channel is dropped; main's deadline covers the silence.
@@ -38,23 +44,31 @@ const pools = new PiscinaPools(workerFile ?? '', Math.max(1, Number(sizeArg) || 
 async function startRun(message: RunMessage): Promise<void> {
   const { id } = message;
   const { port1, port2 } = new MessageChannel();
-  const abort = new AbortController();
-  runs.set(id, port1);
-  // The host's deadline; main keeps its own, a little later, in case this process stops answering.
-  const timer = setTimeout(() => abort.abort(), message.timeoutMs);
-  port1.on('message', (raw: unknown) => send({ t: 'request', id, raw }));
+  // The host's deadline, from when a worker starts the task; main keeps its own, a little later, in case this
+  // process stops answering.
+  const deadline = new TaskDeadline(message.timeoutMs);
+  runs.set(id, { port: port1, deadline });
+  port1.on('message', (raw: unknown) => {
+    if (isTaskStarted(raw)) {
+      deadline.started();
+      send({ t: 'started', id });
+    } else send({ t: 'request', id, raw });
+  });
+  // A request that still arrives after the run settled goes to main too, which refuses and audits it; the port
+  // closes with the worker's side and never keeps this process alive.
+  port1.once('close', () => port1.removeAllListeners('message'));
+  port1.unref();
   const task: WorkerTask = { module: message.module, code: message.code, configuration: message.configuration, args: message.args, port: port2 };
   try {
-    const reply = await pools.run(task, message.maxMemoryMb, abort.signal);
+    const reply = await pools.run(task, message.maxMemoryMb, deadline.signal);
     send({ t: 'settled', id, ok: true, reply });
   } catch (err) {
     const code = errnoCode(err);
     const error = { ...(code !== undefined ? { code } : {}), message: messageOf(err) };
-    send({ t: 'settled', id, ok: false, error, aborted: abort.signal.aborted });
+    send({ t: 'settled', id, ok: false, error, aborted: deadline.signal.aborted, ...(deadline.reason === 'start' ? { notStarted: true } : {}) });
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
     runs.delete(id);
-    port1.close();
   }
 }
 
@@ -73,7 +87,7 @@ process.on('message', (raw: unknown) => {
   }
   const message = parsed.data;
   if (message.t === 'run') void startRun(message);
-  else runs.get(message.id)?.postMessage(message.reply);
+  else runs.get(message.id)?.port.postMessage(message.reply);
 });
 
 // main went away (even by SIGKILL, which runs none of its exit handlers): nothing here may outlive it.

@@ -3,7 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { killGroup } from '../../core/process-group.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { outcomeOfHostLoss, outcomeOfRejection, outcomeOfReply } from './outcome.js';
+import { DEFAULTS } from '../../core/defaults.js';
+import { outcomeOfHostLoss, outcomeOfRejection, outcomeOfReply, outcomeOfTaskRejection } from './outcome.js';
 import type { HostLoss } from './outcome.js';
 import { createBrokerRelay } from './relay.js';
 import type { BrokerRelay } from './relay.js';
@@ -19,6 +20,8 @@ interface InFlight {
   job: ModuleJob;
   relay: BrokerRelay;
   started: number;
+  /** Whether the worker has started the task (its deadline then runs from `started`). */
+  running: boolean;
   deadline: NodeJS.Timeout;
   resolve(outcome: ModuleOutcome): void;
 }
@@ -38,6 +41,8 @@ export interface HostLimits {
  */
 export class HostProcess {
   readonly #jobs = new Map<number, InFlight>();
+  /** Relays of jobs already settled: a request of theirs that still arrives is refused and audited, not dropped. */
+  readonly #ended = new Map<number, BrokerRelay>();
   #nextId = 1;
   #loss: string | undefined;
   #closed = false;
@@ -99,9 +104,10 @@ export class HostProcess {
   run(job: ModuleJob): Promise<ModuleOutcome> {
     const id = this.#nextId++;
     return new Promise((resolve) => {
-      const relay = createBrokerRelay(job.broker, this.logger.child({ module: job.module }), (reply) => this.#send({ t: 'reply', id, reply }));
-      const deadline = setTimeout(() => this.#onDeadline(id), job.timeoutMs + this.limits.graceMs);
-      this.#jobs.set(id, { job, relay, started: performance.now(), deadline, resolve });
+      const relay = createBrokerRelay(job.broker, this.logger.child({ module: job.module }), (reply) => this.#send({ t: 'reply', id, reply }), job.module);
+      // Until a worker starts the task, the bound is the start's; the module's own deadline runs from 'started'.
+      const deadline = setTimeout(() => this.#onDeadline(id), DEFAULTS.workerStartTimeoutMs + this.limits.graceMs);
+      this.#jobs.set(id, { job, relay, started: performance.now(), running: false, deadline, resolve });
       const { module, code, configuration, args, timeoutMs, maxMemoryMb } = job;
       const message: ToHost = { t: 'run', id, module, code, configuration: { ...configuration }, args: [...args], timeoutMs, maxMemoryMb };
       // A job the process would refuse (a deadline of 0 ms...) fails alone, here, and is never sent.
@@ -142,9 +148,19 @@ export class HostProcess {
       return;
     }
     const message: ToMain = parsed.data;
-    if (message.t === 'request') this.#jobs.get(message.id)?.relay.deliver(message.raw);
+    if (message.t === 'request') (this.#jobs.get(message.id)?.relay ?? this.#ended.get(message.id))?.deliver(message.raw);
+    else if (message.t === 'started') this.#onStarted(message.id);
     else if (message.t === 'settled') this.#onSettled(message);
     else if (message.t === 'log') this.logger[message.level](`sandbox process: ${message.message}`);
+  }
+
+  #onStarted(id: number): void {
+    const run = this.#jobs.get(id);
+    if (run === undefined || run.running) return;
+    run.running = true;
+    run.started = performance.now();
+    clearTimeout(run.deadline);
+    run.deadline = setTimeout(() => this.#onDeadline(id), run.job.timeoutMs + this.limits.graceMs);
   }
 
   #onSettled(message: SettledMessage): void {
@@ -154,14 +170,15 @@ export class HostProcess {
     if (message.ok) this.#finish(message.id, outcomeOfReply(run.job, message.reply, ms));
     else {
       const err = Object.assign(new Error(message.error.message), message.error.code !== undefined ? { code: message.error.code } : {});
-      this.#finish(message.id, outcomeOfRejection(run.job, err, message.aborted, ms));
+      const reason = message.notStarted === true ? 'start' : message.aborted ? 'deadline' : undefined;
+      this.#finish(message.id, outcomeOfTaskRejection(run.job, err, { reason }, ms));
     }
   }
 
   #onDeadline(id: number): void {
     const run = this.#jobs.get(id);
     if (run === undefined) return;
-    this.#finish(id, outcomeOfRejection(run.job, new Error('deadline'), true, elapsed(run.started)));
+    this.#finish(id, outcomeOfTaskRejection(run.job, new Error('deadline'), { reason: run.running ? 'deadline' : 'start' }, elapsed(run.started)));
     // The process missed its own deadline for this job by graceMs: it is hung or starved. End it, whole.
     this.kill(`the sandbox process was stopped because module "${run.job.module}" overran its deadline and the process did not stop it`);
   }
@@ -170,6 +187,7 @@ export class HostProcess {
     const run = this.#jobs.get(id);
     if (run === undefined) return;
     this.#jobs.delete(id);
+    this.#ended.set(id, run.relay);
     clearTimeout(run.deadline);
     run.relay.close();
     // Requests already with the broker finish (or are refused) before the run is reported over.

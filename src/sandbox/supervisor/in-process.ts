@@ -3,8 +3,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { outcomeOfRejection, outcomeOfReply } from './outcome.js';
+import { outcomeOfReply, outcomeOfTaskRejection } from './outcome.js';
 import { PiscinaPools } from '../process/piscina-pools.js';
+import { TaskDeadline } from '../process/task-deadline.js';
 import { startRelay } from './relay.js';
 import type { ModuleJob, ModuleOutcome, WorkerTask } from '../wire/task.js';
 
@@ -35,16 +36,21 @@ export class InProcessEngine {
   /** Runs one job to its outcome; never rejects. */
   async run(job: ModuleJob): Promise<ModuleOutcome> {
     const { port1, port2 } = new MessageChannel();
-    const relay = startRelay(port1, job.broker, this.logger.child({ module: job.module }));
-    const signal = AbortSignal.timeout(job.timeoutMs);
+    const deadline = new TaskDeadline(job.timeoutMs);
+    let started = performance.now();
+    const relay = startRelay(port1, job.broker, this.logger.child({ module: job.module }), job.module, () => {
+      started = performance.now();
+      deadline.started();
+    });
     const task: WorkerTask = { module: job.module, code: job.code, configuration: job.configuration, args: [...job.args], port: port2 };
-    const started = performance.now();
     const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
     let outcome: ModuleOutcome;
     try {
-      outcome = outcomeOfReply(job, await this.#pools.run(task, job.maxMemoryMb, signal), elapsed());
+      outcome = outcomeOfReply(job, await this.#pools.run(task, job.maxMemoryMb, deadline.signal), elapsed());
     } catch (err) {
-      outcome = outcomeOfRejection(job, err, signal.aborted, elapsed());
+      outcome = outcomeOfTaskRejection(job, err, deadline, elapsed());
+    } finally {
+      deadline.clear();
     }
     // However the task ended, the run is over: the broker refuses from now on, and the channel is gone; what it
     // was already doing finishes before the run is reported over.

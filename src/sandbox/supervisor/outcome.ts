@@ -1,4 +1,5 @@
 // Maps how a piscina task settled (a worker reply, an abort, an out-of-memory, an exit) to a module outcome.
+import { DEFAULTS } from '../../core/defaults.js';
 import { messageOf, UpdatesError } from '../../core/errors.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { ModuleJob, ModuleOutcome, ModuleStatus } from '../wire/task.js';
@@ -41,6 +42,18 @@ export function outcomeOfRejection(job: ModuleJob, err: unknown, timedOut: boole
   const message = messageOf(err);
   if (WORKER_EXIT_RE.test(message)) return outcome(job, 'exited', durationMs, 'E_MODULE_EXITED', { detail: message });
   return outcome(job, 'failed', durationMs, 'E_MODULE_FAILED', { detail: message });
+}
+
+/**
+ * The outcome of a task aborted or rejected under a TaskDeadline: a worker that never started the task is a
+ * failure of the sandbox, not a module timeout.
+ */
+export function outcomeOfTaskRejection(job: ModuleJob, err: unknown, deadline: { reason: 'start' | 'deadline' | undefined }, durationMs: number): ModuleOutcome {
+  if (deadline.reason === 'start') {
+    const seconds = Math.round(DEFAULTS.workerStartTimeoutMs / 1000);
+    return outcome(job, 'failed', durationMs, 'E_MODULE_FAILED', { detail: `no sandbox worker started it within ${seconds} s (is the machine overloaded?)` });
+  }
+  return outcomeOfRejection(job, err, deadline.reason === 'deadline', durationMs);
 }
 
 /** Why the sandbox process stopped answering for a job (process isolation only). */

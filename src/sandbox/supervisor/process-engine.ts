@@ -15,8 +15,6 @@ import { findPrlimit, rlimitDataUsable, spawnHost } from './spawn-host.js';
 import { removeLeftovers } from './leftovers.js';
 import { DEFAULTS } from '../../core/defaults.js';
 
-/** How long a new sandbox process may take to say it is ready. */
-const HOST_START_TIMEOUT_MS = DEFAULTS.sandboxStartTimeoutMs;
 /** How long past a job's deadline main waits for the process to stop it before it kills the process. */
 const HOST_GRACE_MS = DEFAULTS.sandboxGraceMs;
 
@@ -103,7 +101,7 @@ export class ProcessEngine {
     }
     const host = new HostProcess(child, cgroup, { graceMs: HOST_GRACE_MS, capMb: memoryLimitMb }, logger);
     try {
-      await host.ready(HOST_START_TIMEOUT_MS);
+      await host.ready(DEFAULTS.sandboxStartTimeoutMs);
     } catch (err) {
       // A spawn that failed outright never emits 'close', which is where the cgroup is removed otherwise.
       await cgroup?.remove().catch(() => undefined);

@@ -2,6 +2,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { PROTOCOL_VERSION } from '../../sdk/protocol.js';
+import { isTaskStarted } from '../wire/task.js';
 import type { JobBroker } from '../wire/task.js';
 import { DEFAULTS } from '../../core/defaults.js';
 
@@ -11,6 +12,18 @@ function idOf(raw: unknown): number | undefined {
   const id = (raw as { id?: unknown }).id;
   return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : undefined;
 }
+
+/** The method a raw request names, for a warning (never trusted for anything else). */
+function methodOf(raw: unknown): string {
+  const method = typeof raw === 'object' && raw !== null ? (raw as { method?: unknown }).method : undefined;
+  return typeof method === 'string' ? method.slice(0, 64) : 'unknown';
+}
+
+/**
+ * Late requests handed to the broker (refused, each with its audit line) and warned about one by one. Past this
+ * a flood after the end is only counted, with a warning at every power of ten, so it cannot flood the log.
+ */
+const MAX_LATE_AUDITED = 20;
 
 /** A started relay; `close()` stops it. */
 export interface Relay {
@@ -34,11 +47,25 @@ const DRAIN_TIMEOUT_MS = DEFAULTS.brokerDrainTimeoutMs;
 /**
  * Relays raw requests of one run to its broker and hands each reply to `post`. The relay only relays: the broker
  * validates every request (already a structured clone, made by postMessage or the IPC channel) and builds every
- * reply. After `close()` nothing is delivered or posted, and the broker is closed once.
+ * reply. After `close()` the broker is closed once and nothing is posted; a request that still arrives is handed
+ * to the closed broker, which refuses it (E_RUN_ENDED) with an audit line, and a warning names the module.
  */
-export function createBrokerRelay(broker: JobBroker, logger: Logger, post: (reply: unknown) => void): BrokerRelay {
+export function createBrokerRelay(broker: JobBroker, logger: Logger, post: (reply: unknown) => void, module = 'unknown'): BrokerRelay {
   let open = true;
+  let late = 0;
   const inFlight = new Set<Promise<void>>();
+  const refuseLate = (raw: unknown): void => {
+    late += 1;
+    if (late > MAX_LATE_AUDITED) {
+      if (Number.isInteger(Math.log10(late))) {
+        logger.warn({ module, late, audit: true, decision: 'denied', code: 'E_RUN_ENDED' }, `module "${module}": ${late} SDK requests arrived after its run ended and were refused`);
+      }
+      return;
+    }
+    const more = late === MAX_LATE_AUDITED ? '; further ones are counted, not logged one by one' : '';
+    logger.warn({ module, method: methodOf(raw), late }, `module "${module}": an SDK request (${methodOf(raw)}) arrived after its run ended and was refused${more}`);
+    broker.handle(raw).catch((err: unknown) => logger.error({ err }, 'sandbox: the broker threw while refusing a late request'));
+  };
   const send = (reply: unknown): void => {
     if (!open) return;
     try {
@@ -49,7 +76,10 @@ export function createBrokerRelay(broker: JobBroker, logger: Logger, post: (repl
   };
   return {
     deliver(raw) {
-      if (!open) return;
+      if (!open) {
+        refuseLate(raw);
+        return;
+      }
       const handled = broker.handle(raw).then(send, (err: unknown) => {
         // A broker must answer every request; if it threw instead, the module gets an internal error, not silence.
         logger.error({ err }, 'sandbox: the broker threw while handling a request');
@@ -83,19 +113,20 @@ export function createBrokerRelay(broker: JobBroker, logger: Logger, post: (repl
 
 /**
  * Starts relaying on `port` (in-process isolation). Identity comes from which port a message arrived on, since
- * each run has its own channel and its own broker.
+ * each run has its own channel and its own broker. The worker's TASK_STARTED notice goes to `onStarted`.
+ * After close() the port stays open until the worker's side closes, so a request that still arrives is refused
+ * and audited rather than dropped; it is unref'd, so it never keeps the process alive.
  */
-export function startRelay(port: MessagePort, broker: JobBroker, logger: Logger): Relay & Pick<BrokerRelay, 'drained'> {
-  const relay = createBrokerRelay(broker, logger, (reply) => port.postMessage(reply));
-  port.on('message', (raw: unknown) => relay.deliver(raw));
+export function startRelay(port: MessagePort, broker: JobBroker, logger: Logger, module: string, onStarted: () => void = () => undefined): Relay & Pick<BrokerRelay, 'drained'> {
+  const relay = createBrokerRelay(broker, logger, (reply) => port.postMessage(reply), module);
+  port.on('message', (raw: unknown) => {
+    if (isTaskStarted(raw)) onStarted();
+    else relay.deliver(raw);
+  });
+  port.once('close', () => relay.close());
+  port.unref();
   return {
-    close() {
-      try {
-        relay.close();
-      } finally {
-        port.close();
-      }
-    },
+    close: () => relay.close(),
     drained: () => relay.drained(),
   };
 }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 /** Bumped on any incompatible change; the host's `ready` carries it and main refuses a mismatch. */
-export const HOST_PROTOCOL_VERSION = 1;
+export const HOST_PROTOCOL_VERSION = 2;
 
 /** A job id, assigned by main: the only identity main trusts for a relayed request. */
 const jobId = z.number().int().nonnegative();
@@ -36,12 +36,16 @@ const settledMessage = z.union([
     /** piscina's rejection, flattened (e.g. code ERR_WORKER_OUT_OF_MEMORY). */
     error: z.strictObject({ code: z.string().optional(), message: z.string() }),
     aborted: z.boolean(),
+    /** The task was aborted because no worker started it in time (not a module timeout). */
+    notStarted: z.literal(true).optional(),
   }),
 ]);
 
 /** What the host may send to main. main validates each one: module code ran in that process. */
 export const toMainSchema = z.union([
   z.strictObject({ t: z.literal('ready'), v: z.number() }),
+  /** Run `id`'s worker started the task: main's deadline for it runs from now. */
+  z.strictObject({ t: z.literal('started'), id: jobId }),
   /** A raw SDK request from run `id`'s worker port; main hands it to that run's broker only. */
   z.strictObject({ t: z.literal('request'), id: jobId, raw: z.unknown() }),
   settledMessage,

@@ -19,6 +19,18 @@ export interface WorkerTask {
 }
 
 /**
+ * The first message a worker posts on a task's port, once its realm is locked down and the module is about to be
+ * evaluated: the module's deadline counts from here, not from when the task was queued (a cold worker's start,
+ * SES lockdown and, from source, tsx, are not the module's time). It is not an SDK request and never reaches a broker.
+ */
+export const TASK_STARTED = Object.freeze({ t: 'task-started' as const });
+
+/** Whether a message from a task's port is the worker's TASK_STARTED notice. */
+export function isTaskStarted(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === TASK_STARTED.t;
+}
+
+/**
  * What a worker answers: the validated result of main(), or why the module failed (a catalogue code). The host
  * validates each reply again: a worker is where hostile code ran.
  */

@@ -13,6 +13,12 @@ interface Pending {
 /** A `call` bound to one port, and a way to end it. */
 export interface PortCall {
   call: Call;
+  /**
+   * Resolves once every request the module started has its reply and the module's own continuations have run,
+   * including requests those continuations started in turn. A module that forgot `await` loses nothing: its run
+   * is reported only after this. A request that never gets a reply keeps it pending until the module's deadline.
+   */
+  settled(): Promise<void>;
   /** Closes the port: requests after this are refused in the worker, and pending ones never settle. */
   close(): void;
 }
@@ -23,6 +29,8 @@ export interface PortCall {
  */
 export function createPortCall(port: MessagePort): PortCall {
   const pending = new Map<number, Pending>();
+  /** Wakes settled() when the last pending request has its reply. */
+  let onIdle: (() => void) | undefined;
   let nextId = 1;
   let closed = false;
   port.on('message', (raw: unknown) => {
@@ -34,6 +42,7 @@ export function createPortCall(port: MessagePort): PortCall {
     pending.delete(reply.id);
     if (reply.ok) waiter.resolve(reply.result);
     else waiter.reject(new SdkError(reply.error.code, reply.error.message, reply.error.data ?? {}));
+    if (pending.size === 0) onIdle?.();
   });
   const call = <M extends Method>(method: M, params: Params<M>): Promise<Results[M]> =>
     new Promise<Results[M]>((resolve, reject) => {
@@ -53,9 +62,20 @@ export function createPortCall(port: MessagePort): PortCall {
     });
   return {
     call,
+    async settled() {
+      for (;;) {
+        // The next macrotask turn comes only once the microtask queue is empty: whatever the module chained on
+        // its calls has run by then, and may have started more.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (pending.size === 0) return;
+        await new Promise<void>((resolve) => (onIdle = resolve));
+        onIdle = undefined;
+      }
+    },
     close() {
       closed = true;
       pending.clear();
+      onIdle = undefined;
       port.close();
     },
   };

@@ -4,6 +4,7 @@ import { createSdk, SdkError } from '../../sdk/client.js';
 import { runInCompartment } from './compartment-run.js';
 import { createPortCall } from './port-call.js';
 import { sealWorkerCreation } from './worker-seal.js';
+import { TASK_STARTED } from '../wire/task.js';
 import type { WorkerReply, WorkerTask } from '../wire/task.js';
 
 let lockedDown = false;
@@ -41,14 +42,18 @@ function ensureLockdown(): void {
 /** Runs one module task. Never rejects for anything the module does: failures come back as `{ ok: false }`. */
 export default async function runModuleTask(task: WorkerTask): Promise<WorkerReply> {
   ensureLockdown();
+  // The module's deadline starts now, in the host that posted this task.
+  task.port.postMessage(TASK_STARTED);
   const channel = createPortCall(task.port);
   let reply: WorkerReply;
   try {
     // The same names src/sdk/index.ts exports, so `err instanceof SdkError` works inside the sandbox too.
     const sdk = harden({ ...createSdk(channel.call, harden(task.configuration)), SdkError });
     reply = await runInCompartment(task.module, task.code, sdk, task.args);
+    // Calls the module started without awaiting them are answered before its result goes out.
+    await channel.settled();
   } finally {
-    // Close the channel as soon as main() settles: nothing the module left running can reach the broker.
+    // Then the channel closes: nothing the module left running can reach the broker.
     channel.close();
   }
   await leftoverMicrotasksDrained();
