@@ -36,7 +36,7 @@ export function globalPackages(installRoot: string): Record<string, string> {
 
 /** A hash of every path, link target and file content under `dir` (state/ and metrics/ excluded unless asked). */
 /** A hash of every name, mode and content under `dir`; `except` lists paths (relative to `dir`) left out. */
-export function fingerprint(dir: string, options: { includeState?: boolean; except?: readonly string[] } = {}): string {
+export function fingerprint(dir: string, options: { includeState?: boolean; except?: readonly string[]; skip?: (rel: string) => boolean } = {}): string {
   const h = createHash('sha256');
   const walk = (d: string) => {
     let entries: string[];
@@ -49,7 +49,7 @@ export function fingerprint(dir: string, options: { includeState?: boolean; exce
       const p = path.join(d, e);
       const rel = path.relative(dir, p);
       if (!options.includeState && (rel === 'state' || rel === 'metrics')) continue;
-      if (options.except?.includes(rel) === true) continue;
+      if (options.except?.includes(rel) === true || options.skip?.(rel) === true) continue;
       const st = lstatSync(p);
       h.update(`${rel}\0${st.mode}\0`);
       if (st.isSymbolicLink()) h.update(readlinkSync(p));

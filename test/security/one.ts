@@ -44,6 +44,10 @@ export async function main(): Promise<{ success: boolean; message: string }> {
 }
 `;
 
+/** The "on trial" mark of a fresh version (.versions/<name>/.trial) is the orchestrator's own bookkeeping: Phase 2
+ * removes it after the version's first run, so it is left out when the install tree is compared. */
+const isTrialMark = (rel: string): boolean => path.basename(rel) === '.trial' && rel.split(path.sep)[0] === '.versions';
+
 function manifestOf(name: string, priority: number, extra: Record<string, unknown>, metadata: Record<string, unknown>): string {
   return `${JSON.stringify({ metadata: { schema_version: '1.0.0', name, description: `security suite ${name}`, enabled: true, priority, ...metadata }, ...extra }, null, 2)}\n`;
 }
@@ -161,13 +165,13 @@ async function runAttack(attack: Attack): Promise<Verdict> {
       logger: createLogger({ level: 'info', destination: logs.stream }),
       phase2: async (ctx) => {
         // The install tree (modules, versions, global index) as Phase 1 left it; only Phase 2 could change it now.
-        installBefore = fingerprint(w.installRoot);
+        installBefore = fingerprint(w.installRoot, { skip: isTrialMark });
         const stop = attack.during?.(w);
         try {
           await inner(ctx);
         } finally {
           stop?.();
-          installAfter = fingerprint(w.installRoot);
+          installAfter = fingerprint(w.installRoot, { skip: isTrialMark });
         }
       },
     });
