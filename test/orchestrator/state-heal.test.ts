@@ -58,11 +58,13 @@ test('index.json and journal.json that are folders, modules/ that is a file: mov
   rmSync(path.join(root, 'modules'), { recursive: true });
   writeFileSync(path.join(root, 'modules'), 'operator notes');
 
-  const before = fingerprint(root, { includeState: true });
+  // A check records only its own report and the metrics; it moves no obstacle.
+  const unchanged = { includeState: true, except: [path.join('state', 'last-check.json'), 'metrics'] };
+  const before = fingerprint(root, unchanged);
   const refused = await runPhase1Only(root, repo.url, { checkOnly: true });
   assert.deepEqual(codes(refused), ['E_STATE_OBSTACLE']);
   assert.match(refused.errors[0]?.message ?? '', /index\.json is a folder where the orchestrator keeps a file; move it aside/);
-  assert.equal(fingerprint(root, { includeState: true }), before, 'check mode moved nothing');
+  assert.equal(fingerprint(root, unchanged), before, 'check mode moved nothing');
 
   const r = await runPhase1Only(root, repo.url, withPhase2());
   assert.equal(r.exitCode, 0, JSON.stringify(r.errors));

@@ -80,7 +80,7 @@ test('installed globally without dev dependencies: --help, --version, doctor --j
   assert.deepEqual(report.modules.map((m) => [m.module, m.status, m.message]), [['web', 'ok', 'web ok']]);
   assert.match(r.stderr, /web from the installed copy/);
   const status = await run(inst.bin, ['status', '--root', root], elsewhere);
-  assert.match(status.stdout, /web\s+1\.0\.0\s+enabled/);
+  assert.match(status.stdout, /^web\s+1\.0\.0\s+-\s+enabled\s/m);
 });
 
 test('a module repository with only the tarball and TypeScript installed type-checks against the SDK', async () => {
