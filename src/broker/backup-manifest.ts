@@ -7,7 +7,7 @@ import { UpdatesError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { BACKUP_LABEL_RE as LABEL_RE } from '../sdk/protocol.js';
 import type { BackupInfo } from '../sdk/protocol.js';
-import { sysCode } from './wire.js';
+import { errnoCode } from '../core/errno.js';
 
 const relPath = z
   .string()
@@ -94,7 +94,7 @@ export async function listIds(labelDir: string): Promise<string[]> {
   try {
     names = (await fsp.readdir(labelDir)).filter((n) => !n.startsWith('.'));
   } catch (err) {
-    if (sysCode(err) === 'ENOENT') return [];
+    if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
   return names.sort((a, b) => sequenceOf(a) - sequenceOf(b) || (a < b ? -1 : a > b ? 1 : 0));
@@ -124,7 +124,7 @@ export async function listBackups(stateDir: string, module: string): Promise<Bac
   try {
     labels = (await fsp.readdir(root)).filter((l) => LABEL_RE.test(l)).sort();
   } catch (err) {
-    if (sysCode(err) === 'ENOENT') return [];
+    if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
   const out: BackupInfo[] = [];

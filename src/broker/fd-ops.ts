@@ -7,7 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { UpdatesError } from '../core/errors.js';
 import { fdPath, lstatAt, mkdirAt } from './fd-walk.js';
 import type { Entry, FdWalk } from './fd-walk.js';
-import { sysCode } from './wire.js';
+import { errnoCode } from '../core/errno.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY, O_DIRECTORY } = constants;
 
@@ -56,8 +56,8 @@ export async function openAt(w: FdWalk, e: Entry, want: OpenWant): Promise<Opene
   try {
     fh = await fsp.open(fdPath(e.parent.fh, e.name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | (before.isDirectory() ? O_DIRECTORY : 0));
   } catch (err) {
-    if (sysCode(err) === 'ENOENT') throw notFound(w, e.view);
-    if (sysCode(err) === 'ELOOP' || sysCode(err) === 'ENOTDIR') throw w.fail(`${e.view} was swapped for a symlink during the operation`);
+    if (errnoCode(err) === 'ENOENT') throw notFound(w, e.view);
+    if (errnoCode(err) === 'ELOOP' || errnoCode(err) === 'ENOTDIR') throw w.fail(`${e.view} was swapped for a symlink during the operation`);
     throw err;
   }
   try {
@@ -119,7 +119,7 @@ export async function writeAt(w: FdWalk, e: Entry, data: Uint8Array | string, at
     await e.parent.fh.sync();
   } catch (err) {
     await fsp.rm(tmp, { force: true });
-    if (sysCode(err) === 'EISDIR') throw new UpdatesError('E_IO', { method: w.method, detail: `${e.view} is a directory` });
+    if (errnoCode(err) === 'EISDIR') throw new UpdatesError('E_IO', { method: w.method, detail: `${e.view} is a directory` });
     throw err;
   }
 }

@@ -7,7 +7,7 @@ import { applyOwnership, openAt } from './fd-ops.js';
 import type { Opened } from './fd-ops.js';
 import { fdPath, lstatAt } from './fd-walk.js';
 import type { Dir, Entry, FdWalk } from './fd-walk.js';
-import { sysCode } from './wire.js';
+import { errnoCode } from '../core/errno.js';
 
 /** Deepest tree a walk enters (each level holds one descriptor). */
 const MAX_DEPTH = 256;
@@ -24,6 +24,13 @@ async function namesOf(dir: Dir): Promise<string[]> {
   return (await fsp.readdir(fdPath(dir.fh))).sort();
 }
 
+/** Opens folder `name` of `parent` and checks it is the one `seen` described: a folder swapped since is refused. */
+async function openSeenDir(w: FdWalk, parent: Dir | undefined, name: string, view: string, seen: { ino: number; dev: number }): Promise<Dir> {
+  const dir = await w.openDir(parent, name, view);
+  if (dir.st.ino !== seen.ino || dir.st.dev !== seen.dev) throw w.fail(`${view} was swapped during the operation`);
+  return dir;
+}
+
 /**
  * Walks the tree at `top` (a resolved entry). The top must be a regular file of one name or a folder; below it,
  * symlinks, special files and hard-linked files are not visited: their module paths are pushed to `skipped`.
@@ -36,8 +43,7 @@ export async function walkTree(w: FdWalk, top: Entry, visit: Visit, skipped: str
     await o.fh.close();
   }
   if (!o.st.isDirectory()) return;
-  const dir = await w.openDir(top.parent, top.name, top.view);
-  if (dir.st.ino !== o.st.ino || dir.st.dev !== o.st.dev) throw w.fail(`${top.view} was swapped during the walk`);
+  const dir = await openSeenDir(w, top.parent, top.name, top.view, o.st);
   await walkDir(w, dir, visit, skipped, 1);
 }
 
@@ -62,8 +68,7 @@ async function walkDir(w: FdWalk, dir: Dir, visit: Visit, skipped: string[], dep
         }
         continue;
       }
-      const child = await w.openDir(dir, name, view);
-      if (child.st.ino !== st.ino || child.st.dev !== st.dev) throw w.fail(`${view} was swapped during the walk`);
+      const child = await openSeenDir(w, dir, name, view, st);
       await w.checkInside(child);
       await visit({ fh: child.fh, st: child.st, view });
       await walkDir(w, child, visit, skipped, depth + 1);
@@ -93,8 +98,7 @@ export async function removeEntry(w: FdWalk, e: Entry): Promise<boolean> {
     await unlinkAt(w, e.parent, e.name, e.view);
     return true;
   }
-  const dir = await w.openDir(e.parent, e.name, e.view);
-  if (dir.st.ino !== e.stat.ino || dir.st.dev !== e.stat.dev) throw w.fail(`${e.view} was swapped during the operation`);
+  const dir = await openSeenDir(w, e.parent, e.name, e.view, e.stat);
   await emptyDir(w, dir, 1);
   await rmdirAt(w, e.parent, e.name, e.view);
   return true;
@@ -112,8 +116,7 @@ async function emptyDir(w: FdWalk, dir: Dir, depth: number): Promise<void> {
         await unlinkAt(w, dir, name, view);
         continue;
       }
-      const child = await w.openDir(dir, name, view);
-      if (child.st.ino !== st.ino || child.st.dev !== st.dev) throw w.fail(`${view} was swapped during the operation`);
+      const child = await openSeenDir(w, dir, name, view, st);
       await w.checkInside(child);
       await emptyDir(w, child, depth + 1);
       await rmdirAt(w, dir, name, view);
@@ -129,8 +132,8 @@ async function unlinkAt(w: FdWalk, dir: Dir, name: string, view: string): Promis
   try {
     await fsp.unlink(fdPath(dir.fh, name));
   } catch (err) {
-    if (sysCode(err) === 'ENOENT') return;
-    if (sysCode(err) === 'EISDIR' || sysCode(err) === 'EPERM') throw w.fail(`${view} was swapped for a folder during the operation`);
+    if (errnoCode(err) === 'ENOENT') return;
+    if (errnoCode(err) === 'EISDIR' || errnoCode(err) === 'EPERM') throw w.fail(`${view} was swapped for a folder during the operation`);
     throw err;
   }
 }
@@ -141,9 +144,9 @@ async function rmdirAt(w: FdWalk, dir: Dir, name: string, view: string): Promise
   try {
     await fsp.rmdir(fdPath(dir.fh, name));
   } catch (err) {
-    if (sysCode(err) === 'ENOENT') return;
-    if (sysCode(err) === 'ENOTDIR') throw w.fail(`${view} was swapped for a symlink during the operation`);
-    if (sysCode(err) === 'ENOTEMPTY') throw new UpdatesError('E_IO', { method: w.method, detail: `${view} was refilled during the removal` });
+    if (errnoCode(err) === 'ENOENT') return;
+    if (errnoCode(err) === 'ENOTDIR') throw w.fail(`${view} was swapped for a symlink during the operation`);
+    if (errnoCode(err) === 'ENOTEMPTY') throw new UpdatesError('E_IO', { method: w.method, detail: `${view} was refilled during the removal` });
     throw err;
   }
 }

@@ -11,7 +11,7 @@ import { UpdatesError } from '../core/errors.js';
 import { KERNEL_FILESYSTEMS } from '../core/protected-paths.js';
 import { escapeError, isChecked, isInside } from './paths.js';
 import type { CheckedPath } from './paths.js';
-import { sysCode } from './wire.js';
+import { errnoCode } from '../core/errno.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
 /** How every folder is opened: never through a final symlink, never blocking, never a controlling terminal. */
@@ -60,7 +60,7 @@ export async function lstatAt(dir: Dir, name: string): Promise<Stats | undefined
   try {
     return await fsp.lstat(fdPath(dir.fh, name));
   } catch (err) {
-    if (sysCode(err) === 'ENOENT') return undefined;
+    if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
 }
@@ -119,7 +119,7 @@ export class FdWalk {
     try {
       fh = await fsp.open(parent === undefined ? (hostPath ?? '/') : fdPath(parent.fh, name), parent === undefined ? O_RDONLY | O_DIRECTORY : DIR_FLAGS);
     } catch (err) {
-      const code = sysCode(err);
+      const code = errnoCode(err);
       if (code === 'ELOOP' || code === 'ENOTDIR') throw this.fail(`${view} was swapped for a symlink or a file during the operation`);
       if (code === 'ENOENT') throw new UpdatesError('E_NOT_FOUND', { method: this.method, path: this.target.view, detail: `${view} does not exist` });
       throw err;
@@ -284,7 +284,7 @@ export async function mkdirAt(dir: Dir, name: string, mode = 0o755): Promise<boo
     await fsp.mkdir(fdPath(dir.fh, name), mode);
     return true;
   } catch (err) {
-    if (sysCode(err) === 'EEXIST') return false;
+    if (errnoCode(err) === 'EEXIST') return false;
     throw err;
   }
 }

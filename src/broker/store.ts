@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { UpdatesError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
-import { sysCode } from './wire.js';
+import { errnoCode } from '../core/errno.js';
 
 /**
  * The store of one module at `<stateDir>/store/<module>.json`. Entries live in a Map (never a plain
@@ -29,7 +29,7 @@ export class ModuleStore {
     try {
       text = await fsp.readFile(this.file, 'utf8');
     } catch (err) {
-      if (sysCode(err) === 'ENOENT') return new Map();
+      if (errnoCode(err) === 'ENOENT') return new Map();
       throw err;
     }
     let json: unknown;

@@ -1,6 +1,7 @@
 // Turns anything a handler threw into the plain {code, message, data} a module may see: no stacks, no host paths.
 import { UpdatesError } from '../core/errors.js';
 import type { WireError } from '../sdk/protocol.js';
+import { errnoCode } from '../core/errno.js';
 
 /** Codes that mean "the policy refused" (audited as denied), as opposed to "allowed, but the action failed". */
 const DENIAL_CODES = new Set([
@@ -20,12 +21,6 @@ export function isDenial(code: string): boolean {
   return DENIAL_CODES.has(code);
 }
 
-/** The node error code of a system error, if any (ENOENT, ELOOP, ...). */
-export function sysCode(err: unknown): string | undefined {
-  if (err !== null && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
-  return undefined;
-}
-
 /**
  * Converts a thrown value to a wire error. A catalogue error keeps its code and details (built from the
  * module's own view of paths); a system error becomes E_IO with its errno name only, because node's message
@@ -33,7 +28,7 @@ export function sysCode(err: unknown): string | undefined {
  */
 export function toWireError(err: unknown, method: string): WireError {
   if (err instanceof UpdatesError) return err.toWire();
-  const code = sysCode(err);
+  const code = errnoCode(err);
   if (code !== undefined && /^E[A-Z]+$/.test(code)) {
     return new UpdatesError('E_IO', { method, detail: `system error ${code}` }).toWire();
   }

@@ -1,8 +1,8 @@
 // Handler of exec: a declared command, exact argv, no shell.
 import { UpdatesError } from '../../core/errors.js';
 import { runCommand } from '../exec.js';
-import { sysCode } from '../wire.js';
 import type { Handler } from './context.js';
+import { errnoCode } from '../../core/errno.js';
 
 /** exec: argv must equal a declared command; runs with a deadline that kills its whole process group. */
 export const exec: Handler<'exec'> = async (p, ctx) => {
@@ -20,7 +20,7 @@ export const exec: Handler<'exec'> = async (p, ctx) => {
       signal: ctx.signal,
     });
   } catch (err) {
-    throw new UpdatesError('E_IO', { method: 'exec', detail: `cannot start ${p.argv[0] ?? ''}: ${sysCode(err) ?? 'unknown error'}` });
+    throw new UpdatesError('E_IO', { method: 'exec', detail: `cannot start ${p.argv[0] ?? ''}: ${errnoCode(err) ?? 'unknown error'}` });
   }
   ctx.note({ exitCode: res.exitCode, timedOut: res.timedOut, ...(res.truncated ? { truncated: true } : {}) });
   return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, timedOut: res.timedOut };
