@@ -1,13 +1,13 @@
 // --help, --version, status and usage errors answer without loading the run machinery: a resolve hook
 // refuses piscina, ses and esbuild, and these commands still work (while `run` under the same hook does not).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { tempDir } from '../helpers/repo.js';
-import { BIN, PROJECT } from '../helpers/run.js';
+import { BIN, runNode } from '../helpers/run.js';
+import type { CliResult } from '../helpers/run.js';
 
 const hooks = path.join(tempDir('uo-hooks'), 'refuse-heavy.mjs');
 writeFileSync(
@@ -21,16 +21,9 @@ writeFileSync(
 const register = path.join(path.dirname(hooks), 'register.mjs');
 writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', register, BIN, ...args], { cwd: PROJECT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** The CLI with the resolve hook that refuses the run machinery registered before it loads. */
+function cli(args: string[]): Promise<CliResult> {
+  return runNode(['--import', register, BIN, ...args]);
 }
 
 test('--version, --help, status and a usage error load neither piscina, ses nor esbuild', async () => {

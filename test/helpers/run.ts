@@ -33,10 +33,10 @@ export function runPhase1Only(installRoot: string, url: string, extra: Partial<R
 
 export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-/** Runs `node bin/updates.js ...args` and collects its output. */
 /** Options of runCli/runNode; `onStderr` sees the child's stderr as it comes (to synchronise on a log line). */
 export interface RunNodeOptions { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (text: string) => void; onSpawn?: (child: ChildProcess) => void }
 
+/** Runs `node bin/updates.js ...args` and collects its output. */
 export function runCli(args: string[], options: RunNodeOptions = {}): Promise<CliResult> {
   return runNode([BIN, ...args], options);
 }
