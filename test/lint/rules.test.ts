@@ -14,7 +14,10 @@ async function rulesFiredOn(rel: string, text: string): Promise<string[]> {
   const file = path.join(PROJECT, rel);
   writeFileSync(file, text);
   try {
-    const [result] = await new ESLint({ cwd: PROJECT }).lintFiles([file]);
+    // The probe's text changes between calls in one process: typescript-eslint's single-run mode (taken by itself
+    // when CI=true) would keep the first program and type the new text against the old one.
+    const eslint = new ESLint({ cwd: PROJECT, overrideConfig: { languageOptions: { parserOptions: { disallowAutomaticSingleRunInference: true } } } });
+    const [result] = await eslint.lintFiles([file]);
     return (result?.messages ?? []).map((m) => m.ruleId ?? m.message);
   } finally {
     rmSync(file, { force: true });
