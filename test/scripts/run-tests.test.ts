@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import { PROJECT } from '../helpers/run.js';
 
 test('a hanging test fails with a timeout, by name; the tests around it pass; the suite exits non-zero', async () => {
-  const child = spawn(process.execPath, ['scripts/run-tests.mjs', 'test/fixtures/runner/hangs.test.ts'], {
+  const child = spawn(process.execPath, ['scripts/run-tests.mjs', '--test-reporter=tap', 'test/fixtures/runner/hangs.test.ts'], {
     cwd: PROJECT,
-    // Without NODE_TEST_CONTEXT, which would make the inner runner report to this one instead of printing TAP.
+    // TAP named, since Node 23 and later print spec by default; without NODE_TEST_CONTEXT, which would make the
+    // inner runner report to this one instead of printing.
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), UPDATES_TEST_TIMEOUT_MS: '1000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
