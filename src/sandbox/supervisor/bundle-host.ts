@@ -46,7 +46,13 @@ async function bundleTo(entry: string, outFile: string): Promise<void> {
   const text = result.outputFiles?.[0]?.text;
   if (text === undefined) throw new Error(`esbuild produced nothing for ${entry}`);
   // Root-owned, read-only for everyone: the sandbox user may read and run it, never change it.
-  await writeFile(outFile, text, { mode: 0o644, flag: 'wx' });
+  await writeReadable(outFile, text);
+}
+
+/** Writes `text` as a new file of mode 0644 whatever the umask (under `umask 077` the sandbox user must still read it). */
+async function writeReadable(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o644, flag: 'wx' });
+  await chmod(file, 0o644);
 }
 
 /** Writes the three bundles into `dir` (the build's prebuilt folder). */
@@ -81,7 +87,7 @@ export async function bundleHost(moduleWorkerEntry: string = MODULE_WORKER_ENTRY
     const hostFile = path.join(dir, BUNDLE_FILES.host);
     const workerFile = path.join(dir, BUNDLE_FILES.module);
     // A package.json here ends Node's lookup of the package scope inside the granted folder.
-    await writeFile(path.join(dir, 'package.json'), '{"type":"commonjs"}\n', { mode: 0o644, flag: 'wx' });
+    await writeReadable(path.join(dir, 'package.json'), '{"type":"commonjs"}\n');
     if (await prebuiltUsable(moduleWorkerEntry)) {
       // Copies of what the build bundled: the same files, without esbuild's time at every run.
       await Promise.all(
