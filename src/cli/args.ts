@@ -29,6 +29,14 @@ export interface CliOptions {
   /** run-module: the module folder and the arguments after "--" for its main(). */
   moduleDir?: string;
   moduleArgs?: string[];
+  /** validate: the module folders given (none: every folder of ./modules, or the current folder). */
+  dirs?: string[];
+  /** new-module: the new module's name; --dir: the repository it goes in (default: the current folder). */
+  newModule?: string;
+  dir?: string;
+  /** --check: run modules with a broker that plans instead of acting; --diff: with unified diffs of planned writes. */
+  check: boolean;
+  diff: boolean;
   /** hold, unhold, rollback: the module; hold --reason: why. */
   module?: string;
   reason?: string;
@@ -43,7 +51,7 @@ export interface CliOptions {
 /** Commands that take a module name (hold without one lists the holds). */
 const MODULE_COMMANDS = new Set(['hold', 'unhold', 'rollback']);
 
-export const HELP = `Usage: updates [run|check|status|history|hold|unhold|rollback|doctor] [options]
+export const HELP = `Usage: updates [run|check|status|history|hold|unhold|rollback|doctor|validate|new-module] [options]
 
 Syncs the updates repository, installs every module whose schema_version is newer (atomically, keeping the
 previous version for rollback), then runs every enabled module's main() in a sandbox.
@@ -64,6 +72,13 @@ Commands:
                           run one module from a folder as Phase 2 would, for module authors: bundled,
                           sandboxed, capabilities enforced; paths map under DIR/.updates-dev/root unless
                           --root is given, services are recorded unless --services is given
+  validate [DIR...]       check module folders as an install would (strict index.json, folder content,
+                          imports, bundle, capabilities): one line per module, exit 1 if one fails;
+                          without DIR, every folder of ./modules (or the current folder)
+  new-module NAME [--dir DIR]
+                          scaffold modules/NAME (index.json with every default, index.ts using the SDK)
+                          in the module repository DIR (default: the current folder), plus tsconfig.json,
+                          .gitignore and eslint.config.mjs there when missing
   migrate-legacy          write each legacy manifest.json entry's index.json into its module folder;
                           an existing, different index.json is reported and left as it is
   self-test               check that this build can bundle and run a module in the sandbox (exit 0 if so)
@@ -80,6 +95,11 @@ Options:
   --root DIR              map every absolute path (install root, clone, paths modules declare) under DIR,
                           as dpkg --root does: for tests and trying it out without root privileges
   --check-only            same as the check command
+  --check                 run and run-module: plan instead of act. Phase 1 only reports (as check does),
+                          then modules run with a broker that reads but does not write, chmod, chown,
+                          run commands or touch services; the report lists each module's planned changes
+  --diff                  with --check: a unified diff of every planned file write
+  --dir DIR               new-module: the module repository to scaffold in
   --legacy                the seed's manifest.json mode: run the entrypoint's children in order, each only
                           if its folder matches its checksum; records lastApplied (nothing is synced)
   --json                  print the run report as one JSON document on stdout (logs stay on stderr)
@@ -129,6 +149,9 @@ const OPTIONS = {
   'local-repo': { type: 'string' },
   'root': { type: 'string' },
   'check-only': { type: 'boolean' },
+  'check': { type: 'boolean' },
+  'diff': { type: 'boolean' },
+  'dir': { type: 'string' },
   'legacy': { type: 'boolean' },
   'json': { type: 'boolean' },
   'wait': { type: 'boolean' },
@@ -153,6 +176,16 @@ const OPTIONS = {
   'version': { type: 'boolean', short: 'V' },
 } as const;
 
+/** --check goes with run and run-module, --diff with --check, --dir with new-module. */
+function checkPlanFlags(command: string, v: { check?: boolean; diff?: boolean; dir?: string; legacy?: boolean }): void {
+  if (v.check === true && command !== 'run' && command !== 'run-module') {
+    throw new UpdatesError('E_USAGE', { detail: `--check goes with run and run-module (plan without acting)${command === 'check' ? '; "updates check" alone reports updates, "updates run --check" also plans the modules\' runs' : ''}` });
+  }
+  if (v.check === true && v.legacy === true) throw new UpdatesError('E_USAGE', { detail: '--check does not combine with --legacy' });
+  if (v.diff === true && v.check !== true) throw new UpdatesError('E_USAGE', { detail: '--diff goes with --check: updates run-module DIR --check --diff' });
+  if (v.dir !== undefined && command !== 'new-module') throw new UpdatesError('E_USAGE', { detail: '--dir goes with new-module NAME' });
+}
+
 /** Parses argv (without node and script). Throws UpdatesError E_USAGE on anything it does not understand. */
 export function parseCli(argv: string[]): CliOptions {
   let parsed;
@@ -169,11 +202,14 @@ export function parseCli(argv: string[]): CliOptions {
   if ((first === 'unhold' || first === 'rollback') && positionals[1] === undefined) throw new UpdatesError('E_USAGE', { detail: `${first} needs a module name: updates ${first} MODULE` });
   const moduleArg = MODULE_COMMANDS.has(first) ? positionals[1] : undefined;
   if (moduleArg !== undefined && !MODULE_NAME_RE.test(moduleArg)) throw new UpdatesError('E_USAGE', { detail: `"${moduleArg}" is not a module name (lower-case letters, digits, ".", "_" or "-")` });
-  if (first !== 'run-module' && positionals.length > (moduleArg !== undefined ? 2 : 1)) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[moduleArg !== undefined ? 2 : 1]}"` });
+  if (first === 'new-module' && (positionals[1] === undefined || !MODULE_NAME_RE.test(positionals[1]))) throw new UpdatesError('E_USAGE', { detail: `new-module needs a module name (lower-case letters, digits, ".", "_" or "-"): updates new-module NAME${positionals[1] !== undefined ? `, got "${positionals[1]}"` : ''}` });
+  const extraPositionals = first === 'run-module' || first === 'validate' ? Infinity : first === 'new-module' || moduleArg !== undefined ? 2 : 1;
+  if (positionals.length > extraPositionals) throw new UpdatesError('E_USAGE', { detail: `unexpected argument "${positionals[moduleArg !== undefined ? 2 : 1]}"` });
   if (v.reason !== undefined && (first !== 'hold' || moduleArg === undefined)) throw new UpdatesError('E_USAGE', { detail: '--reason goes with hold MODULE' });
   const limit = v.n !== undefined ? Number(v.n) : undefined;
   if (limit !== undefined && (first !== 'history' || !Number.isInteger(limit) || limit < 1)) throw new UpdatesError('E_USAGE', { detail: `-n N (a whole number, at least 1) goes with history, got "${v.n}"` });
   const command = v.help ? 'help' : v.version ? 'version' : first;
+  checkPlanFlags(command, v);
   if (v.legacy && (command !== 'run' || v['check-only'])) {
     throw new UpdatesError('E_USAGE', { detail: '--legacy is a run mode of its own; it does not combine with check, --check-only or another command' });
   }
@@ -202,10 +238,15 @@ export function parseCli(argv: string[]): CliOptions {
     modulesPath: inRoot(v['modules-path'] ?? DEFAULTS.modulesPath),
     root: path.resolve(v.root ?? '/'),
     rootGiven: v.root !== undefined,
-    checkOnly: command === 'check' || v['check-only'] === true,
+    // run --check reports Phase 1 as check does: nothing is installed.
+    checkOnly: command === 'check' || v['check-only'] === true || v.check === true,
     json: v.json === true,
     wait: v.wait === true,
     legacy: v.legacy === true,
+    check: v.check === true,
+    diff: v.diff === true,
+    ...(first === 'validate' ? { dirs: positionals.slice(1).map((d) => path.resolve(d)) } : {}),
+    ...(first === 'new-module' ? { newModule: positionals[1] ?? '', dir: path.resolve(v.dir ?? '.') } : {}),
     ...(first === 'run-module' ? { moduleDir: path.resolve(positionals[1] ?? '.'), moduleArgs: positionals.slice(2) } : {}),
     ...(v.config !== undefined ? { configFile: path.resolve(v.config) } : {}),
     ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] } : {}),

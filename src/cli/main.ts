@@ -22,6 +22,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
   'rollback': () => import('./commands/rollback.js'),
   'doctor': () => import('./commands/doctor.js'),
   'run-module': () => import('./commands/run-module.js'),
+  'validate': () => import('./commands/validate.js'),
+  'new-module': () => import('./commands/new-module.js'),
   'migrate-legacy': () => import('./commands/migrate-legacy.js'),
   'self-test': () => import('./commands/self-test.js'),
 };

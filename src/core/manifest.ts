@@ -7,11 +7,34 @@
 import path from 'node:path';
 import semver from 'semver';
 import { z } from 'zod';
+import { capabilityProblems } from './capability-rules.js';
 import { DEFAULTS } from './defaults.js';
 import { isKernelPath } from './protected-paths.js';
+import { didYouMean } from './suggest.js';
 
 /** Folder names a module may have: they become path components and log fields. */
 export const MODULE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/**
+ * The message for keys a strict object does not know: each one named, with the closest known key when it looks
+ * like a typo (`timeout` → `timeout_seconds`), because an unknown key is silently meaningless otherwise.
+ */
+export function unknownKeysMessage(keys: readonly string[], known: readonly string[]): string {
+  return keys
+    .map((k) => {
+      const hint = didYouMean(k, known) ?? known.find((c) => c.startsWith(k) || k.startsWith(c));
+      return `unknown key "${k}"${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}; known keys: ${known.join(', ')}`;
+    })
+    .join('; ');
+}
+
+/** A strict object whose unknown-key issue names the key and suggests the known one it is closest to. */
+function strict<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? unknownKeysMessage(issue.keys, known) : undefined),
+  });
+}
 
 const version = z
   .string({ error: 'schema_version is missing' })
@@ -38,7 +61,7 @@ export function normalizeGrantPath(p: string): string {
   return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
 }
 
-export const pathGrantSchema = z.strictObject({
+export const pathGrantSchema = strict({
   path: absolutePath.transform(normalizeGrantPath).refine(
     (p) => !isKernelPath(p) && p !== '/',
     'paths under /proc, /sys or /dev, and "/" itself (however spelled: "/.", "//"), cannot be granted',
@@ -51,22 +74,35 @@ export const pathGrantSchema = z.strictObject({
 });
 export type PathGrant = z.output<typeof pathGrantSchema>;
 
-export const capabilitiesSchema = z.strictObject({
+export const capabilitiesSchema = strict({
   paths: z.array(pathGrantSchema).default([]),
   commands: z.array(z.array(z.string().min(1).refine((s) => !s.includes('\0'))).min(1)).default([]),
   services: z.array(z.string().regex(/^[A-Za-z0-9@._-]+$/, 'not a service unit name')).default([]),
 });
 export type Capabilities = z.output<typeof capabilitiesSchema>;
 
-export const moduleManifestSchema = z.looseObject({
-  metadata: z.looseObject({
+/** Every metadata field with its default: what `updates new-module` writes and the docs list. */
+export const METADATA_DEFAULTS = Object.freeze({
+  description: '',
+  enabled: true,
+  priority: DEFAULTS.modulePriority,
+  timeout_seconds: DEFAULTS.moduleTimeoutSeconds,
+  max_memory_mb: DEFAULTS.moduleMaxMemoryMb,
+});
+
+/**
+ * A module's index.json: strict at every level but `configuration` (the module's own, free-form), so a typo such
+ * as `timeout` or `capabilites` is refused with the key it was meant to be instead of being silently ignored.
+ */
+export const moduleManifestSchema = strict({
+  metadata: strict({
     schema_version: version,
     name: z.string().regex(MODULE_NAME_RE, 'name must be lower-case letters, digits, ".", "_" or "-"').optional(),
-    description: z.string().default(''),
-    enabled: z.boolean().default(true),
-    priority: z.number().int().min(0).max(10_000).default(DEFAULTS.modulePriority),
-    timeout_seconds: z.number().min(1, 'timeout_seconds must be at least 1 (a deadline in seconds; a shorter one cannot run any module)').max(86_400).default(DEFAULTS.moduleTimeoutSeconds),
-    max_memory_mb: z.number().int().min(16).max(16_384).default(DEFAULTS.moduleMaxMemoryMb),
+    description: z.string().default(METADATA_DEFAULTS.description),
+    enabled: z.boolean().default(METADATA_DEFAULTS.enabled),
+    priority: z.number().int().min(0).max(10_000).default(METADATA_DEFAULTS.priority),
+    timeout_seconds: z.number().min(1, 'timeout_seconds must be at least 1 (a deadline in seconds; a shorter one cannot run any module)').max(86_400).default(METADATA_DEFAULTS.timeout_seconds),
+    max_memory_mb: z.number().int().min(16).max(16_384).default(METADATA_DEFAULTS.max_memory_mb),
   }),
   configuration: z.record(z.string(), z.unknown()).default({}),
   capabilities: capabilitiesSchema.default({ paths: [], commands: [], services: [] }),
@@ -103,6 +139,8 @@ export function parseModuleManifest(text: string, folderName: string): ManifestR
   if (declared !== undefined && declared !== folderName) {
     return { ok: false, reason: `metadata.name "${declared}" does not match the folder name "${folderName}"` };
   }
+  const problems = capabilityProblems(parsed.data.capabilities);
+  if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
   return { ok: true, manifest: deepFreeze(parsed.data) };
 }
 

@@ -4,9 +4,8 @@
  * entries no file may have (`..`, a name twice...), symlinks that leave a module's folder, submodules and absurd
  * sizes are refused with the module and file named.
  */
-import path from 'node:path';
-import { DEFAULTS } from '../core/defaults.js';
 import { CATALOGUE, messageOf } from '../core/errors.js';
+import { contentProblem } from '../core/module-content.js';
 import { readBlobs, readObjects } from './git.js';
 import { commitTree, entryNameProblem, parseTree, readTree, walkTrees } from './git-tree.js';
 import { MODULE_NAME_RE, describeIssues, parseModuleManifest, rootIndexSchema } from '../core/manifest.js';
@@ -111,22 +110,14 @@ function inspectModule(name: string, treeOid: string, files: ModuleFile[], blobs
   return mod;
 }
 
-/** Why a module's files must not be installed, or undefined. */
+/** Why a module's files must not be installed, or undefined: the folder rules of core/module-content.ts. */
 function checkContent(files: ModuleFile[], blobs: Map<string, Buffer>): string | undefined {
-  let total = 0;
-  for (const f of files) {
-    if (f.mode === '160000') return `${f.rel} is a git submodule; modules must hold their files`;
-    if (f.rel.split('/')[0] === '.updates') return `${f.rel}: the folder .updates is reserved for the orchestrator`;
-    if (f.mode === '120000') {
-      const target = blobs.get(f.oid)?.toString('utf8') ?? '';
-      const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(f.rel), target));
-      if (path.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../')) {
-        return `${f.rel} is a symlink to "${target}", outside the module's folder`;
-      }
-    }
-    if (f.size > DEFAULTS.maxModuleFileBytes) return `${f.rel} is ${f.size} bytes, over the limit of ${DEFAULTS.maxModuleFileBytes}`;
-    total += f.size;
-  }
-  if (total > DEFAULTS.maxModuleBytes) return `the folder holds ${total} bytes, over the limit of ${DEFAULTS.maxModuleBytes}`;
-  return undefined;
+  return contentProblem(
+    files.map((f) => ({
+      rel: f.rel,
+      size: f.size,
+      ...(f.mode === '160000' ? { submodule: true } : {}),
+      ...(f.mode === '120000' ? { linkTarget: blobs.get(f.oid)?.toString('utf8') ?? '' } : {}),
+    })),
+  );
 }

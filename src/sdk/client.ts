@@ -226,6 +226,20 @@ export interface SdkStore {
 }
 
 /**
+ * How this run of the module goes. Needs no declaration.
+ */
+export interface SdkRun {
+  /**
+   * True in check mode (`updates run --check`, `updates run-module DIR --check`): the orchestrator plans instead
+   * of acting. Reads work as usual; writes, `permissions.set`, backups and restores, store changes and service
+   * restarts or reloads are reported as planned and not made; commands are not run (their result has
+   * `planned: true`). A module normally needs no branch on this; use it to skip work that only makes sense
+   * after a real change (e.g. waiting for a restarted service to come up).
+   */
+  readonly check: boolean;
+}
+
+/**
  * Everything a module can import from `updates-orchestrator/sdk`. Every call is a request to the orchestrator,
  * which checks it against the `capabilities` the module declares in its `index.json`, performs it as root and
  * audits it; anything not declared is refused with an {@link SdkError}.
@@ -254,10 +268,12 @@ export interface Sdk {
   clock: SdkClock;
   /** The module's persistent key-value store. */
   store: SdkStore;
+  /** How this run goes: `run.check` is true when the orchestrator only plans. */
+  run: SdkRun;
 }
 
-/** Builds the SDK over a transport (the sandbox's channel to the broker, or a stub for tests). */
-export function createSdk(call: Call, configuration: Readonly<Record<string, unknown>>): Sdk {
+/** Builds the SDK over a transport (the sandbox's channel to the broker, or a stub for tests); `run` says whether it is a check. */
+export function createSdk(call: Call, configuration: Readonly<Record<string, unknown>>, run: SdkRun = { check: false }): Sdk {
   const logAt = (level: 'debug' | 'info' | 'warn' | 'error') => async (message: string) => {
     await call('log', { level, message: String(message) });
   };
@@ -299,6 +315,7 @@ export function createSdk(call: Call, configuration: Readonly<Record<string, unk
       status: (name) => call('services.status', { name }),
     },
     config: configuration,
+    run: Object.freeze({ check: run.check }),
     clock: {
       now: () => call('clock.now', {}),
       sleep: async (ms) => {

@@ -46,6 +46,8 @@ export const config: Sdk['config'] = outside.config;
 export const store: Sdk['store'] = outside.store;
 /** The time, and waits of up to 60 s a call (a module has no `Date.now()` or timers). */
 export const clock: Sdk['clock'] = outside.clock;
+/** How this run goes: `run.check` is true when the orchestrator only plans (`--check`). Needs no declaration. */
+export const run: Sdk['run'] = outside.run;
 
 export { SdkError } from './client.js';
 export type {
@@ -57,6 +59,7 @@ export type {
   SdkServices,
   SdkClock,
   SdkStore,
+  SdkRun,
   ServicePermissionsOptions,
   ExecOptions,
   JsonValue,

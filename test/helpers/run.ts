@@ -33,8 +33,8 @@ export function runPhase1Only(installRoot: string, url: string, extra: Partial<R
 
 export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-/** Options of runCli/runNode; `onStderr` sees the child's stderr as it comes (to synchronise on a log line). */
-export interface RunNodeOptions { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (text: string) => void; onSpawn?: (child: ChildProcess) => void }
+/** Options of runCli/runNode (`cwd`: default the project); `onStderr` sees the child's stderr as it comes (to synchronise on a log line). */
+export interface RunNodeOptions { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; onStderr?: (text: string) => void; onSpawn?: (child: ChildProcess) => void }
 
 /** Runs `node bin/updates.js ...args` and collects its output. */
 export function runCli(args: string[], options: RunNodeOptions = {}): Promise<CliResult> {
@@ -45,7 +45,8 @@ export function runCli(args: string[], options: RunNodeOptions = {}): Promise<Cl
 export function runNode(args: string[], options: RunNodeOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-      cwd: PROJECT,
+      // `--import tsx` resolves from here: a cwd of its own needs tsx in its node_modules
+      cwd: options.cwd ?? PROJECT,
       env: { ...process.env, UPDATES_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
