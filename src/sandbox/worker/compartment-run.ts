@@ -37,19 +37,19 @@ export async function runInCompartment(module: string, code: string, sdk: object
     factory(makeRequire(sdk), moduleObject, moduleObject.exports);
     main = (moduleObject.exports as { main?: unknown } | null | undefined)?.main;
   } catch (err) {
-    return thrownFailure(module, err);
+    return thrownFailure(module, err, code);
   }
   if (typeof main !== 'function') return moduleFailure(module, 'the module exports no main() function (export async function main() { ... })');
   let value: unknown;
   try {
     value = await (main as (args: readonly string[]) => unknown)(harden([...args]));
   } catch (err) {
-    return thrownFailure(module, err);
+    return thrownFailure(module, err, code);
   }
   try {
     return normalizeResult(module, value);
   } catch (err) {
     // normalizeResult guards each step; this is the last net for anything it did not foresee.
-    return thrownFailure(module, err);
+    return thrownFailure(module, err, code);
   }
 }

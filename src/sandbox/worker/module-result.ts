@@ -1,5 +1,7 @@
 // Turns whatever a module's main() resolved to, or threw, into plain, validated data (runs in the worker).
 import { UpdatesError } from '../../core/errors.js';
+import { hintFor } from './error-hints.js';
+import { moduleFrames } from './module-stack.js';
 import { moduleResultSchema } from '../../sdk/protocol.js';
 import type { WorkerReply } from '../wire/task.js';
 import { MAX_RESULT_BYTES } from '../wire/task.js';
@@ -31,9 +33,27 @@ export function describeThrown(value: unknown): string {
   }
 }
 
-/** The failure for a throw or rejection of main(), or of evaluating the bundle. */
-export function thrownFailure(module: string, value: unknown): WorkerReply {
-  return failure('E_MODULE_FAILED', module, describeThrown(value));
+/** The stack of a thrown Error, read without trusting it (a getter or a non-string yields nothing). */
+function stackOf(value: unknown): string {
+  try {
+    const stack: unknown = value instanceof Error ? value.stack : undefined;
+    return typeof stack === 'string' ? stack : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The failure for a throw or rejection of main(), or of evaluating the bundle: the error, what to use instead
+ * when it is one of the sandbox's refusals (Date.now, timers, Math.random), and where in the module's own files
+ * it happened, mapped through `code`'s source map.
+ */
+export function thrownFailure(module: string, value: unknown, code = ''): WorkerReply {
+  const described = describeThrown(value);
+  const hint = hintFor(described);
+  const frames = moduleFrames(stackOf(value), code);
+  const where = frames.length > 0 ? ` (at ${frames.join('; ')})` : '';
+  return failure('E_MODULE_FAILED', module, `${described}${where}${hint !== undefined ? `; ${hint}` : ''}`);
 }
 
 /** A failure that is not about a thrown value (e.g. "exports no main() function"). */
