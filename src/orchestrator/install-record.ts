@@ -46,6 +46,16 @@ export async function makeRecord(dir: string, fields: Omit<InstallRecord, 'files
   return { ...fields, files };
 }
 
+/** The git tree the version folder `dir` was installed from, or undefined when it has no readable record. */
+export async function installedTree(dir: string): Promise<string | undefined> {
+  try {
+    const parsed = recordSchema.safeParse(JSON.parse(await fsp.readFile(path.join(dir, INSTALL_RECORD), 'utf8')));
+    return parsed.success ? parsed.data.tree : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Why the version folder `dir` no longer holds what was installed (record missing or unreadable, a checked
  * file missing, of another size or checksum), or undefined when it verifies. Sizes are compared first, so

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { ADOPTED_PREFIX, liveLink, previousLink, versionsOf } from './layout.js';
-import { verifyVersionDir } from './install-record.js';
+import { installedTree, verifyVersionDir } from './install-record.js';
 import type { Layout } from './layout.js';
 import { parseModuleManifest } from '../core/manifest.js';
 import type { ModuleManifest } from '../core/manifest.js';
@@ -25,6 +25,8 @@ export interface InstalledModule {
   problem?: string;
   /** Why the live version folder no longer holds what was installed (only when read with `verify`). */
   damaged?: string;
+  /** The git tree of the module folder it was installed from (from its install record; only when read with `verify`). */
+  tree?: string;
 }
 
 export interface ReadInstalledOptions {
@@ -75,6 +77,8 @@ export async function readOne(layout: Layout, name: string, o: ReadInstalledOpti
   if (o.verify === true && mod.versionDir !== undefined && !mod.versionDir.startsWith(ADOPTED_PREFIX)) {
     const damaged = await verifyVersionDir(mod.dir);
     if (damaged !== undefined) mod.damaged = damaged;
+    const tree = await installedTree(mod.dir);
+    if (tree !== undefined) mod.tree = tree;
   }
   return mod;
 }

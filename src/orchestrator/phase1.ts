@@ -106,7 +106,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
         await installOne(o, entry, ctx);
       }
     } else if (entry.action !== 'current') {
-      report.updates.push(update(entry, entry.action as 'held' | 'kept-newer' | 'invalid' | 'local-only'));
+      report.updates.push(update(entry, entry.action as 'held' | 'kept-newer' | 'invalid' | 'local-only' | 'unbumped'));
       const level = entry.action === 'invalid' ? 'error' : 'warn';
       logger[level]({ module: entry.module }, entry.reason ?? entry.action);
       if (entry.action === 'invalid') report.errors.push({ code: entry.remote?.problem?.code ?? 'E_MANIFEST_INVALID', message: entry.reason ?? '' });

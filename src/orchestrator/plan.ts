@@ -15,6 +15,7 @@ export type PlanAction =
   | 'update' // repository version is greater
   | 'repair' // the installed copy is unusable: reinstall the repository version
   | 'current' // same version
+  | 'unbumped' // same version, but the repository's files differ from the installed ones: not installed
   | 'kept-newer' // the repository has an older version: never downgraded
   | 'held' // this version failed its first run before: waiting for a newer one
   | 'invalid' // the repository's copy is refused; the installed one (if any) stays
@@ -54,6 +55,14 @@ export function planUpdates(remote: RemoteModule[], installed: InstalledModule[]
   return entries.sort((a, b) => (a.module < b.module ? -1 : a.module > b.module ? 1 : 0));
 }
 
+/**
+ * Why a changed module is not installed: versions decide installs, and its version did not move. Names the next
+ * patch version, the smallest bump that installs it.
+ */
+function unbumpedReason(name: string, version: string): string {
+  return `modules/${name} changed since ${version} was installed, but its schema_version is still ${version}, so the change is not installed; bump metadata.schema_version in modules/${name}/index.json (e.g. to ${semver.inc(version, 'patch') ?? 'a higher version'})`;
+}
+
 function planOne(r: RemoteModule, local: InstalledModule | undefined, journal: Journal): PlanEntry {
   const from = local?.version;
   const base = { module: r.name, remote: r, ...(from !== undefined ? { from } : {}) };
@@ -74,6 +83,7 @@ function planOne(r: RemoteModule, local: InstalledModule | undefined, journal: J
   if (semver.gt(to, floor)) return { ...entry, action: 'update' };
   if (semver.eq(to, local.version)) {
     if (local.damaged !== undefined) return { ...entry, action: 'repair', reason: `the installed copy is damaged: ${local.damaged}` };
+    if (local.tree !== undefined && local.tree !== r.treeOid) return { ...entry, action: 'unbumped', reason: unbumpedReason(r.name, to) };
     return { ...entry, action: 'current' };
   }
   return {

@@ -12,14 +12,15 @@ import type { Hold } from './holds.js';
 import type { Layout } from './layout.js';
 import { lastCheckFile } from './metrics.js';
 
-export type UpdateStatus = 'installed' | 'updated' | 'repaired' | 'available' | 'failed' | 'invalid' | 'held' | 'rolled-back' | 'kept-newer' | 'local-only';
+export type UpdateStatus = 'installed' | 'updated' | 'repaired' | 'available' | 'failed' | 'invalid' | 'held' | 'rolled-back' | 'kept-newer' | 'local-only' | 'unbumped';
 export type ModuleStatus = 'ok' | 'failed' | 'timeout' | 'memory' | 'exited' | 'disabled' | 'rolled-back';
 
 /** current: nothing newer; available: newer in the repository (check mode); updated: installed and running;
  * failed: refused (did not build or pass its self-test); rolled-back: its first run failed; held: a refused version. */
 export type OrchestratorStatus = 'current' | 'available' | 'updated' | 'failed' | 'rolled-back' | 'held' | 'newer-installed' | 'unknown';
 
-/** `hold`: the operator's hold (reason, who, when) of a module reported `held` because of one. */
+/** `unbumped`: the repository's files of the module differ from the installed version's but its version did not move.
+ * `hold`: the operator's hold (reason, who, when) of a module reported `held` because of one. */
 export interface UpdateEntry { module: string; from: string | null; to: string | null; status: UpdateStatus; message?: string; hold?: Hold }
 export interface ModuleEntry { module: string; status: ModuleStatus; version?: string; durationMs?: number; changed?: boolean; message?: string; code?: string }
 /** A run-level error in the report: the catalogue's plain error shape. */
