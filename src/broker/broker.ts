@@ -13,6 +13,7 @@ import type { HandlerContext } from './handlers/context.js';
 import { resolveLimits } from './limits.js';
 import type { BrokerLimits } from './limits.js';
 import type { OwnFiles } from './paths.js';
+import type { Planner } from './planner.js';
 import { Policy } from './policy.js';
 import { loadHostPrincipals } from './principals.js';
 import { bestEffortId, cloneMessage, NO_ID, parseRequest, precheck, rawMethod } from './request.js';
@@ -44,6 +45,8 @@ export interface BrokerContext {
    * config files), wherever they are: no grant reaches them or anything below them.
    */
   ownFiles?: readonly string[];
+  /** Check mode: requests that would change something are planned here instead of performed. */
+  plan?: Planner;
 }
 
 /** Serves one module's SDK requests for one run. Deny by default; after close() every request is refused. */
@@ -145,6 +148,7 @@ export class ModuleBroker {
       store: this.store,
       signal: this.ended.signal,
       note: (fields) => Object.assign(notes, fields),
+      ...(this.ctx.plan !== undefined ? { plan: this.ctx.plan } : {}),
     };
   }
 
@@ -154,7 +158,7 @@ export class ModuleBroker {
       this.suppressed += 1;
       return;
     }
-    const line = { audit: true, method, decision, ...fields };
+    const line = { audit: true, method, decision, ...fields, ...(this.ctx.plan !== undefined ? { check: true } : {}) };
     if (decision === 'allowed') this.ctx.logger.info(line, `broker ${decision} ${method}`);
     else this.ctx.logger.warn(line, `broker ${decision} ${method}`);
   }

@@ -1,6 +1,7 @@
 // The one routing table: method → handler. A typed record, so a method without a handler does not compile.
 import type { Method, Params, Results } from '../sdk/protocol.js';
 import type { Handler, HandlerContext } from './handlers/context.js';
+import { checkHandler } from './handlers/check.js';
 import { now, wait } from './handlers/clock.js';
 import { exec } from './handlers/exec.js';
 import { exists, mkdir, readFile, remove, writeFile } from './handlers/fs.js';
@@ -34,9 +35,12 @@ export const HANDLERS: { readonly [M in Method]: Handler<M> } = Object.freeze({
   'clock.sleep': wait,
 });
 
-/** Runs the handler of `method`. The params were validated against that method's schema by the caller. */
+/**
+ * Runs the handler of `method`; in check mode (ctx.plan set) its check-mode handler when it has one, so nothing
+ * changes. The params were validated against that method's schema by the caller.
+ */
 export function route<M extends Method>(method: M, params: Params<M>, ctx: HandlerContext): Promise<Results[M]> {
   // TypeScript cannot correlate HANDLERS[method] with M through the mapped type; the record above is exact.
-  const handler = HANDLERS[method] as Handler<M>;
+  const handler = (ctx.plan !== undefined ? checkHandler(method) : undefined) ?? HANDLERS[method];
   return handler(params, ctx);
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger.js';
 import { parseModuleManifest } from '../core/manifest.js';
 import { runInSandbox, withSandbox } from '../orchestrator/phase2.js';
 import { bundleModule } from '../sandbox/build/bundle.js';
+import type { PlannedChange } from '../broker/planner.js';
 
 export interface RunModuleOptions {
   dir: string;
@@ -20,9 +21,21 @@ export interface RunModuleOptions {
   services?: 'systemctl' | 'record';
   moduleTimeoutSeconds?: number;
   logger: Logger;
+  /** --check: plan instead of act (`diff`: with unified diffs of planned writes). */
+  check?: { diff: boolean };
 }
 
-export interface RunModuleResult { module: string; status: string; result?: unknown; error?: { code: string; message: string }; root: string; stateDir: string; durationMs: number }
+export interface RunModuleResult {
+  module: string;
+  status: string;
+  result?: unknown;
+  error?: { code: string; message: string };
+  root: string;
+  stateDir: string;
+  durationMs: number;
+  /** --check: what the module would have changed. */
+  planned?: { changes: readonly PlannedChange[]; dropped: number };
+}
 
 /** Runs the module; returns its outcome (exit code 0 when `status` is ok). Throws E_USAGE/E_MANIFEST_INVALID/E_BUILD. */
 export async function runModule(o: RunModuleOptions): Promise<RunModuleResult> {
@@ -55,6 +68,7 @@ export async function runModule(o: RunModuleOptions): Promise<RunModuleResult> {
         timeoutSeconds: m.metadata.timeout_seconds,
         maxMemoryMb: m.metadata.max_memory_mb,
         args: o.args,
+        ...(o.check !== undefined ? { check: o.check } : {}),
       }),
   );
   return {
@@ -65,5 +79,6 @@ export async function runModule(o: RunModuleOptions): Promise<RunModuleResult> {
     root,
     stateDir,
     durationMs: outcome.durationMs,
+    ...(outcome.planned !== undefined ? { planned: outcome.planned } : {}),
   };
 }

@@ -121,7 +121,7 @@ export type ManifestResult = { ok: true; manifest: ModuleManifest } | { ok: fals
 /** Formats zod issues as one line: "metadata.schema_version: schema_version is missing; ...". */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.code === 'unrecognized_keys' ? `top level: ${i.message}` : i.message))
     .join('; ');
 }
 

@@ -19,6 +19,7 @@ import { installs, planUpdates } from './plan.js';
 import type { PlanEntry } from './plan.js';
 import type { RunReport, UpdateEntry, UpdateStatus } from './report.js';
 import { readSnapshot } from './snapshot.js';
+import type { RemoteModule } from './snapshot.js';
 import { checkDescent, confirmHistory, verifySignature } from './trust.js';
 import type { TrustPolicy } from './trust.js';
 import semver from 'semver';
@@ -43,13 +44,15 @@ export interface Phase1Result {
   updated: Map<string, { from: string | null; to: string }>;
   /** Whether the check found anything to install. */
   updatesAvailable: boolean;
+  /** Check mode: the repository's copy of each module an update is available for (what `run --check` plans with). */
+  available: Map<string, RemoteModule>;
 }
 
 const DONE_STATUS: Record<'install' | 'update' | 'repair', UpdateStatus> = { install: 'installed', update: 'updated', repair: 'repaired' };
 
 /** Runs Phase 1; records everything in `report` and `journal`. Never throws for a module's problem. */
 export async function runPhase1(o: Phase1Options, report: RunReport, journal: Journal): Promise<Phase1Result> {
-  const result: Phase1Result = { updated: new Map(), updatesAvailable: false };
+  const result: Phase1Result = { updated: new Map(), updatesAvailable: false, available: new Map() };
   const { layout, logger } = o;
   if (!o.checkOnly) {
     const removed = await collectGarbage(layout);
@@ -101,6 +104,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
       result.updatesAvailable = true;
       if (o.checkOnly) {
         report.updates.push(update(entry, 'available'));
+        if (entry.remote !== undefined) result.available.set(entry.module, entry.remote);
         logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `update available: ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
       } else {
         await installOne(o, entry, ctx);

@@ -4,6 +4,7 @@
  * which then runs once; the failed version is held so later runs do not install it again.
  */
 import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ModuleBroker } from '../broker/broker.js';
 import { recordingBackend, systemctlBackend } from '../broker/services.js';
@@ -11,14 +12,19 @@ import type { ServiceBackend } from '../broker/services.js';
 import { SandboxPool } from '../sandbox/supervisor/pool.js';
 import type { ModuleOutcome } from '../sandbox/supervisor/pool.js';
 import { DEFAULTS } from '../core/defaults.js';
-import { endTrial, onTrial, rollback } from './install.js';
+import { Planner } from '../broker/planner.js';
+import type { PlannedChange } from '../broker/planner.js';
+import { UpdatesError } from '../core/errors.js';
+import { messageOf } from '../core/errors.js';
+import { endTrial, onTrial, rollback, writeFiles } from './install.js';
 import { interruptedBy, onInterrupt } from './interrupt.js';
 import { writeJournal } from './journal.js';
 import { readInstalled, readOne } from './installed.js';
 import type { InstalledModule } from './installed.js';
 import { BUNDLE_FILE } from './layout.js';
 import type { Logger } from '../core/logger.js';
-import type { Capabilities } from '../core/manifest.js';
+import type { Capabilities, ModuleManifest } from '../core/manifest.js';
+import type { RemoteModule } from './snapshot.js';
 import type { ModuleEntry } from './report.js';
 import type { Phase2, Phase2Context } from './run.js';
 
@@ -54,6 +60,13 @@ export interface RunnableModule {
   maxMemoryMb: number;
   /** Passed to main(args); Phase 2 passes none. */
   args?: string[];
+  /** Check mode: the broker plans instead of acting (`diff`: with unified diffs of planned writes). */
+  check?: { diff: boolean };
+}
+
+/** A module's outcome in the sandbox; in check mode with what it would have changed. */
+export interface SandboxOutcome extends ModuleOutcome {
+  planned?: { changes: readonly PlannedChange[]; dropped: number };
 }
 
 /** Opens a sandbox (pool + service backend) for `fn` and always closes its workers afterwards. */
@@ -88,13 +101,15 @@ export async function runModulesInOrder(sandbox: Sandbox, mods: readonly Runnabl
 }
 
 /** Runs one module's main() in the sandbox with its own broker. Never rejects for anything the module does. */
-export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise<ModuleOutcome> {
+export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise<SandboxOutcome> {
   const logger = sandbox.logger.child({ module: m.name });
+  const plan = m.check !== undefined ? new Planner(m.check.diff) : undefined;
   const broker = new ModuleBroker({
     module: m.name, capabilities: m.capabilities, root: sandbox.root, stateDir: sandbox.stateDir, logger, services: sandbox.services,
     ...(sandbox.ownFiles !== undefined ? { ownFiles: sandbox.ownFiles } : {}),
+    ...(plan !== undefined ? { plan } : {}),
   });
-  logger.info({ version: m.version }, `executing module ${m.name}`);
+  logger.info({ version: m.version, ...(plan !== undefined ? { check: true } : {}) }, `${plan !== undefined ? 'checking' : 'executing'} module ${m.name}`);
   // An interrupted run ends the module's requests at once (its running commands are killed).
   const stopOnInterrupt = onInterrupt(() => broker.close());
   const outcome = await sandbox.pool
@@ -106,18 +121,22 @@ export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise
       timeoutMs: Math.round((sandbox.moduleTimeoutSeconds ?? m.timeoutSeconds) * 1000),
       maxMemoryMb: m.maxMemoryMb,
       broker,
+      ...(plan !== undefined ? { check: true } : {}),
     })
     .finally(stopOnInterrupt);
-  if (outcome.status === 'ok') logger.info({ durationMs: outcome.durationMs, changed: outcome.result?.changed }, `✓ module ${m.name} executed successfully`);
-  else logger.error({ status: outcome.status, code: outcome.error?.code }, `✗ ${outcome.error?.message ?? `module ${m.name}: ${outcome.status}`}`);
-  return outcome;
+  if (outcome.status === 'ok') {
+    const did = plan !== undefined ? `checked: ${plan.changes.changes.filter((c) => c.summary !== 'unchanged').length} planned change(s)` : 'executed successfully';
+    logger.info({ durationMs: outcome.durationMs, changed: outcome.result?.changed }, `✓ module ${m.name} ${did}`);
+  } else logger.error({ status: outcome.status, code: outcome.error?.code }, `✗ ${outcome.error?.message ?? `module ${m.name}: ${outcome.status}`}`);
+  return plan !== undefined ? { ...outcome, planned: plan.changes } : outcome;
 }
 
-/** Builds the Phase 2 step of a run. */
+/** Builds the Phase 2 step of a run; in check mode (ctx.check) it plans the modules' runs instead (checkModules). */
 export function createPhase2(options: Phase2Options): Phase2 {
   return (ctx) =>
     // the whole install root is the orchestrator's own: no grant reaches it (config.json, the clone, releases)
     withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger, ownFiles: [ctx.layout.root] }, async (sandbox) => {
+      if (ctx.check !== undefined) return checkModules(ctx, sandbox, ctx.check);
       const installed = await readInstalled(ctx.layout);
       const runnable: InstalledModule[] = [];
       for (const m of installed) {
@@ -152,8 +171,8 @@ async function inOrderAtMost<T>(items: readonly T[], limit: number, fn: (item: T
 }
 
 /** Groups modules by ascending priority; names sorted within a group (deterministic order). */
-export function byPriority(mods: InstalledModule[]): InstalledModule[][] {
-  const groups = new Map<number, InstalledModule[]>();
+export function byPriority<T extends { name: string; manifest?: ModuleManifest | undefined }>(mods: T[]): T[][] {
+  const groups = new Map<number, T[]>();
   for (const m of mods) {
     const p = m.manifest?.metadata.priority ?? DEFAULTS.modulePriority;
     groups.set(p, [...(groups.get(p) ?? []), m]);
@@ -215,7 +234,7 @@ async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: Installe
 }
 
 /** Runs an installed module from its built bundle; a module without one fails with E_BUILD. */
-async function runInstalled(sandbox: Sandbox, m: InstalledModule): Promise<ModuleOutcome> {
+async function runInstalled(sandbox: Sandbox, m: InstalledModule, check?: { diff: boolean }): Promise<SandboxOutcome> {
   const manifest = m.manifest;
   if (manifest === undefined) throw new Error(`runInstalled: ${m.name} has no manifest`);
   let code: string;
@@ -232,11 +251,69 @@ async function runInstalled(sandbox: Sandbox, m: InstalledModule): Promise<Modul
     configuration: manifest.configuration,
     timeoutSeconds: manifest.metadata.timeout_seconds,
     maxMemoryMb: manifest.metadata.max_memory_mb,
+    ...(check !== undefined ? { check } : {}),
   });
 }
 
+/** One module a check run plans: the installed version, or the repository's when Phase 1 found an update for it. */
+interface CheckCandidate { name: string; version?: string; manifest: ModuleManifest; run: () => Promise<SandboxOutcome> }
+
+/**
+ * Phase 2 of `run --check`: every module that would run, runs with a broker that plans instead of acting. A module
+ * with an update available runs the repository's version (built from the check clone into a temp folder, as the
+ * install would build it), the others their installed version. Nothing is installed, rolled back or recorded.
+ */
+async function checkModules(ctx: Phase2Context, sandbox: Sandbox, check: NonNullable<Phase2Context['check']>): Promise<void> {
+  const candidates: CheckCandidate[] = [];
+  const add = (name: string, version: string | undefined, manifest: ModuleManifest, run: () => Promise<SandboxOutcome>): void => {
+    if (!manifest.metadata.enabled) ctx.report.modules.push({ module: name, status: 'disabled', ...(version !== undefined ? { version } : {}) });
+    else candidates.push({ name, ...(version !== undefined ? { version } : {}), manifest, run });
+  };
+  for (const m of await readInstalled(ctx.layout)) {
+    if (check.available.has(m.name)) continue;
+    if (m.manifest === undefined) ctx.report.modules.push({ module: m.name, status: 'failed', code: 'E_MANIFEST_INVALID', message: `installed copy is unusable: ${m.problem ?? 'unknown'}` });
+    else add(m.name, m.version, m.manifest, () => runInstalled(sandbox, m, { diff: check.diff }));
+  }
+  for (const remote of check.available.values()) {
+    if (remote.manifest === undefined) continue;
+    const manifest = remote.manifest;
+    add(remote.name, manifest.metadata.schema_version, manifest, async () => {
+      let code: string;
+      try {
+        code = await buildFromRepository(check, remote);
+      } catch (err) {
+        const e = err instanceof UpdatesError ? err : new UpdatesError('E_BUILD', { module: remote.name, detail: messageOf(err) });
+        return { module: remote.name, status: 'failed', durationMs: 0, error: { code: e.code, message: e.message } };
+      }
+      return runInSandbox(sandbox, {
+        name: remote.name, version: manifest.metadata.schema_version, code, capabilities: manifest.capabilities, configuration: manifest.configuration,
+        timeoutSeconds: manifest.metadata.timeout_seconds, maxMemoryMb: manifest.metadata.max_memory_mb, check: { diff: check.diff },
+      });
+    });
+  }
+  ctx.logger.info({ enabled: candidates.length }, `checking ${candidates.length} enabled module(s): planning, not acting`);
+  for (const group of byPriority(candidates)) {
+    await inOrderAtMost(group, sandbox.pool.size, async (c) => {
+      if (interruptedBy() !== undefined) return;
+      ctx.report.modules.push(entryOf(c, await c.run()));
+    });
+  }
+}
+
+/** The bundle of a module as the repository has it: its files from the clone's objects, built in a temp folder. */
+async function buildFromRepository(check: NonNullable<Phase2Context['check']>, remote: RemoteModule): Promise<string> {
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'updates-check-module-'));
+  try {
+    const dir = path.join(tmp, remote.name);
+    await writeFiles(check.repoDir, remote.files, dir);
+    return await check.build(dir, remote.name);
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+}
+
 /** A module's outcome as a report entry (Phase 2 and legacy mode). */
-export function entryOf(m: { name: string; version?: string }, o: ModuleOutcome): ModuleEntry {
+export function entryOf(m: { name: string; version?: string }, o: SandboxOutcome): ModuleEntry {
   return {
     module: m.name,
     status: o.status,
@@ -245,5 +322,6 @@ export function entryOf(m: { name: string; version?: string }, o: ModuleOutcome)
     ...(o.result?.changed !== undefined ? { changed: o.result.changed } : {}),
     ...(o.result?.message !== undefined ? { message: o.result.message } : {}),
     ...(o.error !== undefined ? { code: o.error.code, message: o.error.message } : {}),
+    ...(o.planned !== undefined ? { planned: [...o.planned.changes], ...(o.planned.dropped > 0 ? { plannedDropped: o.planned.dropped } : {}) } : {}),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { PlannedChange } from '../broker/planner.js';
 import { DEFAULTS } from '../core/defaults.js';
 import { errnoCode } from '../core/errno.js';
 import type { PlainError } from '../core/errors.js';
@@ -22,7 +23,19 @@ export type OrchestratorStatus = 'current' | 'available' | 'updated' | 'failed' 
 /** `unbumped`: the repository's files of the module differ from the installed version's but its version did not move.
  * `hold`: the operator's hold (reason, who, when) of a module reported `held` because of one. */
 export interface UpdateEntry { module: string; from: string | null; to: string | null; status: UpdateStatus; message?: string; hold?: Hold }
-export interface ModuleEntry { module: string; status: ModuleStatus; version?: string; durationMs?: number; changed?: boolean; message?: string; code?: string }
+export interface ModuleEntry {
+  module: string;
+  status: ModuleStatus;
+  version?: string;
+  durationMs?: number;
+  changed?: boolean;
+  message?: string;
+  code?: string;
+  /** `run --check`: what the module would have changed, in the order it asked (file writes with a diff under --diff). */
+  planned?: PlannedChange[];
+  /** Planned changes over the cap of one module's list (counted, not kept). */
+  plannedDropped?: number;
+}
 /** A run-level error in the report: the catalogue's plain error shape. */
 export type ReportError = PlainError;
 

@@ -30,6 +30,7 @@ import { writeMetrics } from './metrics.js';
 import { formatRecap, recapOf } from './recap.js';
 import { saveCheckReport, saveReport } from './report.js';
 import type { RunReport } from './report.js';
+import type { RemoteModule } from './snapshot.js';
 import type { TrustPolicy } from './trust.js';
 
 /** Exit codes, as documented in the README and --help. */
@@ -49,8 +50,10 @@ export interface RunConfig {
   orchestratorVersion: string;
   build: BuildModule;
   logger: Logger;
-  /** Phase 2; absent in check mode. */
+  /** Phase 2; in check mode it runs only with planModules. */
   phase2?: Phase2 | undefined;
+  /** Check mode (`run --check`): after Phase 1, run the modules with a broker that plans instead of acting. */
+  planModules?: { diff: boolean };
   hook?: StepHook;
   /** Signature and history checks; default: no signature required, rewrites refused. */
   trust?: TrustPolicy;
@@ -71,7 +74,21 @@ export interface RunConfig {
 }
 
 /** What Phase 2 gets: the run so far. It fills report.modules and may roll back modules of `phase1.updated`. */
-export interface Phase2Context { runId: string; layout: Layout; root: string; report: RunReport; phase1: Phase1Result; journal: Journal; logger: Logger; hook?: StepHook }
+export interface Phase2Context {
+  runId: string;
+  layout: Layout;
+  root: string;
+  report: RunReport;
+  phase1: Phase1Result;
+  journal: Journal;
+  logger: Logger;
+  hook?: StepHook;
+  /**
+   * `run --check`: plan the modules' runs instead of acting. `available` are the repository's copies of the modules
+   * Phase 1 would update, in the check clone `repoDir`, built with `build`.
+   */
+  check?: { diff: boolean; repoDir: string; build: BuildModule; available: ReadonlyMap<string, RemoteModule> };
+}
 export type Phase2 = (ctx: Phase2Context) => Promise<void>;
 
 /** Performs one run. Throws only for usage errors (E_USAGE, E_CONFIG) and a held lock (E_LOCKED). */
@@ -124,6 +141,11 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       );
       if (handoff !== undefined) mergeHandoff(report, phase1, handoff);
       const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
+      if (cfg.checkOnly && cfg.planModules !== undefined && cfg.phase2 !== undefined && report.errors.length === 0) {
+        const check = { diff: cfg.planModules.diff, repoDir, build: cfg.build, available: phase1.available };
+        await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, check });
+        report.phase2 = 'ran';
+      }
       if (!cfg.checkOnly) {
         await writeJournal(layout.journal, journal);
         const childExit = await selfUpdate({ layout, repoDir, report, phase1, heldVersion: heldRelease, runningVersion: cfg.orchestratorVersion, logger,

@@ -13,7 +13,7 @@ export type Call = <M extends Method>(method: M, params: Params<M>) => Promise<R
  * How an SDK call failed. Every SDK function rejects with an `SdkError` when the orchestrator refuses or
  * cannot do what was asked; the module decides whether that is fatal (return `{ success: false }`) or not.
  *
- * Codes a module meets (the README's error table lists them all):
+ * Codes a module meets (docs/errors.md lists every code with its message):
  * - `E_UNDECLARED_PATH`, `E_UNDECLARED_OWNER`, `E_SPECIAL_BITS`, `E_UNDECLARED_COMMAND`, `E_UNDECLARED_SERVICE`:
  *   the module's `index.json` does not declare what the call needs; the message names the missing declaration.
  * - `E_PATH_ESCAPE`: the path leaves its declared folder (through `..` or a symlink).
@@ -121,7 +121,7 @@ export interface SdkState {
    * does not verify). Writing the files back needs `"backup"` access to their paths.
    * @throws {@link SdkError} `E_BACKUP_NOT_FOUND`, `E_BACKUP_CORRUPT`, `E_UNDECLARED_PATH`.
    */
-  restore(label: string): Promise<{ label: string; id: string; files: number }>;
+  restore(label: string): Promise<{ label: string; id: string; files: number; planned?: true | undefined }>;
   /** The module's backups. Needs no declaration. */
   list(): Promise<BackupInfo[]>;
 }

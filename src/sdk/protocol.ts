@@ -92,14 +92,25 @@ export type Method = keyof typeof methodSchemas;
 export const METHODS = Object.keys(methodSchemas) as Method[];
 export type Params<M extends Method> = z.output<(typeof methodSchemas)[M]>;
 
-const serviceStatusSchema = z.strictObject({ name: z.string(), active: z.boolean(), state: z.string() });
-const execResultSchema = z.strictObject({ exitCode: z.number(), stdout: z.string(), stderr: z.string(), timedOut: z.boolean() });
-const backupInfoSchema = z.strictObject({ label: z.string(), id: z.string(), createdAt: z.string(), files: z.number(), bytes: z.number() });
-/** A service's state after a services call: `active` is true when systemd says "active"; `state` is its word. */
+/** Set on a result in check mode when the action was planned, not performed (the command did not run, the service was not touched). */
+const planned = z.literal(true).optional();
+const serviceStatusSchema = z.strictObject({ name: z.string(), active: z.boolean(), state: z.string(), planned });
+const execResultSchema = z.strictObject({ exitCode: z.number(), stdout: z.string(), stderr: z.string(), timedOut: z.boolean(), planned });
+const backupInfoSchema = z.strictObject({ label: z.string(), id: z.string(), createdAt: z.string(), files: z.number(), bytes: z.number(), planned });
+/**
+ * A service's state after a services call: `active` is true when systemd says "active"; `state` is its word.
+ * In check mode a restart or reload is not performed: `planned` is true and `state` is "planned".
+ */
 export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
-/** A command's outcome: its `exitCode`, captured `stdout` and `stderr` (UTF-8), and whether it `timedOut`. */
+/**
+ * A command's outcome: its `exitCode`, captured `stdout` and `stderr` (UTF-8), and whether it `timedOut`. In check
+ * mode the command does not run: `planned` is true, `exitCode` 0 and both outputs empty.
+ */
 export type ExecResult = z.infer<typeof execResultSchema>;
-/** One backup: its `label`, its `id`, when it was made (`createdAt`, ISO 8601), how many `files` and `bytes`. */
+/**
+ * One backup: its `label`, its `id`, when it was made (`createdAt`, ISO 8601), how many `files` and `bytes`. In
+ * check mode no backup is made: `planned` is true, `id` is "planned" and the counts are 0.
+ */
 export type BackupInfo = z.infer<typeof backupInfoSchema>;
 
 /** What each method resolves to, one schema per method (the broker's handlers are typed by it). */
@@ -107,7 +118,7 @@ export const resultSchemas = {
   'log': z.null(),
   'permissions.set': z.strictObject({ changed: z.number() }),
   'state.backup': backupInfoSchema,
-  'state.restore': z.strictObject({ label: z.string(), id: z.string(), files: z.number() }),
+  'state.restore': z.strictObject({ label: z.string(), id: z.string(), files: z.number(), planned }),
   'state.list': z.strictObject({ backups: z.array(backupInfoSchema) }),
   'fs.readFile': z.strictObject({ content: z.string() }),
   'fs.writeFile': z.strictObject({ changed: z.boolean() }),

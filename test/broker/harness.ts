@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { ModuleBroker, recordingBackend } from '../../src/broker/broker.js';
 import type { BrokerLimits } from '../../src/broker/broker.js';
+import type { Planner } from '../../src/broker/planner.js';
 import { capabilitiesSchema } from '../../src/core/manifest.js';
 import type { Reply, WireError } from '../../src/sdk/protocol.js';
 
@@ -38,6 +39,8 @@ export interface HarnessOptions {
   limits?: Partial<BrokerLimits>;
   /** The orchestrator's own files (host paths) the broker must never reach. */
   ownFiles?: string[];
+  /** Check mode: the broker plans into this instead of acting. */
+  plan?: Planner;
 }
 
 let nextId = 1;
@@ -69,6 +72,7 @@ export async function makeHarness(capabilities: unknown, opts: HarnessOptions = 
       services: recordingBackend(servicesFile),
       ...(o.limits !== undefined ? { limits: o.limits } : {}),
       ...(o.ownFiles !== undefined ? { ownFiles: o.ownFiles } : {}),
+      ...(o.plan !== undefined ? { plan: o.plan } : {}),
     });
   };
   const broker = make();

@@ -2,6 +2,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { Method, Params, Results } from '../../sdk/protocol.js';
 import type { BrokerLimits } from '../limits.js';
+import type { Planner } from '../planner.js';
 import type { Policy } from '../policy.js';
 import type { ServiceBackend } from '../services.js';
 import type { ModuleStore } from '../store.js';
@@ -18,6 +19,8 @@ export interface HandlerContext {
   readonly store: ModuleStore;
   /** Aborted when the run ends: long actions (commands) stop. */
   readonly signal: AbortSignal;
+  /** Check mode: the run's plan. Handlers that would change something record it there instead (handlers/check.ts). */
+  readonly plan?: Planner;
   /** Adds fields to this request's audit line (e.g. exit code, skipped symlinks). */
   note(fields: Record<string, unknown>): void;
 }

@@ -9,9 +9,10 @@ import type { Entry } from '../fd-walk.js';
 import type { CheckedPath } from '../paths.js';
 import type { Handler, HandlerContext } from './context.js';
 
-const METHOD = 'permissions.set';
+export const METHOD = 'permissions.set';
 
-interface Planned {
+/** One target of a permissions.set request, checked by the policy: what it would set, and where. */
+export interface Planned {
   target: CheckedPath;
   want: Ownership;
   recursive: boolean;
@@ -19,7 +20,7 @@ interface Planned {
 }
 
 /** The policy check of one target: chown access (and declared owner/group) for owner/group, chmod access for mode. */
-function plan(t: PermissionTarget, ctx: HandlerContext): Planned {
+export function plan(t: PermissionTarget, ctx: HandlerContext): Planned {
   if (t.owner === undefined && t.group === undefined && t.mode === undefined) {
     throw new UpdatesError('E_BAD_REQUEST', { method: METHOD, detail: `target ${t.path} sets none of owner, group or mode` });
   }
@@ -39,7 +40,7 @@ function plan(t: PermissionTarget, ctx: HandlerContext): Planned {
 }
 
 /** The target must exist and be of the declared type; checked for every target before any change. */
-async function resolveTarget(p: Planned, w: FdWalk): Promise<Entry> {
+export async function resolveTarget(p: Planned, w: FdWalk): Promise<Entry> {
   const e = await w.resolve({ follow: true });
   const st = e.stat;
   if (st === undefined) throw new UpdatesError('E_NOT_FOUND', { method: METHOD, path: p.target.view, detail: 'no such file or directory' });

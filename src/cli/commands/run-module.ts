@@ -2,6 +2,7 @@
 import { EXIT } from '../../core/exit-codes.js';
 import type { Command } from '../command.js';
 import { runModule } from '../run-module.js';
+import { formatPlanned } from '../summary.js';
 
 export const command: Command = async ({ opts, logger }) => {
   const r = await runModule({
@@ -11,11 +12,14 @@ export const command: Command = async ({ opts, logger }) => {
     ...(opts.flags.services !== undefined ? { services: opts.flags.services } : {}),
     ...(opts.flags.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: opts.flags.moduleTimeoutSeconds } : {}),
     logger: await logger(),
+    ...(opts.check ? { check: { diff: opts.diff } } : {}),
   });
-  process.stdout.write(
-    opts.json
-      ? `${JSON.stringify(r, null, 2)}\n`
-      : `${r.module}: ${r.status}${r.error ? ` (${r.error.message})` : ''}\nresult: ${JSON.stringify(r.result ?? null)}\nfiles under ${r.root}, stores and backups under ${r.stateDir}\n`,
-  );
+  if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  else {
+    const lines = [`${r.module}: ${r.status}${r.error ? ` (${r.error.message})` : ''}`, `result: ${JSON.stringify(r.result ?? null)}`];
+    if (r.planned !== undefined) lines.push(...formatPlanned(r.planned.changes, r.planned.dropped, 'planned changes (check mode: nothing was changed)'));
+    lines.push(`files under ${r.root}, stores and backups under ${r.stateDir}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
   return r.status === 'ok' ? EXIT.OK : EXIT.FAILED;
 };

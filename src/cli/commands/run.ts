@@ -72,6 +72,7 @@ function runConfig(opts: CliOptions, s: Settings, repoUrl: string, installRoot: 
     ...(s.fetchTimeoutSeconds !== undefined ? { fetchTimeoutMs: Math.round(s.fetchTimeoutSeconds * 1000) } : {}),
     ...(s.metricsFile !== undefined ? { metricsFile: underRoot(opts.root, s.metricsFile) } : {}),
     ...(s.notifyCommand !== undefined ? { notify: notifier({ argv: s.notifyCommand, on: s.notifyOn ?? 'failure' }) } : {}),
-    ...(opts.checkOnly ? {} : { phase2: createPhase2(sandboxSettings(s, opts)) }),
+    ...(!opts.checkOnly || opts.check ? { phase2: createPhase2(sandboxSettings(s, opts)) } : {}),
+    ...(opts.check ? { planModules: { diff: opts.diff } } : {}),
   };
 }

@@ -58,7 +58,7 @@ async function startRun(message: RunMessage): Promise<void> {
   // closes with the worker's side and never keeps this process alive.
   port1.once('close', () => port1.removeAllListeners('message'));
   port1.unref();
-  const task: WorkerTask = { module: message.module, code: message.code, configuration: message.configuration, args: message.args, port: port2 };
+  const task: WorkerTask = { module: message.module, code: message.code, configuration: message.configuration, args: message.args, check: message.check, port: port2 };
   try {
     const reply = await pools.run(task, message.maxMemoryMb, deadline.signal);
     send({ t: 'settled', id, ok: true, reply });

@@ -109,7 +109,7 @@ export class HostProcess {
       const deadline = setTimeout(() => this.#onDeadline(id), DEFAULTS.workerStartTimeoutMs + this.limits.graceMs);
       this.#jobs.set(id, { job, relay, started: performance.now(), running: false, deadline, resolve });
       const { module, code, configuration, args, timeoutMs, maxMemoryMb } = job;
-      const message: ToHost = { t: 'run', id, module, code, configuration: { ...configuration }, args: [...args], timeoutMs, maxMemoryMb };
+      const message: ToHost = { t: 'run', id, module, code, configuration: { ...configuration }, args: [...args], check: job.check ?? false, timeoutMs, maxMemoryMb };
       // A job the process would refuse (a deadline of 0 ms...) fails alone, here, and is never sent.
       const valid = toHostSchema.safeParse(message);
       if (!valid.success) {

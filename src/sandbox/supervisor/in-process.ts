@@ -42,7 +42,7 @@ export class InProcessEngine {
       started = performance.now();
       deadline.started();
     });
-    const task: WorkerTask = { module: job.module, code: job.code, configuration: job.configuration, args: [...job.args], port: port2 };
+    const task: WorkerTask = { module: job.module, code: job.code, configuration: job.configuration, args: [...job.args], check: job.check ?? false, port: port2 };
     const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
     let outcome: ModuleOutcome;
     try {

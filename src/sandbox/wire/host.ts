@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 /** Bumped on any incompatible change; the host's `ready` carries it and main refuses a mismatch. */
-export const HOST_PROTOCOL_VERSION = 2;
+export const HOST_PROTOCOL_VERSION = 3;
 
 /** A job id, assigned by main: the only identity main trusts for a relayed request. */
 const jobId = z.number().int().nonnegative();
@@ -15,6 +15,7 @@ const runMessage = z.strictObject({
   code: z.string(),
   configuration: z.record(z.string(), z.unknown()),
   args: z.array(z.string()),
+  check: z.boolean(),
   timeoutMs: z.number().positive(),
   maxMemoryMb: z.number().positive(),
 });

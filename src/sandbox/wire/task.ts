@@ -15,6 +15,8 @@ export interface WorkerTask {
   code: string;
   configuration: Readonly<Record<string, unknown>>;
   args: string[];
+  /** Check mode: the broker plans instead of acting; the module sees `run.check === true`. */
+  check: boolean;
   port: MessagePort;
 }
 
@@ -55,6 +57,8 @@ export interface ModuleJob {
   code: string;
   configuration: Readonly<Record<string, unknown>>;
   args: string[];
+  /** Check mode (the broker plans instead of acting); the module sees `run.check`. Default false. */
+  check?: boolean;
   timeoutMs: number;
   maxMemoryMb: number;
   broker: JobBroker;

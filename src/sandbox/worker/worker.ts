@@ -48,7 +48,7 @@ export default async function runModuleTask(task: WorkerTask): Promise<WorkerRep
   let reply: WorkerReply;
   try {
     // The same names src/sdk/index.ts exports, so `err instanceof SdkError` works inside the sandbox too.
-    const sdk = harden({ ...createSdk(channel.call, harden(task.configuration)), SdkError });
+    const sdk = harden({ ...createSdk(channel.call, harden(task.configuration), { check: task.check === true }), SdkError });
     reply = await runInCompartment(task.module, task.code, sdk, task.args);
     // Calls the module started without awaiting them are answered before its result goes out.
     await channel.settled();
