@@ -41,6 +41,8 @@ export function subjectOf(method: Method, params: Params<Method>): Record<string
       return { path: p['path'] };
     case 'clock.sleep':
       return { ms: p['ms'] };
+    case 'random.bytes':
+      return { bytes: p['bytes'] };
     case 'state.list':
     case 'store.keys':
     case 'clock.now':

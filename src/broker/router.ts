@@ -2,7 +2,7 @@
 import type { Method, Params, Results } from '../sdk/protocol.js';
 import type { Handler, HandlerContext } from './handlers/context.js';
 import { checkHandler } from './handlers/check.js';
-import { now, wait } from './handlers/clock.js';
+import { now, random, wait } from './handlers/clock.js';
 import { exec } from './handlers/exec.js';
 import { exists, mkdir, readFile, remove, writeFile } from './handlers/fs.js';
 import { log } from './handlers/log.js';
@@ -33,6 +33,7 @@ export const HANDLERS: { readonly [M in Method]: Handler<M> } = Object.freeze({
   'store.keys': keys,
   'clock.now': now,
   'clock.sleep': wait,
+  'random.bytes': random,
 });
 
 /**

@@ -226,6 +226,20 @@ export interface SdkStore {
 }
 
 /**
+ * Random values from the operating system's cryptographic generator (the sandbox has no `Math.random()` and no
+ * `crypto`). Needs no declaration.
+ */
+export interface SdkRandom {
+  /**
+   * `bytes` random bytes (1 to 1024, default 16) as lower-case hex: a token, a password, a jitter.
+   * @throws {@link SdkError} `E_BAD_REQUEST` for a count out of range.
+   */
+  hex(bytes?: number): Promise<string>;
+  /** A random UUID (version 4), e.g. `"3b241101-e2bb-4255-8caf-4136c566a962"`. */
+  uuid(): Promise<string>;
+}
+
+/**
  * How this run of the module goes. Needs no declaration.
  */
 export interface SdkRun {
@@ -268,6 +282,8 @@ export interface Sdk {
   clock: SdkClock;
   /** The module's persistent key-value store. */
   store: SdkStore;
+  /** Random values. */
+  random: SdkRandom;
   /** How this run goes: `run.check` is true when the orchestrator only plans. */
   run: SdkRun;
 }
@@ -322,6 +338,10 @@ export function createSdk(call: Call, configuration: Readonly<Record<string, unk
         await call('clock.sleep', { ms });
       },
     },
+    random: {
+      hex: async (bytes = 16) => (await call('random.bytes', { bytes })).hex,
+      uuid: async () => uuidOf((await call('random.bytes', { bytes: 16 })).hex),
+    },
     store: {
       get: async <T extends JsonValue = JsonValue>(key: string) => (await call('store.get', { key })).value as T | undefined,
       set: async (key, value) => {
@@ -331,4 +351,10 @@ export function createSdk(call: Call, configuration: Readonly<Record<string, unk
       keys: async () => (await call('store.keys', {})).keys,
     },
   };
+}
+
+/** A version 4 UUID from 32 random hex digits: the version nibble 4, the variant bits 10. */
+function uuidOf(hex: string): string {
+  const v = `${hex.slice(0, 12)}4${hex.slice(13, 16)}${((Number.parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 32)}`;
+  return `${v.slice(0, 8)}-${v.slice(8, 12)}-${v.slice(12, 16)}-${v.slice(16, 20)}-${v.slice(20, 32)}`;
 }

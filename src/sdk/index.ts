@@ -46,6 +46,8 @@ export const config: Sdk['config'] = outside.config;
 export const store: Sdk['store'] = outside.store;
 /** The time, and waits of up to 60 s a call (a module has no `Date.now()` or timers). */
 export const clock: Sdk['clock'] = outside.clock;
+/** Random hex and UUIDs from the operating system's generator (a module has no `Math.random()`). Needs no declaration. */
+export const random: Sdk['random'] = outside.random;
 /** How this run goes: `run.check` is true when the orchestrator only plans (`--check`). Needs no declaration. */
 export const run: Sdk['run'] = outside.run;
 
@@ -60,6 +62,7 @@ export type {
   SdkClock,
   SdkStore,
   SdkRun,
+  SdkRandom,
   ServicePermissionsOptions,
   ExecOptions,
   JsonValue,

@@ -14,6 +14,8 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 /** Longest single clock.sleep, ms (a module that needs longer sleeps in steps, within its deadline). */
 export const MAX_SLEEP_MS = 60_000;
+/** Most random bytes one random.bytes call returns. */
+export const MAX_RANDOM_BYTES = 1024;
 /** Longest path string accepted in a request. */
 export const MAX_PATH_LENGTH = 4096;
 
@@ -86,6 +88,7 @@ export const methodSchemas = {
   'store.keys': z.strictObject({}),
   'clock.now': z.strictObject({}),
   'clock.sleep': z.strictObject({ ms: z.number().int().min(0).max(MAX_SLEEP_MS) }),
+  'random.bytes': z.strictObject({ bytes: z.number().int().min(1).max(MAX_RANDOM_BYTES) }),
 } as const;
 
 export type Method = keyof typeof methodSchemas;
@@ -135,6 +138,7 @@ export const resultSchemas = {
   'store.keys': z.strictObject({ keys: z.array(z.string()) }),
   'clock.now': z.strictObject({ iso: z.string(), epochMs: z.number() }),
   'clock.sleep': z.null(),
+  'random.bytes': z.strictObject({ hex: z.string() }),
 } as const satisfies Record<Method, z.ZodType>;
 export type Results = { [M in Method]: z.infer<(typeof resultSchemas)[M]> };
 

@@ -1,4 +1,5 @@
-// clock.*: the time and a bounded wait for modules, whose compartment has neither; a sleep ends with the run.
+// clock.* and random.bytes: the time, a bounded wait and random bytes for modules, whose compartment has none of them;
+// a sleep ends with the run.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { audited, err, makeHarness, ok } from './harness.js';
@@ -17,6 +18,16 @@ describe('clock', () => {
     assert.ok(t.epochMs >= before);
     assert.equal(new Date(t.iso).getTime(), t.epochMs);
     audited(h.lines, { method: 'clock.now', decision: 'allowed' });
+  });
+
+  it('random.bytes gives the asked number of bytes, different each call, within the protocol bound', async () => {
+    const a = ok<{ hex: string }>(await h.call('random.bytes', { bytes: 32 })).hex;
+    const b = ok<{ hex: string }>(await h.call('random.bytes', { bytes: 32 })).hex;
+    assert.match(a, /^[0-9a-f]{64}$/);
+    assert.notEqual(a, b);
+    err(await h.call('random.bytes', { bytes: 1025 }), 'E_BAD_REQUEST');
+    err(await h.call('random.bytes', { bytes: 0 }), 'E_BAD_REQUEST');
+    audited(h.lines, { method: 'random.bytes', decision: 'allowed', bytes: 32 });
   });
 
   it('sleep() resolves, and refuses a wait past the protocol bound or a negative one', async () => {

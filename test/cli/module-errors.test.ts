@@ -46,5 +46,15 @@ test('Date.now(), setTimeout and Math.random fail with what to use instead', asy
   });
   assert.match(await failure(timer), /setTimeout is not a function.*use `await clock\.sleep\(ms\)`/);
   const random = moduleDir('random', { 'index.ts': 'export async function main() {\n  return { success: Math.random() >= 0 };\n}\n' });
-  assert.match(await failure(random), /Math%?\.random\(\) throws.*no randomness source.*openssl/);
+  assert.match(await failure(random), /Math%?\.random\(\) throws.*no Math\.random\(\): use `await random\.hex\(bytes\)` or `await random\.uuid\(\)`/);
+});
+
+test('what the hint names works in the sandbox: random.uuid() and random.hex() from the SDK', async () => {
+  const dir = moduleDir('rand', {
+    'index.ts': "import { random } from 'updates-orchestrator/sdk';\nexport async function main() {\n  const [id, hex] = [await random.uuid(), await random.hex(8)];\n  return { success: true, message: `${id} ${hex}` };\n}\n",
+  });
+  const r = await runCli(['run-module', dir, '--json', '--log-level', 'silent']);
+  assert.equal(r.code, 0, r.stderr);
+  const message = (JSON.parse(r.stdout) as { result: { message: string } }).result.message;
+  assert.match(message, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} [0-9a-f]{16}$/);
 });

@@ -30,6 +30,7 @@ const RESULTS: Results = {
   'store.keys': { keys: [] },
   'clock.now': { iso: '2026-01-01T00:00:00.000Z', epochMs: 0 },
   'clock.sleep': null,
+  'random.bytes': { hex: '00112233445566778899aabbccddeeff' },
 };
 
 test('each SDK call sends one request the broker schema accepts; every method is reachable', async () => {
@@ -64,6 +65,8 @@ test('each SDK call sends one request the broker schema accepts; every method is
   assert.deepEqual(await sdk.store.keys(), []);
   assert.equal((await sdk.clock.now()).epochMs, 0);
   await sdk.clock.sleep(5);
+  assert.equal(await sdk.random.hex(), '00112233445566778899aabbccddeeff');
+  assert.equal(await sdk.random.uuid(), '00112233-4455-4677-8899-aabbccddeeff');
   assert.deepEqual(sdk.config, { who: 'x' });
 
   for (const { method, params } of seen) {

@@ -13,7 +13,7 @@ const HINTS: readonly Hint[] = [
   },
   {
     pattern: /%SharedMath%\.random\(\)/,
-    hint: 'the sandbox has no randomness source (Math.random() throws): keep a value in configuration, or generate it once with a declared command (e.g. ["openssl", "rand", "-hex", "16"] through exec) and keep it with store.set',
+    hint: "the sandbox has no Math.random(): use `await random.hex(bytes)` or `await random.uuid()` from 'updates-orchestrator/sdk' (keep a value that must stay the same with store.set)",
   },
   { pattern: /\bconsole is not defined/, hint: "the sandbox has no console: use `await log.info(...)` from 'updates-orchestrator/sdk'" },
   { pattern: /\b(process|require|Buffer) is not defined/, hint: "the sandbox has no Node globals: use the SDK (config for settings, main(args) for arguments, fs for files)" },
