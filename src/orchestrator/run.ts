@@ -141,7 +141,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       );
       if (handoff !== undefined) mergeHandoff(report, phase1, handoff);
       const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
-      if (cfg.checkOnly && cfg.planModules !== undefined && cfg.phase2 !== undefined && report.errors.length === 0) {
+      if (cfg.checkOnly && cfg.planModules !== undefined && cfg.phase2 !== undefined) {
         const check = { diff: cfg.planModules.diff, repoDir, build: cfg.build, available: phase1.available };
         await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, check });
         report.phase2 = 'ran';
