@@ -12,6 +12,7 @@ import { FakeBroker, job } from './helpers.js';
 import { commandLine, groupMembers, ownMemoryCgroupChildren, processGroup, sandboxHosts, statusField } from './proc.js';
 
 const PROBE_WORKER = fileURLToPath(new URL('./probe-worker.ts', import.meta.url));
+const BROKEN_WORKER = fileURLToPath(new URL('./broken-worker.ts', import.meta.url));
 const OK = 'module.exports.main = async () => ({ success: true, message: "fine" });';
 /** A module whose first act is an SDK request. */
 const ASKS = 'const { log } = require("updates-orchestrator/sdk"); module.exports.main = async () => { await log.info("here"); return { success: true }; };';
@@ -108,5 +109,15 @@ test('a sandbox process that stops answering is killed at main\'s own deadline; 
   assert.equal((await pool.run(job('ok', OK))).status, 'ok');
   assert.notEqual(onlyHost(), host);
   assert.deepEqual(groupMembers(host), []);
+  await pool.destroy();
+});
+
+test('a worker that cannot start fails the waiting modules with its error, instead of each waiting out the start bound', async () => {
+  const pool = processPool({ workerEntry: BROKEN_WORKER, size: 1 });
+  const outcomes = await Promise.all(['a', 'b', 'c'].map((name) => pool.run(job(name, OK))));
+  for (const o of outcomes) {
+    assert.equal(o.status, 'failed');
+    assert.match(o.error?.message ?? '', /a sandbox worker failed before it could start the module: .*this worker cannot start/);
+  }
   await pool.destroy();
 });

@@ -36,9 +36,12 @@ function messageOf(err: unknown): string {
   }
 }
 
-const pools = new PiscinaPools(workerFile ?? '', Math.max(1, Number(sizeArg) || 1), (err) =>
-  send({ t: 'log', level: 'error', message: `a worker failed outside any task: ${messageOf(err).slice(0, 2000)}` }),
-);
+const pools = new PiscinaPools(workerFile ?? '', Math.max(1, Number(sizeArg) || 1), (err) => {
+  const message = messageOf(err).slice(0, 2000);
+  send({ t: 'log', level: 'error', message: `a worker failed outside any task: ${message}` });
+  // Runs still waiting for a worker fail now with that error, rather than each waiting out the start bound.
+  for (const run of runs.values()) run.deadline.workerFailed(message);
+});
 
 /** Starts one run: its own channel, its own deadline; the settled message always goes out exactly once. */
 async function startRun(message: RunMessage): Promise<void> {
@@ -65,7 +68,8 @@ async function startRun(message: RunMessage): Promise<void> {
   } catch (err) {
     const code = errnoCode(err);
     const error = { ...(code !== undefined ? { code } : {}), message: messageOf(err) };
-    send({ t: 'settled', id, ok: false, error, aborted: deadline.signal.aborted, ...(deadline.reason === 'start' ? { notStarted: true } : {}) });
+    const why = deadline.reason === 'start' ? { notStarted: true as const } : deadline.reason === 'worker' ? { workerError: deadline.workerError ?? '' } : {};
+    send({ t: 'settled', id, ok: false, error, aborted: deadline.signal.aborted, ...why });
   } finally {
     deadline.clear();
     runs.delete(id);

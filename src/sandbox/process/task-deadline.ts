@@ -1,8 +1,11 @@
 // A module task's deadline, counted from when its worker starts it, with a separate bound on the start itself.
 import { DEFAULTS } from '../../core/defaults.js';
 
-/** Why a task was aborted: its worker never started it, or the module overran its own deadline. */
-export type AbortReason = 'start' | 'deadline';
+/**
+ * Why a task was aborted: its worker never started it, a worker of its pool failed before starting it (the next one
+ * would most likely fail the same way), or the module overran its own deadline.
+ */
+export type AbortReason = 'start' | 'worker' | 'deadline';
 
 /**
  * Aborts `signal` when the task's worker has not started it within `startMs`, or when the module runs longer
@@ -15,6 +18,7 @@ export class TaskDeadline {
   #timer: NodeJS.Timeout;
   #reason: AbortReason | undefined;
   #started = false;
+  #workerError: string | undefined;
 
   constructor(timeoutMs: number, startMs: number = DEFAULTS.workerStartTimeoutMs) {
     this.#timeoutMs = timeoutMs;
@@ -37,6 +41,21 @@ export class TaskDeadline {
     this.#started = true;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#fire('deadline'), this.#timeoutMs);
+  }
+
+  /** What the failed worker said, when the reason is 'worker'. */
+  get workerError(): string | undefined {
+    return this.#workerError;
+  }
+
+  /**
+   * A worker of the task's pool failed outside any task (it could not load, or crashed at start): a task not yet
+   * started fails now with that error instead of waiting out the start bound. A started task is not affected.
+   */
+  workerFailed(message: string): void {
+    if (this.#started || this.#reason !== undefined) return;
+    this.#workerError = message;
+    this.#fire('worker');
   }
 
   /** Stops the timers; call once the task has settled. */

@@ -170,8 +170,8 @@ export class HostProcess {
     if (message.ok) this.#finish(message.id, outcomeOfReply(run.job, message.reply, ms));
     else {
       const err = Object.assign(new Error(message.error.message), message.error.code !== undefined ? { code: message.error.code } : {});
-      const reason = message.notStarted === true ? 'start' : message.aborted ? 'deadline' : undefined;
-      this.#finish(message.id, outcomeOfTaskRejection(run.job, err, { reason }, ms));
+      const reason = message.notStarted === true ? 'start' : message.workerError !== undefined ? 'worker' : message.aborted ? 'deadline' : undefined;
+      this.#finish(message.id, outcomeOfTaskRejection(run.job, err, { reason, workerError: message.workerError }, ms));
     }
   }
 

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { messageOf } from '../../core/errors.js';
 import { outcomeOfReply, outcomeOfTaskRejection } from './outcome.js';
 import { PiscinaPools } from '../process/piscina-pools.js';
 import { TaskDeadline } from '../process/task-deadline.js';
@@ -30,13 +31,21 @@ export class InProcessEngine {
     size: number,
     private readonly logger: Logger,
   ) {
-    this.#pools = new PiscinaPools(WORKER_FILE, size, (err) => logger.error({ err }, 'sandbox: a worker failed outside any task'));
+    this.#pools = new PiscinaPools(WORKER_FILE, size, (err) => {
+      logger.error({ err }, 'sandbox: a worker failed outside any task');
+      // Jobs still waiting for a worker fail now with that error, rather than each waiting out the start bound.
+      for (const d of this.#inFlight) d.workerFailed(messageOf(err).slice(0, 2000));
+    });
   }
+
+  /** Deadlines of the jobs in flight. */
+  readonly #inFlight = new Set<TaskDeadline>();
 
   /** Runs one job to its outcome; never rejects. */
   async run(job: ModuleJob): Promise<ModuleOutcome> {
     const { port1, port2 } = new MessageChannel();
     const deadline = new TaskDeadline(job.timeoutMs);
+    this.#inFlight.add(deadline);
     let started = performance.now();
     const relay = startRelay(port1, job.broker, this.logger.child({ module: job.module }), job.module, () => {
       started = performance.now();
@@ -51,6 +60,7 @@ export class InProcessEngine {
       outcome = outcomeOfTaskRejection(job, err, deadline, elapsed());
     } finally {
       deadline.clear();
+      this.#inFlight.delete(deadline);
     }
     // However the task ended, the run is over: the broker refuses from now on, and the channel is gone; what it
     // was already doing finishes before the run is reported over.

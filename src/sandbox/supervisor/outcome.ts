@@ -48,7 +48,15 @@ export function outcomeOfRejection(job: ModuleJob, err: unknown, timedOut: boole
  * The outcome of a task aborted or rejected under a TaskDeadline: a worker that never started the task is a
  * failure of the sandbox, not a module timeout.
  */
-export function outcomeOfTaskRejection(job: ModuleJob, err: unknown, deadline: { reason: 'start' | 'deadline' | undefined }, durationMs: number): ModuleOutcome {
+export function outcomeOfTaskRejection(
+  job: ModuleJob,
+  err: unknown,
+  deadline: { reason: 'start' | 'worker' | 'deadline' | undefined; workerError?: string | undefined },
+  durationMs: number,
+): ModuleOutcome {
+  if (deadline.reason === 'worker') {
+    return outcome(job, 'failed', durationMs, 'E_MODULE_FAILED', { detail: `a sandbox worker failed before it could start the module: ${deadline.workerError ?? 'unknown error'}` });
+  }
   if (deadline.reason === 'start') {
     const seconds = Math.round(DEFAULTS.workerStartTimeoutMs / 1000);
     return outcome(job, 'failed', durationMs, 'E_MODULE_FAILED', { detail: `no sandbox worker started it within ${seconds} s (is the machine overloaded?)` });

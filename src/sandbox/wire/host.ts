@@ -39,6 +39,8 @@ const settledMessage = z.union([
     aborted: z.boolean(),
     /** The task was aborted because no worker started it in time (not a module timeout). */
     notStarted: z.literal(true).optional(),
+    /** The task was aborted before it started because a worker of its pool failed with this error. */
+    workerError: z.string().max(4096).optional(),
   }),
 ]);
 
