@@ -58,7 +58,8 @@ previous version for rollback), then runs every enabled module's main() in a san
 
 Commands:
   run                     sync, install updates, run enabled modules (default)
-  check                   report available updates without installing or running anything (= --check-only)
+  check                   report available updates without installing or running anything (= --check-only);
+                          run --check also plans every module's run (see --check)
   status                  per module: live and previous version, held or not and why, last outcome;
                           the orchestrator release and the last run's recap
   history [-n N]          past runs, newest first: when, duration, exit code, what installed, what failed
@@ -68,7 +69,7 @@ Commands:
   unhold MODULE           release an operator's hold
   rollback MODULE         flip MODULE back to its previous version (under the run lock); the version
                           rolled back is held until the repository carries a newer one
-  run-module DIR [-- ARGS]
+  run-module DIR [--check [--diff]] [-- ARGS]
                           run one module from a folder as Phase 2 would, for module authors: bundled,
                           sandboxed, capabilities enforced; paths map under DIR/.updates-dev/root unless
                           --root is given, services are recorded unless --services is given
