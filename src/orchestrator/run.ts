@@ -72,7 +72,14 @@ export interface RunConfig {
 
 /** What Phase 2 gets: the run so far. It fills report.modules and may roll back modules of `phase1.updated`. */
 export interface Phase2Context { runId: string; layout: Layout; root: string; report: RunReport; phase1: Phase1Result; journal: Journal; logger: Logger; hook?: StepHook }
-export type Phase2 = (ctx: Phase2Context) => Promise<void>;
+export interface Phase2 {
+  (ctx: Phase2Context): Promise<void>;
+  /**
+   * Starts what Phase 2 needs (the sandbox process and its workers) ahead, while Phase 1 runs. Returns the
+   * function that ends it when Phase 2 did not take it (a failed run, a handover); safe to call in any case.
+   */
+  prestart?: (logger: Logger) => () => Promise<void>;
+}
 
 /** Performs one run. Throws only for usage errors (E_USAGE, E_CONFIG) and a held lock (E_LOCKED). */
 export async function performRun(cfg: RunConfig): Promise<RunReport> {
@@ -105,6 +112,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   let stop: (signal: StopSignal) => void = () => undefined;
   const stopped = new Promise<StopSignal>((resolve) => (stop = resolve));
   const popSignals = cfg.handleSignals === true ? pushSignalHandler((signal) => stop(signal)) : undefined;
+  // The sandbox starts now, off the critical path; whatever way the run ends, it is ended (see below).
+  const endEarlySandbox = cfg.phase2?.prestart?.(logger);
   const work = (async (): Promise<void> => {
     try {
       logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
@@ -126,6 +135,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
       if (!cfg.checkOnly) {
         await writeJournal(layout.journal, journal);
+        // A new release finishes this run with a sandbox of its own.
+        if (report.orchestrator.status === 'available') await endEarlySandbox?.();
         const childExit = await selfUpdate({ layout, repoDir, report, phase1, heldVersion: heldRelease, runningVersion: cfg.orchestratorVersion, logger,
           ...(cfg.reexecArgv ? { reexecArgv: cfg.reexecArgv } : {}), ...(cfg.hook ? { hook: cfg.hook } : {}) });
         if (childExit !== undefined) {
@@ -152,6 +163,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       logger.error({ code: e.code, err }, e.message);
       report.errors.push({ code: e.code, message: e.message });
       report.exitCode = EXIT.FAILED;
+    } finally {
+      await endEarlySandbox?.();
     }
   })();
   let signal: StopSignal | undefined;
