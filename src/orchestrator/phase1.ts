@@ -10,6 +10,7 @@ import { BlobBatches } from './blob-batches.js';
 import { activate, collectGarbage, stageModule } from './install.js';
 import type { BuildModule, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
+import type { InstalledModule } from './installed.js';
 import type { Journal } from './journal.js';
 import { versionsOf } from './layout.js';
 import { readHolds } from './holds.js';
@@ -19,6 +20,7 @@ import { installs, planUpdates } from './plan.js';
 import type { PlanEntry } from './plan.js';
 import type { RunReport, UpdateEntry, UpdateStatus } from './report.js';
 import { readSnapshot } from './snapshot.js';
+import type { KnownModule } from './snapshot.js';
 import { checkDescent, confirmHistory, verifySignature } from './trust.js';
 import type { TrustPolicy } from './trust.js';
 import semver from 'semver';
@@ -81,10 +83,10 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   if (journal.lastCommit !== undefined && journal.lastCommit !== commit) {
     logger.info({ from: journal.lastCommit.slice(0, 12), to: commit.slice(0, 12) }, 'repository moved');
   }
-  const snapshot = await readSnapshot(o.repoDir, commit);
-  noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
   // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
   const installed = await readInstalled(layout, { verify: true });
+  const snapshot = await readSnapshot(o.repoDir, commit, knownModules(installed));
+  noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
   const plan = planUpdates(snapshot.modules, installed, journal, await readHolds(layout));
   const pending = plan.filter((p) => installs(p.action));
   logger.info({ commit: commit.slice(0, 12), modules: snapshot.modules.length, updates: pending.length }, `schema updates needed: ${pending.length} module(s)`);
@@ -114,9 +116,19 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   }
   if (!o.checkOnly) {
     journal.lastCommit = commit;
-    await refreshIndex(o, snapshot.rootIndex?.metadata.channel);
+    // With nothing installed, what was read before the plan is still what is live.
+    await refreshIndex(o, snapshot.rootIndex?.metadata.channel, pending.length === 0 ? installed : undefined);
   }
   return result;
+}
+
+/** The installed modules the snapshot need not read again: intact, with a valid manifest and a known tree. */
+function knownModules(installed: readonly InstalledModule[]): Map<string, KnownModule> {
+  const known = new Map<string, KnownModule>();
+  for (const m of installed) {
+    if (m.tree !== undefined && m.manifest !== undefined && m.version !== undefined && m.damaged === undefined) known.set(m.name, { tree: m.tree, manifest: m.manifest });
+  }
+  return known;
 }
 
 /** What installing one module needs besides the options: the run so far, the index kept in memory, the blobs. */
@@ -166,9 +178,9 @@ function noteOrchestrator(o: Phase1Options, remote: string | undefined, problem:
   o.logger.info({ running: o.orchestratorVersion, repository: remote }, `orchestrator: running ${o.orchestratorVersion}, repository has ${remote}`);
 }
 
-/** Rewrites the global index from what is live (a no-op when it already matches). */
-export async function refreshIndex(o: Pick<Phase1Options, 'layout' | 'orchestratorVersion'>, channel: string | undefined): Promise<void> {
-  const installed = await readInstalled(o.layout);
+/** Rewrites the global index from what is live (a no-op when it already matches); `live`: read already. */
+export async function refreshIndex(o: Pick<Phase1Options, 'layout' | 'orchestratorVersion'>, channel: string | undefined, live?: InstalledModule[]): Promise<void> {
+  const installed = live ?? (await readInstalled(o.layout));
   const previous = await readGlobalIndex(o.layout);
   const index = deriveGlobalIndex(installed, previous, { orchestratorVersion: o.orchestratorVersion, ...(channel ? { channel } : {}) });
   await writeGlobalIndex(o.layout, index);

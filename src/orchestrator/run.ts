@@ -152,8 +152,9 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
           logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
         }
         // Phase 2 may have rolled modules back: the index follows what is live.
-        await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined);
-        raiseWatermarks(journal, await readInstalled(layout));
+        const live = await readInstalled(layout);
+        await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined, live);
+        raiseWatermarks(journal, live);
         await writeJournal(layout.journal, journal);
         await confirmIfPending(layout, logger);
       }
