@@ -98,22 +98,30 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     errors: [],
     phase2: 'not-run',
   };
-  // state/ holds backups of module files and the lock key: its owner's only. The install root is not (the
-  // metrics folder beside state/ must be reachable by a collector running as another user).
-  await assertStateDir(layout);
-  await mkdirTraversable(layout.root).catch(rethrowFs(layout.root));
-  await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 }).catch(rethrowFs(layout.stateDir));
-  const handoff = await takeHandoff(layout);
-  // A re-executed release runs under its parent's lock; every other run takes its own.
-  const onWait = (h: { pid: number } | undefined): void => logger.info({ holder: h?.pid }, `waiting for the run lock (held by pid ${h?.pid ?? 'unknown'})`);
-  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait, onWait }).catch(rethrowFs(layout.stateDir)) : undefined;
+  // The sandbox starts first, off the critical path (it takes longer to start than Phase 1 takes to run); whatever
+  // way the run ends, a held lock included, it is ended (see below).
+  const endEarlySandbox = cfg.phase2?.prestart?.(logger);
+  let handoff: Handoff | undefined;
+  let lock: Awaited<ReturnType<typeof acquireLock>> | undefined;
+  try {
+    // state/ holds backups of module files and the lock key: its owner's only. The install root is not (the
+    // metrics folder beside state/ must be reachable by a collector running as another user).
+    await assertStateDir(layout);
+    await mkdirTraversable(layout.root).catch(rethrowFs(layout.root));
+    await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 }).catch(rethrowFs(layout.stateDir));
+    handoff = await takeHandoff(layout);
+    // A re-executed release runs under its parent's lock; every other run takes its own.
+    const onWait = (h: { pid: number } | undefined): void => logger.info({ holder: h?.pid }, `waiting for the run lock (held by pid ${h?.pid ?? 'unknown'})`);
+    lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait, onWait }).catch(rethrowFs(layout.stateDir)) : undefined;
+  } catch (err) {
+    await endEarlySandbox?.();
+    throw err;
+  }
   let handedOver = false;
   let checkClone: string | undefined;
   let stop: (signal: StopSignal) => void = () => undefined;
   const stopped = new Promise<StopSignal>((resolve) => (stop = resolve));
   const popSignals = cfg.handleSignals === true ? pushSignalHandler((signal) => stop(signal)) : undefined;
-  // The sandbox starts now, off the critical path; whatever way the run ends, it is ended (see below).
-  const endEarlySandbox = cfg.phase2?.prestart?.(logger);
   const work = (async (): Promise<void> => {
     try {
       logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');

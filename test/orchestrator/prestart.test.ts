@@ -1,11 +1,15 @@
 // The sandbox starts while Phase 1 runs (createPhase2's prestart): one sandbox process serves the whole run,
-// and one started for a run that ends without Phase 2 is ended with it, leaving no process behind.
+// and one started for a run that ends without Phase 2 (a held lock included) is ended with it, leaving no
+// process behind.
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import path from 'node:path';
 import { test } from 'node:test';
+import { UpdatesError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { Logger } from '../../src/core/logger.js';
+import { acquireLock } from '../../src/orchestrator/lock.js';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
 import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
 import { runPhase1Only } from '../helpers/run.js';
@@ -56,4 +60,18 @@ test('a sandbox started ahead is ended when Phase 2 does not take it, started or
   assert.deepEqual(sandboxHosts(), []);
   // Ending twice is harmless.
   await endAtOnce?.();
+});
+
+test('a run refused because another holds the lock ends the sandbox it started', { skip: !asRoot && 'process isolation needs root' }, async () => {
+  const repo = makeRepo({ ...rootIndex(), ...moduleFiles('alpha', { version: '1.0.0' }) });
+  const installRoot = path.join(tempDir(), 'updates');
+  await mkdir(installRoot, { recursive: true });
+  const lock = await acquireLock(installRoot);
+  try {
+    const { logger } = recordingLogger();
+    await assert.rejects(runPhase1Only(installRoot, repo.url, { logger, phase2: createPhase2({ services: 'record' }) }), (err: unknown) => err instanceof UpdatesError && err.code === 'E_LOCKED');
+    assert.deepEqual(sandboxHosts(), []);
+  } finally {
+    await lock.release();
+  }
 });
