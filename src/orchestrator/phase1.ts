@@ -56,8 +56,11 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   if (!o.checkOnly) {
     const removed = await collectGarbage(layout);
     if (removed.length > 0) logger.info({ removed }, 'removed leftovers of an interrupted run');
-    await refreshIndex(o, undefined);
   }
+  // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
+  // Read once: the sync below changes nothing live, so this is also what the plan compares with.
+  const installed = await readInstalled(layout, { verify: true });
+  if (!o.checkOnly) await refreshIndex(o, undefined, installed);
   logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
   let commit: string;
   try {
@@ -83,8 +86,6 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   if (journal.lastCommit !== undefined && journal.lastCommit !== commit) {
     logger.info({ from: journal.lastCommit.slice(0, 12), to: commit.slice(0, 12) }, 'repository moved');
   }
-  // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
-  const installed = await readInstalled(layout, { verify: true });
   const snapshot = await readSnapshot(o.repoDir, commit, knownModules(installed));
   noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
   const plan = planUpdates(snapshot.modules, installed, journal, await readHolds(layout));
