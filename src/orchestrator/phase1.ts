@@ -1,7 +1,10 @@
 /**
  * Phase 1, infrastructure: sync the repository, plan, install what is newer (crash-safe), derive the index.
  */
+import path from 'node:path';
+import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
+import { fsyncPath } from '../core/fs-atomic.js';
 import { fsErrorOf } from '../core/fs-errors.js';
 import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
@@ -99,6 +102,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
     index: deriveGlobalIndex(installed, await readGlobalIndex(layout), { orchestratorVersion: o.orchestratorVersion }),
     blobs: new BlobBatches(o.repoDir, pending.flatMap((p) => (p.remote ? [p.remote] : []))),
   };
+  const staged = o.checkOnly ? new Map<string, Promise<Staged>>() : stageAhead(o, pending, ctx);
   for (const entry of plan) {
     if (installs(entry.action)) {
       result.updatesAvailable = true;
@@ -106,7 +110,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
         report.updates.push(update(entry, 'available'));
         logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `update available: ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
       } else {
-        await installOne(o, entry, ctx);
+        await installOne(o, entry, ctx, staged.get(entry.module));
       }
     } else if (entry.action !== 'current') {
       report.updates.push(update(entry, entry.action as 'held' | 'kept-newer' | 'invalid' | 'local-only' | 'unbumped'));
@@ -115,6 +119,9 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
       if (entry.action === 'invalid') report.errors.push({ code: entry.remote?.problem?.code ?? 'E_MANIFEST_INVALID', message: entry.reason ?? '' });
     }
   }
+  // The index was rewritten after each flip without an fsync (it is derived from what is live, and every run
+  // derives it anew); it is made durable once, for the whole batch.
+  if (result.updated.size > 0) await makeDurable(layout.globalIndex);
   if (!o.checkOnly) {
     journal.lastCommit = commit;
     // With nothing installed, what was read before the plan is still what is live.
@@ -135,19 +142,68 @@ function knownModules(installed: readonly InstalledModule[]): Map<string, KnownM
 /** What installing one module needs besides the options: the run so far, the index kept in memory, the blobs. */
 interface InstallContext { commit: string; report: RunReport; result: Phase1Result; journal: Journal; index: GlobalIndex; blobs: BlobBatches }
 
-async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContext): Promise<void> {
+/** A module version staged ahead of its activation: its version folder's name, or why it could not be staged. */
+type Staged = { dir: string } | { err: unknown };
+
+/**
+ * Stages the modules to install, at most DEFAULTS.stagingAtOnce at once, in plan order: each in its own
+ * folders, so they overlap one another's esbuild and fsync waits. Nothing goes live here; activation stays one
+ * module at a time, in plan order (installOne). Never rejects: a failure is that module's Staged.
+ */
+function stageAhead(o: Phase1Options, pending: readonly PlanEntry[], ctx: InstallContext): Map<string, Promise<Staged>> {
+  const out = new Map<string, Promise<Staged>>();
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const slot = async (): Promise<void> => {
+    if (running < DEFAULTS.stagingAtOnce) {
+      running++;
+      return;
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next !== undefined) next();
+    else running--;
+  };
+  for (const entry of pending) {
+    const remote = entry.remote;
+    if (remote === undefined) continue;
+    const staging = (async (): Promise<Staged> => {
+      await slot();
+      try {
+        o.logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to ?? '?'}`);
+        return { dir: await stageModule(o.layout, o.repoDir, remote, ctx.commit, o.build, o.hook, await ctx.blobs.for(remote)) };
+      } catch (err) {
+        return { err };
+      } finally {
+        release();
+      }
+    })();
+    out.set(entry.module, staging);
+  }
+  return out;
+}
+
+/** fsyncs a file and the folder that holds it. */
+async function makeDurable(file: string): Promise<void> {
+  await fsyncPath(file).catch(() => undefined);
+  await fsyncPath(path.dirname(file));
+}
+
+async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContext, staging: Promise<Staged> | undefined): Promise<void> {
   const { logger } = o;
-  const { commit, report, result, journal } = ctx;
+  const { report, result, journal } = ctx;
   const remote = entry.remote;
-  if (remote === undefined || entry.to === undefined) return;
-  logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
+  if (remote === undefined || entry.to === undefined || staging === undefined) return;
   try {
-    const dir = await stageModule(o.layout, o.repoDir, remote, commit, o.build, o.hook, await ctx.blobs.for(remote));
-    await activate(o.layout, entry.module, dir, o.hook, entry.action === 'repair');
+    const staged = await staging;
+    if ('err' in staged) throw staged.err;
+    await activate(o.layout, entry.module, staged.dir, o.hook, entry.action === 'repair');
     // Right after each flip, so the index lags what is live only for the moment between two renames. The
     // index is kept in memory and only this module's entry changes: no re-reading of every manifest per flip.
     ctx.index.packages = Object.fromEntries(Object.entries({ ...ctx.index.packages, [entry.module]: entry.to }).sort(([a], [b]) => (a < b ? -1 : 1)));
-    await writeGlobalIndex(o.layout, ctx.index);
+    await writeGlobalIndex(o.layout, ctx.index, { durable: false });
     await o.hook?.('index-written', entry.module);
     result.updated.set(entry.module, { from: entry.from ?? null, to: entry.to });
     if (journal.held[entry.module]?.version !== entry.to) delete journal.held[entry.module];
