@@ -12,6 +12,7 @@ import type { BuildModule, StepHook } from './install.js';
 import { makeCheckClone, removeCheckClone } from './check-clone.js';
 import { raiseWatermarks, readJournal, writeJournal } from './journal.js';
 import { readInstalled } from './installed.js';
+import type { InstalledModule } from './installed.js';
 import type { Journal } from './journal.js';
 import { layoutOf } from './layout.js';
 import { assertStateDir, clearObstacles } from './obstacles.js';
@@ -122,6 +123,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   let stop: (signal: StopSignal) => void = () => undefined;
   const stopped = new Promise<StopSignal>((resolve) => (stop = resolve));
   const popSignals = cfg.handleSignals === true ? pushSignalHandler((signal) => stop(signal)) : undefined;
+  /** What is live once the run is done (read for the index; the metrics reuse it). */
+  let live: InstalledModule[] | undefined;
   const work = (async (): Promise<void> => {
     try {
       logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
@@ -160,7 +163,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
           logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
         }
         // Phase 2 may have rolled modules back: the index follows what is live.
-        const live = await readInstalled(layout);
+        live = await readInstalled(layout);
         await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined, live);
         raiseWatermarks(journal, live);
         await writeJournal(layout.journal, journal);
@@ -189,7 +192,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   if (!handedOver) {
     const save = cfg.checkOnly ? saveCheckReport : saveReport;
     await save(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
-    await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger);
+    await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger, live);
   }
   await removeCheckClone(checkClone);
   await lock?.release();
