@@ -194,10 +194,11 @@ async function makeDurable(file: string): Promise<void> {
 async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContext, staging: Promise<Staged> | undefined): Promise<void> {
   const { logger } = o;
   const { report, result, journal } = ctx;
-  const remote = entry.remote;
-  if (remote === undefined || entry.to === undefined || staging === undefined) return;
+  if (staging === undefined) return;
+  // Awaited first, whatever follows: no staging outlives Phase 1.
+  const staged = await staging;
+  if (entry.remote === undefined || entry.to === undefined) return;
   try {
-    const staged = await staging;
     if ('err' in staged) throw staged.err;
     await activate(o.layout, entry.module, staged.dir, o.hook, entry.action === 'repair');
     // Right after each flip, so the index lags what is live only for the moment between two renames. The
