@@ -10,6 +10,10 @@
  *    fresh `git clone` of the same repository (what the seed did every run).
  * 3. All N bumped: a run that installs N updated modules vs `cp -r` of the module folders (the seed's copy).
  * 4. Memory during the 100-module steady runs.
+ * 5. The real CLI (`node bin/updates.js`, compiled) on steady runs of 20 and 100 modules (and 1000 without
+ *    --quick): a per-stage breakdown from the run's own log, the ratio to the floor (`node -e 0` plus a no-op
+ *    `git fetch` of the same clone, measured in the same rounds), `--version`, and the peak RSS of the whole
+ *    process tree (orchestrator, sandbox process, git).
  *
  * Prints a table, then one line `BENCH {json}`. Exits 0 unless the bench itself crashed.
  */
@@ -24,12 +28,14 @@ import type { Compiled } from './bench/compiled.js';
 import { benchBumped, benchSteady } from './bench/orchestrator.js';
 import type { BumpedResult, Problems, SteadyResult } from './bench/orchestrator.js';
 import { cleanupTempDirs, round1, round2 } from './bench/util.js';
+import { benchCliSteady, STAGE_NOTES } from './bench/cli-run.js';
+import type { CliSteadyResult } from './bench/cli-run.js';
 
 const quick = process.argv.includes('--quick');
 
 const CONFIG = quick
-  ? { isoReps: 3, bareModules: 16, sandboxModules: 40, coldReps: 2, steadyN: [20, 100], steadyReps: 2, bumpedN: [20], bumpedReps: 3, warmup: 1 }
-  : { isoReps: 5, bareModules: 40, sandboxModules: 100, coldReps: 3, steadyN: [20, 100], steadyReps: 5, bumpedN: [20, 100], bumpedReps: 5, warmup: 1 };
+  ? { isoReps: 3, bareModules: 16, sandboxModules: 40, coldReps: 2, steadyN: [20, 100], steadyReps: 2, bumpedN: [20], bumpedReps: 3, warmup: 1, cliN: [20, 100], cliReps: 3 }
+  : { isoReps: 5, bareModules: 40, sandboxModules: 100, coldReps: 3, steadyN: [20, 100], steadyReps: 5, bumpedN: [20, 100], bumpedReps: 5, warmup: 1, cliN: [20, 100, 1000], cliReps: 5 };
 
 /** The seed's own figures on this machine (ARCHITECTURE.md), for context only: not measured here. */
 const SEED_MS: Record<string, number> = { steady20: 190, steady100: 633, bumped100: 972 };
@@ -139,6 +145,26 @@ async function main(): Promise<void> {
     rows.push({ section: 'memory', what: 'process maxRSS so far (resourceUsage)', value: `${mem.maxRssMb.toFixed(0)} MB`, baseline: '', ratio: '' });
   }
 
+  const cli: CliSteadyResult[] = [];
+  if (compiled !== undefined) {
+    execFileSync(process.execPath, ['scripts/prebuild-sandbox.mjs'], { cwd: compiled.root, stdio: 'ignore' });
+    for (const n of CONFIG.cliN) {
+      log(`5. the CLI, steady run, ${n} modules`);
+      const r = await benchCliSteady(n, CONFIG.cliReps, CONFIG.warmup, true);
+      problems.count += r.failures;
+      cli.push(r);
+      const floor = r.nodeMs + r.fetchMs;
+      rows.push({ section: 'cli', what: `${n} modules, steady \`updates run\` (whole process)`, value: ms(r.totalMs, 0), baseline: `floor ${ms(floor, 0)} (node -e 0 ${ms(r.nodeMs, 0)} + no-op fetch ${ms(r.fetchMs, 0)})`, ratio: ratio(r.totalMs, floor) });
+      for (const [stage, value] of Object.entries(r.stages)) {
+        const per = stage === 'other modules' ? ', per module' : '';
+        rows.push({ section: 'cli', what: `${n}: ${stage}${per} (${STAGE_NOTES[stage] ?? ''})`, value: ms(value, stage === 'other modules' ? 2 : 0), baseline: '', ratio: '' });
+      }
+      if (r.sandboxStartMs !== undefined) rows.push({ section: 'cli', what: `${n}: sandbox process start (while Phase 1 runs)`, value: ms(r.sandboxStartMs, 0), baseline: '', ratio: '' });
+      rows.push({ section: 'cli', what: `${n}: updates --version`, value: ms(r.versionMs, 0), baseline: `node -e 0 ${ms(r.nodeMs, 0)}`, ratio: ratio(r.versionMs, r.nodeMs) });
+      if (r.peakTreeRssMb !== undefined) rows.push({ section: 'cli', what: `${n}: peak RSS, whole process tree`, value: `${r.peakTreeRssMb.toFixed(0)} MB`, baseline: '', ratio: '' });
+    }
+  } else log('5. the CLI: skipped (dist/ could not be built)');
+
   const totalS = (performance.now() - t0) / 1000;
   log('');
   log(table(rows));
@@ -164,6 +190,13 @@ async function main(): Promise<void> {
       bumped.map((b) => [`n${b.n}`, { install_ms: round1(b.installMs), install_ms_per_module: round2(b.installMs / b.n), bundle_ms_per_module: round2(b.bundleMs / b.n), steps_ms_per_module: Object.fromEntries(Object.entries(b.stepsPerModule).map(([k, v]) => [k, round2(v)])), cp_ms: round1(b.copyMs), ratio_install_over_cp: round2(b.installMs / b.copyMs) }]),
     ),
     memory: mem !== undefined ? { peak_rss_mb: round1(mem.peakRssMb), peak_heap_used_mb: round1(mem.peakHeapUsedMb), rss_before_mb: round1(mem.rssBeforeMb), max_rss_mb: round1(mem.maxRssMb) } : null,
+    cli_steady: Object.fromEntries(
+      cli.map((c) => [`n${c.n}`, {
+        total_ms: round1(c.totalMs), floor_ms: round1(c.nodeMs + c.fetchMs), node_ms: round1(c.nodeMs), fetch_ms: round1(c.fetchMs), ratio_to_floor: round2(c.totalMs / (c.nodeMs + c.fetchMs)),
+        version_ms: round1(c.versionMs), stages_ms: Object.fromEntries(Object.entries(c.stages).map(([k, v]) => [k, round2(v)])),
+        ...(c.sandboxStartMs !== undefined ? { sandbox_start_ms: c.sandboxStartMs } : {}), ...(c.peakTreeRssMb !== undefined ? { peak_tree_rss_mb: round1(c.peakTreeRssMb) } : {}),
+      }]),
+    ),
     problems: problems.count,
     total_s: round1(totalS),
   };

@@ -54,8 +54,15 @@ export async function readConfigFile(installRoot: string, explicit?: string, roo
   return merged;
 }
 
-/** Whether git accepts `name` as a branch name (`git check-ref-format --branch`). */
+/**
+ * Names git certainly accepts as a branch: "/"-separated components of letters, digits, "-", "_" and ".", none
+ * empty, starting with "." or "-", or ending with ".lock" or ".", and no "..". Anything else is asked of git.
+ */
+const PLAIN_BRANCH = /^(?!HEAD$)(?!.*\.\.)(?:[A-Za-z0-9_][A-Za-z0-9._-]*(?<!\.lock)(?<!\.)\/)*[A-Za-z0-9_][A-Za-z0-9._-]*(?<!\.lock)(?<!\.)$/;
+
+/** Whether git accepts `name` as a branch name (`git check-ref-format --branch`; plain names without a git process). */
 function validBranch(name: string): Promise<boolean> {
+  if (PLAIN_BRANCH.test(name)) return Promise.resolve(true);
   return new Promise((resolve) => {
     execFile('git', ['check-ref-format', '--branch', name], { timeout: 10_000 }, (err) => resolve(err === null));
   });

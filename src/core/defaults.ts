@@ -102,6 +102,11 @@ export const DEFAULTS = Object.freeze({
   sandboxMemoryFloorMb: 1024,
   /** Files a bulk file operation (fsync of a staged tree) keeps open at once. */
   openFilesAtOnce: 32,
+  /**
+   * Module versions Phase 1 stages at once (files, esbuild, fsync of their own folders) while the ones staged
+   * before are made live one by one, in plan order.
+   */
+  stagingAtOnce: 4,
   /** Deadline of the notify command; it is killed (with its process group) after it. */
   notifyTimeoutMs: 60_000,
   /** Output of the notify command kept for the log, per stream, bytes. */

@@ -22,26 +22,31 @@ export function tempSibling(target: string, tag = 'tmp'): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${randomBytes(6).toString('hex')}`);
 }
 
+/** Options of an atomic write: `durable: false` skips both fsyncs (the caller makes a batch durable later). */
+export interface AtomicWriteOptions { durable?: boolean }
+
 /**
  * Writes `data` to `file` atomically: temp file, fsync, rename, fsync of the parent folder. The file gets
- * exactly `mode`, whatever the umask, before it appears under its name.
+ * exactly `mode`, whatever the umask, before it appears under its name. Without `durable`, a reader (or a
+ * process killed meanwhile) still sees the old content or the new, but a power loss may lose the write.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644, options: AtomicWriteOptions = {}): Promise<void> {
+  const durable = options.durable ?? true;
   const tmp = tempSibling(file);
   const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     await fh.chmod(mode);
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
-  await publish(tmp, file);
+  await publish(tmp, file, durable);
 }
 
 /** Writes `value` as pretty JSON, atomically. */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+export async function writeJsonAtomic(file: string, value: unknown, options: AtomicWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, 0o644, options);
 }
 
 /**
@@ -55,14 +60,14 @@ export async function flipSymlink(link: string, target: string): Promise<void> {
 }
 
 /** Renames a finished temp entry over `target` (discarding it if that fails) and makes the rename durable. */
-async function publish(tmp: string, target: string): Promise<void> {
+async function publish(tmp: string, target: string, durable = true): Promise<void> {
   try {
     await fsp.rename(tmp, target);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
   }
-  await fsyncPath(path.dirname(target));
+  if (durable) await fsyncPath(path.dirname(target));
 }
 
 /** Reads a symlink, or undefined when `link` does not exist or is no symlink. */

@@ -127,6 +127,21 @@ export function describeIssues(error: z.ZodError): string {
 
 /** Parses a module's index.json text; checks the declared name (if any) matches the folder name. */
 export function parseModuleManifest(text: string, folderName: string): ManifestResult {
+  // A run reads each installed manifest several times (plan, index, Phase 2): the same text parses once.
+  const key = `${folderName}\0${text}`;
+  const known = parsedManifests.get(key);
+  if (known !== undefined) return known;
+  const result = Object.freeze(parseManifestText(text, folderName));
+  if (parsedManifests.size >= PARSED_MANIFESTS_KEPT) parsedManifests.clear();
+  parsedManifests.set(key, result);
+  return result;
+}
+
+/** Results of parseModuleManifest by folder name and text; results are deep-frozen, so safe to share. */
+const parsedManifests = new Map<string, ManifestResult>();
+const PARSED_MANIFESTS_KEPT = 4096;
+
+function parseManifestText(text: string, folderName: string): ManifestResult {
   let json: unknown;
   try {
     json = JSON.parse(text);

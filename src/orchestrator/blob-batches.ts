@@ -19,10 +19,24 @@ export class BlobBatches {
     this.#modules = modules;
   }
 
-  /** The blobs of `mod`'s files; loads the batch that starts with it when they are not in memory yet. */
+  /** A load in progress: callers that arrive meanwhile wait for it rather than start their own. */
+  #loading: Promise<void> | undefined;
+
+  /**
+   * The blobs of `mod`'s files; loads the batch that starts with it when they are not in memory yet. Safe to
+   * call concurrently (modules are staged a few at a time).
+   */
   async for(mod: RemoteModule): Promise<Map<string, Buffer>> {
-    if (!this.#loadedModules.has(mod.name)) await this.#loadFrom(mod);
-    return this.#loaded;
+    for (;;) {
+      if (this.#loadedModules.has(mod.name)) return this.#loaded;
+      if (this.#loading !== undefined) {
+        // Another module's load: it may bring this module's files too. Its failure is that module's.
+        await this.#loading.catch(() => undefined);
+        continue;
+      }
+      this.#loading = this.#loadFrom(mod).finally(() => (this.#loading = undefined));
+      await this.#loading;
+    }
   }
 
   async #loadFrom(first: RemoteModule): Promise<void> {

@@ -8,6 +8,7 @@
  */
 import { DEFAULTS } from '../core/defaults.js';
 import { readObjects } from './git.js';
+import type { ObjectSource } from './git.js';
 
 /** A file of a tree: its path from the tree's top ("/"-joined checked names), mode, blob id and size. */
 export interface TreeFile { rel: string; mode: string; oid: string; size: number }
@@ -56,7 +57,7 @@ export function parseTree(data: Buffer, hashBytes: number): Array<RawEntry | { m
 }
 
 /** Reads the raw entries of one tree, checked as every tree is (names, duplicates, modes). */
-export async function readTree(repoDir: string, oid: string): Promise<RawEntry[]> {
+export async function readTree(repoDir: ObjectSource, oid: string): Promise<RawEntry[]> {
   const [level] = await walkLevel(repoDir, [{ key: '', oid, prefix: '' }]);
   if (level === undefined || typeof level === 'string') throw new Error(level ?? `tree ${oid} is missing`);
   return level;
@@ -65,7 +66,7 @@ export async function readTree(repoDir: string, oid: string): Promise<RawEntry[]
 interface Pending { key: string; oid: string; prefix: string }
 
 /** Reads one level of trees; per pending tree (same order), its checked entries or the problem found. */
-async function walkLevel(repoDir: string, pending: readonly Pending[]): Promise<Array<RawEntry[] | string>> {
+async function walkLevel(repoDir: ObjectSource, pending: readonly Pending[]): Promise<Array<RawEntry[] | string>> {
   const objects = await readObjects(repoDir, pending.map((p) => p.oid));
   return pending.map((p) => {
     const obj = objects.get(p.oid);
@@ -92,7 +93,7 @@ async function walkLevel(repoDir: string, pending: readonly Pending[]): Promise<
  * Submodule entries are returned with mode 160000, for the caller to refuse or skip.
  */
 export async function walkTrees(
-  repoDir: string,
+  repoDir: ObjectSource,
   roots: ReadonlyArray<{ key: string; oid: string }>,
   skipTop: ReadonlySet<string> = new Set(),
 ): Promise<Map<string, TreeWalk>> {
@@ -137,7 +138,7 @@ export async function walkTrees(
 }
 
 /** The root tree of a commit. */
-export async function commitTree(repoDir: string, commit: string): Promise<string> {
+export async function commitTree(repoDir: ObjectSource, commit: string): Promise<string> {
   const obj = (await readObjects(repoDir, [commit])).get(commit);
   const tree = obj?.type === 'commit' ? /^tree ([0-9a-f]+)\n/.exec(obj.data.toString('latin1'))?.[1] : undefined;
   if (tree === undefined) throw new Error(`${commit} is not a commit`);

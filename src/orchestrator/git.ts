@@ -11,6 +11,7 @@ import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { GitTimeoutError, gitNetwork } from './git-net.js';
+import type { ObjectReader } from './object-reader.js';
 
 /**
  * The environment of every git process: built from nothing, so no inherited variable or user/system config
@@ -55,15 +56,22 @@ export interface SyncResult {
 
 const trackingRef = (branch: string): string => `refs/remotes/origin/${branch}`;
 
+/** Runs one git command in `repoDir` and resolves with its stdout and exit status (never rejects). */
+function gitOut(repoDir: string, args: readonly string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd: repoDir, env: GIT_ENV, timeout: DEFAULTS.gitTimeoutMs }, (err, stdout) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout });
+    });
+  });
+}
+
+/** Whether `repoDir` is a bare repository whose origin is `url`: one git process reads both settings. */
 async function isUsableClone(repoDir: string, url: string): Promise<boolean> {
-  try {
-    const git = gitAt(repoDir);
-    const bare = (await git.raw(['rev-parse', '--is-bare-repository'])).trim();
-    const remote = (await git.raw(['config', '--get', 'remote.origin.url'])).trim();
-    return bare === 'true' && remote === url;
-  } catch {
-    return false;
-  }
+  if (!(await fsp.stat(repoDir).then((st) => st.isDirectory(), () => false))) return false;
+  // `--git-dir`: a folder that is no repository (or a damaged one) yields nothing, never a parent's settings.
+  const { stdout } = await gitOut(repoDir, ['--git-dir', repoDir, 'config', '--get-regexp', '^(core\\.bare|remote\\.origin\\.url)$']);
+  const settings = new Map(stdout.split('\n').filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+  return settings.get('core.bare') === 'true' && settings.get('remote.origin.url') === url;
 }
 
 /** Makes a new empty bare clone in a temp folder and moves it into place, so a crash never leaves half a repo. */
@@ -204,8 +212,9 @@ export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
       throw new UpdatesError('E_SYNC_UNREACHABLE', { url, branch, detail: firstLine(messageOf(err2)) });
     }
   }
-  const commit = (await gitAt(repoDir).raw(['rev-parse', '--verify', '--end-of-options', `${trackingRef(branch)}^{commit}`])).trim();
-  return { commit, recloned };
+  const head = await gitOut(repoDir, ['rev-parse', '--verify', '--end-of-options', `${trackingRef(branch)}^{commit}`]);
+  if (head.code !== 0) throw new Error(`${trackingRef(branch)} is missing from the clone after the fetch`);
+  return { commit: head.stdout.trim(), recloned };
 }
 
 /** True when `ancestor` is `descendant` or one of its ancestors; false also when either is unknown. */
@@ -233,6 +242,9 @@ export async function lsTree(repoDir: string, commit: string, prefix: string, re
     });
 }
 
+/** Where objects are read from: a repository (one cat-file process per read) or an open ObjectReader. */
+export type ObjectSource = string | ObjectReader;
+
 /** A git object as `git cat-file --batch` gives it. */
 export interface GitObject { type: string; size: number; data: Buffer }
 
@@ -240,7 +252,9 @@ export interface GitObject { type: string; size: number; data: Buffer }
  * Reads many objects in one `git cat-file --batch` process (`--batch-check`: type and size only, no data);
  * returns oid → object. Objects are read exactly as stored (binary-safe). A missing object is an error.
  */
-export function readObjects(repoDir: string, oids: readonly string[], headersOnly = false): Promise<Map<string, GitObject>> {
+export function readObjects(repo: ObjectSource, oids: readonly string[], headersOnly = false): Promise<Map<string, GitObject>> {
+  if (typeof repo !== 'string') return repo.read(oids, headersOnly);
+  const repoDir = repo;
   const unique = [...new Set(oids)];
   if (unique.length === 0) return Promise.resolve(new Map<string, GitObject>());
   return new Promise((resolve, reject) => {
@@ -263,8 +277,8 @@ export function readObjects(repoDir: string, oids: readonly string[], headersOnl
 }
 
 /** Reads many blobs in one `git cat-file --batch` process; returns oid → content. */
-export async function readBlobs(repoDir: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
-  const objects = await readObjects(repoDir, oids);
+export async function readBlobs(repo: ObjectSource, oids: readonly string[]): Promise<Map<string, Buffer>> {
+  const objects = await readObjects(repo, oids);
   return new Map([...objects].map(([oid, o]) => [oid, o.data]));
 }
 

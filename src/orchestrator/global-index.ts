@@ -5,6 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
+import type { AtomicWriteOptions } from '../core/fs-atomic.js';
 import type { InstalledModule } from './installed.js';
 import type { Layout } from './layout.js';
 
@@ -41,11 +42,11 @@ export function deriveGlobalIndex(
   };
 }
 
-/** Writes the index atomically when it differs from what is on disk. Returns whether it wrote. */
-export async function writeGlobalIndex(layout: Layout, index: GlobalIndex): Promise<boolean> {
+/** Writes the index atomically when it differs from what is on disk (durably unless told not to). Returns whether it wrote. */
+export async function writeGlobalIndex(layout: Layout, index: GlobalIndex, options: AtomicWriteOptions = {}): Promise<boolean> {
   const text = `${JSON.stringify(index, null, 2)}\n`;
   const current = await fsp.readFile(layout.globalIndex, 'utf8').catch(() => undefined);
   if (current === text) return false;
-  await writeJsonAtomic(layout.globalIndex, index);
+  await writeJsonAtomic(layout.globalIndex, index, options);
   return true;
 }

@@ -39,6 +39,15 @@ export async function digestOf(file: string): Promise<FileDigest> {
   return { size, sha256: hash.digest('hex') };
 }
 
+/** Files up to this size are hashed from one read (no stream): a run verifies every live module's files. */
+const READ_WHOLE_BYTES = 8 * 2 ** 20;
+
+/** SHA-256 (hex) of a file whose size is known to be `size`. */
+async function sha256Of(file: string, size: number): Promise<string> {
+  if (size > READ_WHOLE_BYTES) return (await digestOf(file)).sha256;
+  return createHash('sha256').update(await fsp.readFile(file)).digest('hex');
+}
+
 /** The record of a staged version folder, with the digests of its checked files. */
 export async function makeRecord(dir: string, fields: Omit<InstallRecord, 'files'>): Promise<InstallRecord> {
   const files: Record<string, FileDigest> = {};
@@ -62,20 +71,34 @@ export async function installedTree(dir: string): Promise<string | undefined> {
  * a truncated file costs one stat.
  */
 export async function verifyVersionDir(dir: string): Promise<string | undefined> {
+  return (await checkVersionDir(dir)).damaged;
+}
+
+/**
+ * verifyVersionDir's verdict (`damaged`), and the git tree the folder was installed from when its record is
+ * readable (as installedTree() would read it), with one read of the record.
+ */
+export async function checkVersionDir(dir: string): Promise<{ damaged?: string; tree?: string }> {
   let text: string;
   try {
     text = await fsp.readFile(path.join(dir, INSTALL_RECORD), 'utf8');
   } catch (err) {
-    return errnoCode(err) === 'ENOENT' ? `${INSTALL_RECORD} is missing` : `${INSTALL_RECORD} cannot be read (${errnoCode(err) ?? 'error'})`;
+    return { damaged: errnoCode(err) === 'ENOENT' ? `${INSTALL_RECORD} is missing` : `${INSTALL_RECORD} cannot be read (${errnoCode(err) ?? 'error'})` };
   }
   let record: InstallRecord;
   try {
     const parsed = recordSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) return `${INSTALL_RECORD} is damaged`;
+    if (!parsed.success) return { damaged: `${INSTALL_RECORD} is damaged` };
     record = parsed.data;
   } catch {
-    return `${INSTALL_RECORD} is damaged`;
+    return { damaged: `${INSTALL_RECORD} is damaged` };
   }
+  const damaged = await verifyFiles(dir, record);
+  return { ...(damaged !== undefined ? { damaged } : {}), tree: record.tree };
+}
+
+/** Why the checked files of `dir` differ from what `record` says was installed, or undefined. */
+async function verifyFiles(dir: string, record: InstallRecord): Promise<string | undefined> {
   // A record from before checksums were kept: only the bundle's presence can be checked.
   const expected: Record<string, FileDigest | undefined> = record.files ?? { [BUNDLE_FILE.split(path.sep).join('/')]: undefined };
   for (const [rel, want] of Object.entries(expected)) {
@@ -84,7 +107,7 @@ export async function verifyVersionDir(dir: string): Promise<string | undefined>
     if (st === undefined || !st.isFile()) return `${rel} is missing`;
     if (want === undefined) continue;
     if (st.size !== want.size) return `${rel} has ${st.size} bytes where ${want.size} were installed`;
-    if ((await digestOf(file)).sha256 !== want.sha256) return `${rel} does not match its checksum from the install`;
+    if ((await sha256Of(file, st.size)) !== want.sha256) return `${rel} does not match its checksum from the install`;
   }
   return undefined;
 }

@@ -43,6 +43,7 @@ export async function stageModule(
   blobs?: Map<string, Buffer>,
 ): Promise<string> {
   if (mod.manifest === undefined) throw new Error(`stageModule: ${mod.name} has no valid manifest`);
+  if (mod.unchanged === true) throw new Error(`stageModule: ${mod.name} was not read from the commit (same tree as installed)`);
   const version = mod.manifest.metadata.schema_version;
   const parent = versionsOf(layout, mod.name);
   let dirName = versionDirName(version, mod.treeOid);

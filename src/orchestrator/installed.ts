@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { ADOPTED_PREFIX, liveLink, previousLink, versionsOf } from './layout.js';
-import { installedTree, verifyVersionDir } from './install-record.js';
+import { checkVersionDir } from './install-record.js';
 import type { Layout } from './layout.js';
 import { parseModuleManifest } from '../core/manifest.js';
 import type { ModuleManifest } from '../core/manifest.js';
@@ -34,6 +34,9 @@ export interface ReadInstalledOptions {
   verify?: boolean;
 }
 
+/** How many installed modules are read at once (their files are small: a manifest, a record, a bundle). */
+const READ_AT_ONCE = 8;
+
 /** Lists installed modules, sorted by name. Hidden entries (temp links of an interrupted flip) are ignored. */
 export async function readInstalled(layout: Layout, o: ReadInstalledOptions = {}): Promise<InstalledModule[]> {
   let names: string[];
@@ -44,8 +47,10 @@ export async function readInstalled(layout: Layout, o: ReadInstalledOptions = {}
     throw err;
   }
   const out: (InstalledModule | undefined)[] = [];
-  // One module at a time: a verification reads whole files, and an install root may hold many modules.
-  for (const n of names) out.push(await readOne(layout, n, o));
+  // A few modules at a time: a verification reads whole files, and an install root may hold many modules.
+  for (let i = 0; i < names.length; i += READ_AT_ONCE) {
+    out.push(...(await Promise.all(names.slice(i, i + READ_AT_ONCE).map((n) => readOne(layout, n, o)))));
+  }
   return out.filter((m): m is InstalledModule => m !== undefined);
 }
 
@@ -75,9 +80,8 @@ export async function readOne(layout: Layout, name: string, o: ReadInstalledOpti
   if (version !== null) mod.version = version;
   // Seed-era folders (plain or adopted) were not installed by this orchestrator and have no record.
   if (o.verify === true && mod.versionDir !== undefined && !mod.versionDir.startsWith(ADOPTED_PREFIX)) {
-    const damaged = await verifyVersionDir(mod.dir);
+    const { damaged, tree } = await checkVersionDir(mod.dir);
     if (damaged !== undefined) mod.damaged = damaged;
-    const tree = await installedTree(mod.dir);
     if (tree !== undefined) mod.tree = tree;
   }
   return mod;

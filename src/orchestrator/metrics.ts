@@ -12,6 +12,7 @@ import type { Logger } from '../core/logger.js';
 import { readHolds } from './holds.js';
 import type { Holds } from './holds.js';
 import { readInstalled, readPrevious } from './installed.js';
+import type { InstalledModule } from './installed.js';
 import { readJournal } from './journal.js';
 import type { Layout } from './layout.js';
 import { recapOf } from './recap.js';
@@ -59,13 +60,13 @@ export function renderMetrics(families: Family[]): string {
   return `${out.join('\n')}\n`;
 }
 
-/** The metric families, from the install root's state. */
-export async function collectMetrics(layout: Layout): Promise<Family[]> {
+/** The metric families, from the install root's state (`live`: the installed modules, when just read). */
+export async function collectMetrics(layout: Layout, live?: readonly InstalledModule[]): Promise<Family[]> {
   const last = await readReport(layout.lastReport);
   const check = await readReport(lastCheckFile(layout));
   const holds: Holds = await readHolds(layout).catch(() => ({}));
   const journal = await readJournal(layout.journal);
-  const installed = await readInstalled(layout);
+  const installed = live ?? (await readInstalled(layout));
   const f: Family[] = [];
   const one = (name: string, help: string, v: number | undefined) => {
     if (v !== undefined) f.push({ name, help, samples: [[{}, v]] });
@@ -111,11 +112,11 @@ export async function collectMetrics(layout: Layout): Promise<Family[]> {
 }
 
 /** Rewrites the metrics file at `file`; warns when a folder above it keeps other users out. Never throws. */
-export async function writeMetrics(layout: Layout, file: string, logger: Logger): Promise<void> {
+export async function writeMetrics(layout: Layout, file: string, logger: Logger, live?: readonly InstalledModule[]): Promise<void> {
   try {
     // Folders made here get 0755 whatever the umask; existing ones are the administrator's.
     await mkdirTraversable(path.dirname(file));
-    await writeFileAtomic(file, renderMetrics(await collectMetrics(layout)), 0o644);
+    await writeFileAtomic(file, renderMetrics(await collectMetrics(layout, live)), 0o644);
     const closed = await closedAncestor(path.dirname(file));
     if (closed !== undefined) logger.warn({ file, folder: closed }, `the metrics file ${file} is not readable by other users: ${closed} is not searchable by them (chmod o+x ${closed}, or set metrics_file elsewhere)`);
   } catch (err) {

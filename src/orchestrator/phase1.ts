@@ -1,7 +1,10 @@
 /**
  * Phase 1, infrastructure: sync the repository, plan, install what is newer (crash-safe), derive the index.
  */
+import path from 'node:path';
+import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
+import { fsyncPath } from '../core/fs-atomic.js';
 import { fsErrorOf } from '../core/fs-errors.js';
 import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
@@ -10,6 +13,7 @@ import { BlobBatches } from './blob-batches.js';
 import { activate, collectGarbage, stageModule } from './install.js';
 import type { BuildModule, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
+import type { InstalledModule } from './installed.js';
 import type { Journal } from './journal.js';
 import { versionsOf } from './layout.js';
 import { readHolds } from './holds.js';
@@ -19,7 +23,7 @@ import { installs, planUpdates } from './plan.js';
 import type { PlanEntry } from './plan.js';
 import type { RunReport, UpdateEntry, UpdateStatus } from './report.js';
 import { readSnapshot } from './snapshot.js';
-import type { RemoteModule } from './snapshot.js';
+import type { KnownModule, RemoteModule } from './snapshot.js';
 import { checkDescent, confirmHistory, verifySignature } from './trust.js';
 import type { TrustPolicy } from './trust.js';
 import semver from 'semver';
@@ -57,8 +61,11 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   if (!o.checkOnly) {
     const removed = await collectGarbage(layout);
     if (removed.length > 0) logger.info({ removed }, 'removed leftovers of an interrupted run');
-    await refreshIndex(o, undefined);
   }
+  // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
+  // Read once: the sync below changes nothing live, so this is also what the plan compares with.
+  const installed = await readInstalled(layout, { verify: true });
+  if (!o.checkOnly) await refreshIndex(o, undefined, installed);
   logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
   let commit: string;
   try {
@@ -84,10 +91,8 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   if (journal.lastCommit !== undefined && journal.lastCommit !== commit) {
     logger.info({ from: journal.lastCommit.slice(0, 12), to: commit.slice(0, 12) }, 'repository moved');
   }
-  const snapshot = await readSnapshot(o.repoDir, commit);
+  const snapshot = await readSnapshot(o.repoDir, commit, knownModules(installed));
   noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
-  // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
-  const installed = await readInstalled(layout, { verify: true });
   const plan = planUpdates(snapshot.modules, installed, journal, await readHolds(layout));
   const pending = plan.filter((p) => installs(p.action));
   logger.info({ commit: commit.slice(0, 12), modules: snapshot.modules.length, updates: pending.length }, `schema updates needed: ${pending.length} module(s)`);
@@ -99,6 +104,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
     index: deriveGlobalIndex(installed, await readGlobalIndex(layout), { orchestratorVersion: o.orchestratorVersion }),
     blobs: new BlobBatches(o.repoDir, pending.flatMap((p) => (p.remote ? [p.remote] : []))),
   };
+  const staged = o.checkOnly ? new Map<string, Promise<Staged>>() : stageAhead(o, pending, ctx);
   for (const entry of plan) {
     if (installs(entry.action)) {
       result.updatesAvailable = true;
@@ -107,7 +113,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
         if (entry.remote !== undefined) result.available.set(entry.module, entry.remote);
         logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `update available: ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
       } else {
-        await installOne(o, entry, ctx);
+        await installOne(o, entry, ctx, staged.get(entry.module));
       }
     } else if (entry.action !== 'current') {
       report.updates.push(update(entry, entry.action as 'held' | 'kept-newer' | 'invalid' | 'local-only' | 'unbumped'));
@@ -116,29 +122,92 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
       if (entry.action === 'invalid') report.errors.push({ code: entry.remote?.problem?.code ?? 'E_MANIFEST_INVALID', message: entry.reason ?? '' });
     }
   }
+  // The index was rewritten after each flip without an fsync (it is derived from what is live, and every run
+  // derives it anew); it is made durable once, for the whole batch.
+  if (result.updated.size > 0) await makeDurable(layout.globalIndex);
   if (!o.checkOnly) {
     journal.lastCommit = commit;
-    await refreshIndex(o, snapshot.rootIndex?.metadata.channel);
+    // With nothing installed, what was read before the plan is still what is live.
+    await refreshIndex(o, snapshot.rootIndex?.metadata.channel, pending.length === 0 ? installed : undefined);
   }
   return result;
+}
+
+/** The installed modules the snapshot need not read again: intact, with a valid manifest and a known tree. */
+function knownModules(installed: readonly InstalledModule[]): Map<string, KnownModule> {
+  const known = new Map<string, KnownModule>();
+  for (const m of installed) {
+    if (m.tree !== undefined && m.manifest !== undefined && m.version !== undefined && m.damaged === undefined) known.set(m.name, { tree: m.tree, manifest: m.manifest });
+  }
+  return known;
 }
 
 /** What installing one module needs besides the options: the run so far, the index kept in memory, the blobs. */
 interface InstallContext { commit: string; report: RunReport; result: Phase1Result; journal: Journal; index: GlobalIndex; blobs: BlobBatches }
 
-async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContext): Promise<void> {
+/** A module version staged ahead of its activation: its version folder's name, or why it could not be staged. */
+type Staged = { dir: string } | { err: unknown };
+
+/**
+ * Stages the modules to install, at most DEFAULTS.stagingAtOnce at once, in plan order: each in its own
+ * folders, so they overlap one another's esbuild and fsync waits. Nothing goes live here; activation stays one
+ * module at a time, in plan order (installOne). Never rejects: a failure is that module's Staged.
+ */
+function stageAhead(o: Phase1Options, pending: readonly PlanEntry[], ctx: InstallContext): Map<string, Promise<Staged>> {
+  const out = new Map<string, Promise<Staged>>();
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const slot = async (): Promise<void> => {
+    if (running < DEFAULTS.stagingAtOnce) {
+      running++;
+      return;
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next !== undefined) next();
+    else running--;
+  };
+  for (const entry of pending) {
+    const remote = entry.remote;
+    if (remote === undefined) continue;
+    const staging = (async (): Promise<Staged> => {
+      await slot();
+      try {
+        o.logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to ?? '?'}`);
+        return { dir: await stageModule(o.layout, o.repoDir, remote, ctx.commit, o.build, o.hook, await ctx.blobs.for(remote)) };
+      } catch (err) {
+        return { err };
+      } finally {
+        release();
+      }
+    })();
+    out.set(entry.module, staging);
+  }
+  return out;
+}
+
+/** fsyncs a file and the folder that holds it. */
+async function makeDurable(file: string): Promise<void> {
+  await fsyncPath(file).catch(() => undefined);
+  await fsyncPath(path.dirname(file));
+}
+
+async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContext, staging: Promise<Staged> | undefined): Promise<void> {
   const { logger } = o;
-  const { commit, report, result, journal } = ctx;
-  const remote = entry.remote;
-  if (remote === undefined || entry.to === undefined) return;
-  logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
+  const { report, result, journal } = ctx;
+  if (staging === undefined) return;
+  // Awaited first, whatever follows: no staging outlives Phase 1.
+  const staged = await staging;
+  if (entry.remote === undefined || entry.to === undefined) return;
   try {
-    const dir = await stageModule(o.layout, o.repoDir, remote, commit, o.build, o.hook, await ctx.blobs.for(remote));
-    await activate(o.layout, entry.module, dir, o.hook, entry.action === 'repair');
+    if ('err' in staged) throw staged.err;
+    await activate(o.layout, entry.module, staged.dir, o.hook, entry.action === 'repair');
     // Right after each flip, so the index lags what is live only for the moment between two renames. The
     // index is kept in memory and only this module's entry changes: no re-reading of every manifest per flip.
     ctx.index.packages = Object.fromEntries(Object.entries({ ...ctx.index.packages, [entry.module]: entry.to }).sort(([a], [b]) => (a < b ? -1 : 1)));
-    await writeGlobalIndex(o.layout, ctx.index);
+    await writeGlobalIndex(o.layout, ctx.index, { durable: false });
     await o.hook?.('index-written', entry.module);
     result.updated.set(entry.module, { from: entry.from ?? null, to: entry.to });
     if (journal.held[entry.module]?.version !== entry.to) delete journal.held[entry.module];
@@ -170,9 +239,9 @@ function noteOrchestrator(o: Phase1Options, remote: string | undefined, problem:
   o.logger.info({ running: o.orchestratorVersion, repository: remote }, `orchestrator: running ${o.orchestratorVersion}, repository has ${remote}`);
 }
 
-/** Rewrites the global index from what is live (a no-op when it already matches). */
-export async function refreshIndex(o: Pick<Phase1Options, 'layout' | 'orchestratorVersion'>, channel: string | undefined): Promise<void> {
-  const installed = await readInstalled(o.layout);
+/** Rewrites the global index from what is live (a no-op when it already matches); `live`: read already. */
+export async function refreshIndex(o: Pick<Phase1Options, 'layout' | 'orchestratorVersion'>, channel: string | undefined, live?: InstalledModule[]): Promise<void> {
+  const installed = live ?? (await readInstalled(o.layout));
   const previous = await readGlobalIndex(o.layout);
   const index = deriveGlobalIndex(installed, previous, { orchestratorVersion: o.orchestratorVersion, ...(channel ? { channel } : {}) });
   await writeGlobalIndex(o.layout, index);

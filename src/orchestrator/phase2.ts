@@ -69,16 +69,24 @@ export interface SandboxOutcome extends ModuleOutcome {
   planned?: { changes: readonly PlannedChange[]; dropped: number };
 }
 
-/** Opens a sandbox (pool + service backend) for `fn` and always closes its workers afterwards. */
-export async function withSandbox<T>(options: Phase2Options, scope: SandboxScope, fn: (sandbox: Sandbox) => Promise<T>): Promise<T> {
-  const services: ServiceBackend =
-    options.services === 'record' ? recordingBackend(path.join(scope.stateDir, 'services.log')) : systemctlBackend();
-  const pool = new SandboxPool({
+/** A new sandbox pool as `options` configure it. */
+function poolOf(options: Phase2Options, logger: Logger): SandboxPool {
+  return new SandboxPool({
     size: options.poolSize ?? DEFAULTS.poolSize,
-    logger: scope.logger.child({ zone: 'sandbox' }),
+    logger: logger.child({ zone: 'sandbox' }),
     ...(options.sandboxUser !== undefined ? { user: options.sandboxUser } : {}),
     ...(options.sandboxMemoryMb !== undefined ? { memoryLimitMb: options.sandboxMemoryMb } : {}),
   });
+}
+
+/**
+ * Opens a sandbox (pool + service backend) for `fn` and always closes its workers afterwards. `started` is a
+ * pool already started for it (see createPhase2's prestart); it is closed the same way.
+ */
+export async function withSandbox<T>(options: Phase2Options, scope: SandboxScope, fn: (sandbox: Sandbox) => Promise<T>, started?: SandboxPool): Promise<T> {
+  const services: ServiceBackend =
+    options.services === 'record' ? recordingBackend(path.join(scope.stateDir, 'services.log')) : systemctlBackend();
+  const pool = started ?? poolOf(options, scope.logger);
   // An interrupted run stops its sandbox process and workers at once.
   const stopOnInterrupt = onInterrupt(() => pool.destroy());
   try {
@@ -131,9 +139,21 @@ export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise
   return plan !== undefined ? { ...outcome, planned: plan.changes } : outcome;
 }
 
-/** Builds the Phase 2 step of a run; in check mode (ctx.check) it plans the modules' runs instead (checkModules). */
+/**
+ * Builds the Phase 2 step of a run; in check mode (ctx.check) it plans the modules' runs instead (checkModules).
+ * Its `prestart` starts the sandbox process and workers ahead, while Phase 1 runs; Phase 2 then uses them, and the
+ * returned function ends them when Phase 2 does not run.
+ */
 export function createPhase2(options: Phase2Options): Phase2 {
-  return (ctx) =>
+  let early: { pool: SandboxPool; stopOnInterrupt: () => void } | undefined;
+  /** The pool started ahead, now the caller's to close (withSandbox's own interrupt handler takes over). */
+  const take = (): SandboxPool | undefined => {
+    early?.stopOnInterrupt();
+    const pool = early?.pool;
+    early = undefined;
+    return pool;
+  };
+  const phase2: Phase2 = (ctx) =>
     // the whole install root is the orchestrator's own: no grant reaches it (config.json, the clone, releases)
     withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger, ownFiles: [ctx.layout.root] }, async (sandbox) => {
       if (ctx.check !== undefined) return checkModules(ctx, sandbox, ctx.check);
@@ -152,7 +172,18 @@ export function createPhase2(options: Phase2Options): Phase2 {
       }
       const ok = ctx.report.modules.filter((m) => m.status === 'ok').length;
       ctx.logger.info({ ok, failed: runnable.length - ok }, `module execution completed: ${ok} successful, ${runnable.length - ok} failed`);
-    });
+    }, take());
+  phase2.prestart = (logger) => {
+    void take()?.destroy();
+    const pool = poolOf(options, logger);
+    // An interrupted run stops it at once, like the sandbox of a running Phase 2.
+    early = { pool, stopOnInterrupt: onInterrupt(() => pool.destroy()) };
+    pool.warm();
+    return async () => {
+      if (early?.pool === pool) await take()?.destroy();
+    };
+  };
+  return phase2;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { BuildModule, StepHook } from './install.js';
 import { makeCheckClone, removeCheckClone } from './check-clone.js';
 import { raiseWatermarks, readJournal, writeJournal } from './journal.js';
 import { readInstalled } from './installed.js';
+import type { InstalledModule } from './installed.js';
 import type { Journal } from './journal.js';
 import { layoutOf } from './layout.js';
 import { assertStateDir, clearObstacles } from './obstacles.js';
@@ -89,7 +90,14 @@ export interface Phase2Context {
    */
   check?: { diff: boolean; repoDir: string; build: BuildModule; available: ReadonlyMap<string, RemoteModule> };
 }
-export type Phase2 = (ctx: Phase2Context) => Promise<void>;
+export interface Phase2 {
+  (ctx: Phase2Context): Promise<void>;
+  /**
+   * Starts what Phase 2 needs (the sandbox process and its workers) ahead, while Phase 1 runs. Returns the
+   * function that ends it when Phase 2 did not take it (a failed run, a handover); safe to call in any case.
+   */
+  prestart?: (logger: Logger) => () => Promise<void>;
+}
 
 /** Performs one run. Throws only for usage errors (E_USAGE, E_CONFIG) and a held lock (E_LOCKED). */
 export async function performRun(cfg: RunConfig): Promise<RunReport> {
@@ -108,20 +116,32 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     errors: [],
     phase2: 'not-run',
   };
-  // state/ holds backups of module files and the lock key: its owner's only. The install root is not (the
-  // metrics folder beside state/ must be reachable by a collector running as another user).
-  await assertStateDir(layout);
-  await mkdirTraversable(layout.root).catch(rethrowFs(layout.root));
-  await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 }).catch(rethrowFs(layout.stateDir));
-  const handoff = await takeHandoff(layout);
-  // A re-executed release runs under its parent's lock; every other run takes its own.
-  const onWait = (h: { pid: number } | undefined): void => logger.info({ holder: h?.pid }, `waiting for the run lock (held by pid ${h?.pid ?? 'unknown'})`);
-  const lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait, onWait }).catch(rethrowFs(layout.stateDir)) : undefined;
+  // The sandbox starts first, off the critical path (it takes longer to start than Phase 1 takes to run); whatever
+  // way the run ends, a held lock included, it is ended (see below).
+  const endEarlySandbox = cfg.phase2?.prestart?.(logger);
+  let handoff: Handoff | undefined;
+  let lock: Awaited<ReturnType<typeof acquireLock>> | undefined;
+  try {
+    // state/ holds backups of module files and the lock key: its owner's only. The install root is not (the
+    // metrics folder beside state/ must be reachable by a collector running as another user).
+    await assertStateDir(layout);
+    await mkdirTraversable(layout.root).catch(rethrowFs(layout.root));
+    await fsp.mkdir(layout.stateDir, { recursive: true, mode: 0o700 }).catch(rethrowFs(layout.stateDir));
+    handoff = await takeHandoff(layout);
+    // A re-executed release runs under its parent's lock; every other run takes its own.
+    const onWait = (h: { pid: number } | undefined): void => logger.info({ holder: h?.pid }, `waiting for the run lock (held by pid ${h?.pid ?? 'unknown'})`);
+    lock = handoff === undefined ? await acquireLock(layout.root, { wait: cfg.wait, onWait }).catch(rethrowFs(layout.stateDir)) : undefined;
+  } catch (err) {
+    await endEarlySandbox?.();
+    throw err;
+  }
   let handedOver = false;
   let checkClone: string | undefined;
   let stop: (signal: StopSignal) => void = () => undefined;
   const stopped = new Promise<StopSignal>((resolve) => (stop = resolve));
   const popSignals = cfg.handleSignals === true ? pushSignalHandler((signal) => stop(signal)) : undefined;
+  /** What is live once the run is done (read for the index; the metrics reuse it). */
+  let live: InstalledModule[] | undefined;
   const work = (async (): Promise<void> => {
     try {
       logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
@@ -148,6 +168,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       }
       if (!cfg.checkOnly) {
         await writeJournal(layout.journal, journal);
+        // A new release finishes this run with a sandbox of its own.
+        if (report.orchestrator.status === 'available') await endEarlySandbox?.();
         const childExit = await selfUpdate({ layout, repoDir, report, phase1, heldVersion: heldRelease, runningVersion: cfg.orchestratorVersion, logger,
           ...(cfg.reexecArgv ? { reexecArgv: cfg.reexecArgv } : {}), ...(cfg.hook ? { hook: cfg.hook } : {}) });
         if (childExit !== undefined) {
@@ -163,8 +185,9 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
           logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
         }
         // Phase 2 may have rolled modules back: the index follows what is live.
-        await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined);
-        raiseWatermarks(journal, await readInstalled(layout));
+        live = await readInstalled(layout);
+        await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined, live);
+        raiseWatermarks(journal, live);
         await writeJournal(layout.journal, journal);
         await confirmIfPending(layout, logger);
       }
@@ -174,6 +197,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       logger.error({ code: e.code, err }, e.message);
       report.errors.push({ code: e.code, message: e.message });
       report.exitCode = EXIT.FAILED;
+    } finally {
+      await endEarlySandbox?.();
     }
   })();
   let signal: StopSignal | undefined;
@@ -189,7 +214,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   if (!handedOver) {
     const save = cfg.checkOnly ? saveCheckReport : saveReport;
     await save(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
-    await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger);
+    await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger, live);
   }
   await removeCheckClone(checkClone);
   await lock?.release();

@@ -9,7 +9,6 @@ import os from 'node:os';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { fsyncPath, fsyncTree } from '../core/fs-atomic.js';
 import { gitAt } from './git.js';
@@ -146,6 +145,7 @@ async function transpile(staging: string): Promise<void> {
   const entries = (await fsp.readdir(src, { recursive: true }))
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .map((f) => path.join(src, f));
+  const { build } = await import('esbuild');
   await build({ entryPoints: entries, outdir: path.join(staging, 'dist'), outbase: src, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
 }
 

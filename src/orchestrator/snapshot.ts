@@ -7,6 +7,7 @@
 import { CATALOGUE, messageOf } from '../core/errors.js';
 import { contentProblem } from '../core/module-content.js';
 import { readBlobs, readObjects } from './git.js';
+import { ObjectReader } from './object-reader.js';
 import { commitTree, entryNameProblem, parseTree, readTree, walkTrees } from './git-tree.js';
 import { MODULE_NAME_RE, describeIssues, parseModuleManifest, rootIndexSchema } from '../core/manifest.js';
 import type { ModuleManifest, RootIndex } from '../core/manifest.js';
@@ -20,6 +21,11 @@ export interface RemoteModule {
   treeOid: string;
   files: ModuleFile[];
   manifest?: ModuleManifest;
+  /**
+   * The tree is the one the installed version came from: its files were not read (`files` is empty) and its
+   * manifest is the installed one. Such a module is current or held, never installed.
+   */
+  unchanged?: true;
   problem?: { code: 'E_MANIFEST_INVALID' | 'E_MODULE_NAME' | 'E_MODULE_CONTENT'; message: string };
 }
 
@@ -30,8 +36,24 @@ export interface Snapshot {
   modules: RemoteModule[];
 }
 
-/** Reads the snapshot of `commit` from the bare clone. */
-export async function readSnapshot(repoDir: string, commit: string): Promise<Snapshot> {
+/** An installed module as the snapshot may reuse it: the tree it was installed from and its (valid) manifest. */
+export interface KnownModule { tree: string; manifest: ModuleManifest }
+
+/**
+ * Reads the snapshot of `commit` from the bare clone, through one cat-file process (two when files are
+ * walked). A module folder whose tree is the one `installed` was installed from is not read again: the same
+ * tree is the same files, checked and parsed when they were installed (see RemoteModule.unchanged).
+ */
+export async function readSnapshot(repoDir: string, commit: string, installed: ReadonlyMap<string, KnownModule> = new Map()): Promise<Snapshot> {
+  const reader = new ObjectReader(repoDir);
+  try {
+    return await readWith(reader, commit, installed);
+  } finally {
+    reader.close();
+  }
+}
+
+async function readWith(repoDir: ObjectReader, commit: string, installed: ReadonlyMap<string, KnownModule>): Promise<Snapshot> {
   const snapshot: Snapshot = { commit, modules: [] };
   const top = await readTree(repoDir, await commitTree(repoDir, commit)).catch((err: unknown) => messageOf(err));
   if (typeof top === 'string') {
@@ -41,7 +63,11 @@ export async function readSnapshot(repoDir: string, commit: string): Promise<Sna
   const rootOid = top.find((e) => e.name === 'index.json' && e.mode !== '40000' && e.mode !== '160000')?.oid;
   const modulesOid = top.find((e) => e.name === 'modules' && e.mode === '40000')?.oid;
   const moduleFolders = modulesOid === undefined ? [] : await moduleTrees(repoDir, modulesOid);
-  const walks = await walkTrees(repoDir, moduleFolders.filter((f) => f.problem === undefined).map((f) => ({ key: f.name, oid: f.oid })));
+  const unchanged = (f: { name: string; oid: string; problem?: string }): KnownModule | undefined => {
+    const known = f.problem === undefined ? installed.get(f.name) : undefined;
+    return known?.tree === f.oid ? known : undefined;
+  };
+  const walks = await walkTrees(repoDir, moduleFolders.filter((f) => f.problem === undefined && unchanged(f) === undefined).map((f) => ({ key: f.name, oid: f.oid })));
   const manifestOids = [...walks.values()].map((w) => w.files?.find((f) => f.rel === 'index.json')?.oid);
   const symlinkOids = [...walks.values()].flatMap((w) => (w.files ?? []).filter((f) => f.mode === '120000').map((f) => f.oid));
   const wanted = [...manifestOids, ...symlinkOids, rootOid].filter((o): o is string => o !== undefined);
@@ -54,6 +80,11 @@ export async function readSnapshot(repoDir: string, commit: string): Promise<Sna
     else snapshot.rootIndex = parsed;
   }
   for (const folder of moduleFolders) {
+    const known = unchanged(folder);
+    if (known !== undefined) {
+      snapshot.modules.push({ name: folder.name, treeOid: folder.oid, files: [], manifest: known.manifest, unchanged: true });
+      continue;
+    }
     const walk = walks.get(folder.name);
     const problem = folder.problem ?? walk?.problem;
     snapshot.modules.push(inspectModule(folder.name, folder.oid, walk?.files ?? [], blobs, problem));
@@ -66,7 +97,7 @@ export async function readSnapshot(repoDir: string, commit: string): Promise<Sna
  * The module folders of the `modules` tree. The tree's own names are checked here too: a name twice (two
  * trees both called "web") refuses that module, whichever of the two a reader would have picked.
  */
-async function moduleTrees(repoDir: string, oid: string): Promise<Array<{ name: string; oid: string; problem?: string }>> {
+async function moduleTrees(repoDir: ObjectReader, oid: string): Promise<Array<{ name: string; oid: string; problem?: string }>> {
   const objects = await readObjects(repoDir, [oid]);
   const data = objects.get(oid);
   if (data?.type !== 'tree') return [];

@@ -1,12 +1,13 @@
 // --help, --version, status and usage errors answer without loading the run machinery: a resolve hook
-// refuses piscina, ses and esbuild, and these commands still work (while `run` under the same hook does not).
+// refuses piscina, ses and esbuild, and these commands still work; so does a check with nothing to install
+// (while a run that installs, under the same hook, does not).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { tempDir } from '../helpers/repo.js';
-import { BIN, runNode } from '../helpers/run.js';
+import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
+import { BIN, runCli, runNode } from '../helpers/run.js';
 import type { CliResult } from '../helpers/run.js';
 
 const hooks = path.join(tempDir('uo-hooks'), 'refuse-heavy.mjs');
@@ -41,8 +42,17 @@ test('--version, --help, status and a usage error load neither piscina, ses nor 
   for (const r of [version, help, status, usage]) assert.doesNotMatch(r.stderr, /HEAVY LOAD/);
 });
 
-test('the hook is effective: `run` needs the run machinery and is refused under it', async () => {
-  const r = await cli(['run', '--root', tempDir(), '--repo-url', 'file:///nowhere', '--log-level', 'debug']);
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /HEAVY LOAD/);
+test('a check with nothing to install loads neither piscina, ses nor esbuild', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
+  const flags = ['--modules-path', tempDir(), '--repo-url', repo.url, '--services', 'record'];
+  const install = await runCli(['run', ...flags]);
+  assert.equal(install.code, 0, install.stderr);
+  const check = await cli(['check', ...flags]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.doesNotMatch(check.stderr, /HEAVY LOAD/);
+  // The hook is effective: a run that has a module to build needs esbuild, and is refused under it.
+  repo.commit(moduleFiles('web', { version: '1.1.0' }));
+  const update = await cli(['run', ...flags]);
+  assert.notEqual(update.code, 0);
+  assert.match(update.stderr, /HEAVY LOAD: esbuild/);
 });

@@ -4,7 +4,6 @@
 import { EXIT } from '../../core/exit-codes.js';
 import type { Logger } from '../../core/logger.js';
 import { underRoot } from '../../orchestrator/layout.js';
-import { runLegacy } from '../../orchestrator/legacy/index.js';
 import type { LegacyRunOptions } from '../../orchestrator/legacy/index.js';
 import { notifier } from '../../orchestrator/notify.js';
 import { createPhase2 } from '../../orchestrator/phase2.js';
@@ -21,6 +20,7 @@ import type { Settings } from '../settings.js';
 export const command: Command = async ({ argv, opts, installRoot, logger }) => {
   const settings = await resolveSettings(await readConfigFile(installRoot, opts.configFile, opts.root), opts.flags);
   if (opts.legacy) {
+    const { runLegacy } = await import('../../orchestrator/legacy/index.js');
     const legacy = await runLegacy(legacyConfig(opts, settings, installRoot, await logger()));
     if (opts.json) process.stdout.write(`${JSON.stringify(legacy, null, 2)}\n`);
     return legacy.exitCode ?? EXIT.FAILED;

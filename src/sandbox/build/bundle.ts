@@ -1,7 +1,6 @@
 // Bundles a module's TypeScript into one CommonJS source string that the sandbox can evaluate in a Compartment.
 import { access, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { build } from 'esbuild';
 import type { BuildFailure, Message } from 'esbuild';
 import { UpdatesError } from '../../core/errors.js';
 import { importPolicy, isInside, POLICY_PLUGIN, SDK_SPECIFIER } from './import-policy.js';
@@ -44,6 +43,8 @@ export async function bundleModule(moduleDir: string, moduleName: string): Promi
   const entry = await findEntry(moduleDir, moduleName);
   let code: string;
   try {
+    // Loaded here, not at start-up: a run with nothing to install never needs esbuild.
+    const { build } = await import('esbuild');
     const result = await build({
       entryPoints: [entry],
       absWorkingDir: path.resolve(moduleDir),

@@ -9,6 +9,7 @@ import type { WorkerTask } from '../wire/task.js';
 import { HOST_PROTOCOL_VERSION, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
 import { errnoCode } from '../../core/errno.js';
+import { DEFAULTS } from '../../core/defaults.js';
 
 /** A run in flight here: its port (to post broker replies on) and its deadline. */
 interface HostRun {
@@ -93,6 +94,9 @@ process.on('message', (raw: unknown) => {
   if (message.t === 'run') void startRun(message);
   else runs.get(message.id)?.port.postMessage(message.reply);
 });
+
+// The workers of the default memory class start now, while main is still busy with Phase 1.
+pools.prestart(DEFAULTS.moduleMaxMemoryMb);
 
 // main went away (even by SIGKILL, which runs none of its exit handlers): nothing here may outlive it.
 process.on('disconnect', () => process.exit(0));

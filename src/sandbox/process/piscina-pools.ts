@@ -37,6 +37,14 @@ export class PiscinaPools {
     return this.#poolFor(maxMemoryMb).run(task, { transferList: [task.port], signal });
   }
 
+  /**
+   * Starts all the workers of the `maxMemoryMb` class now (they load the worker code), so the first tasks find
+   * them ready; the class's pool then keeps that many workers until destroy().
+   */
+  prestart(maxMemoryMb: number): void {
+    if (!this.#destroyed) this.#poolFor(maxMemoryMb, this.maxThreads);
+  }
+
   /** Ends every worker. Tasks still running reject. */
   async destroy(): Promise<void> {
     this.#destroyed = true;
@@ -45,12 +53,12 @@ export class PiscinaPools {
     await Promise.all(pools.map((pool) => pool.destroy()));
   }
 
-  #poolFor(maxMemoryMb: number): Piscina<WorkerTask, unknown> {
+  #poolFor(maxMemoryMb: number, minThreads = 0): Piscina<WorkerTask, unknown> {
     let pool = this.#pools.get(maxMemoryMb);
     if (pool !== undefined) return pool;
     pool = new Piscina<WorkerTask, unknown>({
       filename: this.workerFile,
-      minThreads: 0,
+      minThreads,
       maxThreads: this.maxThreads,
       idleTimeout: IDLE_TIMEOUT_MS,
       // An empty environment: no secret reaches a worker. No execArgv: any execArgv, even [], gives the worker

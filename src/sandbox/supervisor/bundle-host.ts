@@ -4,7 +4,6 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { BuildOptions } from 'esbuild';
 
 /** The bundled files of one sandbox process; `dir` is the only folder it may read. */
@@ -42,6 +41,8 @@ export const PREBUILT_DIR = fileURLToPath(new URL('./prebuilt/', import.meta.url
 const BUNDLE_FILES = { host: 'host.cjs', piscina: 'worker.js', module: 'module-worker.cjs' } as const;
 
 async function bundleTo(entry: string, outFile: string): Promise<void> {
+  // Only without the prebuilt bundles (from source, or a test's worker entry): esbuild loads on demand.
+  const { build } = await import('esbuild');
   const result = await build({ ...COMMON, entryPoints: [entry] });
   const text = result.outputFiles?.[0]?.text;
   if (text === undefined) throw new Error(`esbuild produced nothing for ${entry}`);

@@ -5,9 +5,10 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { messageOf } from '../../core/errors.js';
 import { outcomeOfReply, outcomeOfTaskRejection } from './outcome.js';
-import { PiscinaPools } from '../process/piscina-pools.js';
+import type { PiscinaPools } from '../process/piscina-pools.js';
 import { TaskDeadline } from '../process/task-deadline.js';
 import { startRelay } from './relay.js';
+import { DEFAULTS } from '../../core/defaults.js';
 import type { ModuleJob, ModuleOutcome, WorkerTask } from '../wire/task.js';
 
 /**
@@ -25,17 +26,29 @@ export const WORKER_FILE = fileURLToPath(
  * another. Off-heap memory (ArrayBuffers) is not bounded here: use process isolation where it matters.
  */
 export class InProcessEngine {
-  readonly #pools: PiscinaPools;
+  /** Made on the first job: piscina loads only when a module runs here (not for a run that ends before). */
+  #pools: Promise<PiscinaPools> | undefined;
 
   constructor(
-    size: number,
+    private readonly size: number,
     private readonly logger: Logger,
-  ) {
-    this.#pools = new PiscinaPools(WORKER_FILE, size, (err) => {
-      logger.error({ err }, 'sandbox: a worker failed outside any task');
-      // Jobs still waiting for a worker fail now with that error, rather than each waiting out the start bound.
-      for (const d of this.#inFlight) d.workerFailed(messageOf(err).slice(0, 2000));
-    });
+  ) {}
+
+  #poolsNow(): Promise<PiscinaPools> {
+    this.#pools ??= import('../process/piscina-pools.js').then(
+      ({ PiscinaPools }) =>
+        new PiscinaPools(WORKER_FILE, this.size, (err) => {
+          this.logger.error({ err }, 'sandbox: a worker failed outside any task');
+          // Jobs still waiting for a worker fail now with that error, rather than each waiting out the start bound.
+          for (const d of this.#inFlight) d.workerFailed(messageOf(err).slice(0, 2000));
+        }),
+    );
+    return this.#pools;
+  }
+
+  /** Starts the workers of the default memory class ahead of the first job. */
+  warm(): void {
+    void this.#poolsNow().then((pools) => pools.prestart(DEFAULTS.moduleMaxMemoryMb), () => undefined);
   }
 
   /** Deadlines of the jobs in flight. */
@@ -55,7 +68,8 @@ export class InProcessEngine {
     const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
     let outcome: ModuleOutcome;
     try {
-      outcome = outcomeOfReply(job, await this.#pools.run(task, job.maxMemoryMb, deadline.signal), elapsed());
+      const pools = await this.#poolsNow();
+      outcome = outcomeOfReply(job, await pools.run(task, job.maxMemoryMb, deadline.signal), elapsed());
     } catch (err) {
       outcome = outcomeOfTaskRejection(job, err, deadline, elapsed());
     } finally {
@@ -70,7 +84,8 @@ export class InProcessEngine {
   }
 
   /** Ends every worker; jobs still running settle as failed. */
-  destroy(): Promise<void> {
-    return this.#pools.destroy();
+  async destroy(): Promise<void> {
+    const pools = await this.#pools;
+    await pools?.destroy();
   }
 }

@@ -46,6 +46,7 @@ export interface SandboxPoolOptions {
 
 /** How jobs run, whichever the isolation. */
 interface Engine {
+  warm(): void;
   run(job: ModuleJob): Promise<ModuleOutcome>;
   destroy(): Promise<void>;
 }
@@ -84,6 +85,14 @@ export class SandboxPool {
             workerEntry: options.workerEntry,
           })
         : new InProcessEngine(this.size, options.logger);
+  }
+
+  /**
+   * Starts the sandbox (process and workers) now, off the critical path, so the first job does not wait for it.
+   * Never throws: a start that fails is retried, and reported, by the first job.
+   */
+  warm(): void {
+    if (!this.#destroyed) this.#engine.warm();
   }
 
   /** Runs one job to its outcome. Never rejects for anything the module does; safe to call concurrently. */

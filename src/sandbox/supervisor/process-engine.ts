@@ -45,6 +45,7 @@ export class ProcessEngine {
   #host: Promise<HostProcess> | undefined;
   #started = 0;
   #warnedNoCap = false;
+  #destroyed = false;
 
   constructor(private readonly options: ProcessEngineOptions) {}
 
@@ -60,8 +61,19 @@ export class ProcessEngine {
     return host.run(job);
   }
 
+  /**
+   * Starts the sandbox process (and its workers) now, ahead of the first job. A start that fails is not
+   * reported here: the first job starts it again and fails with the reason.
+   */
+  warm(): void {
+    if (this.#destroyed || this.#host !== undefined) return;
+    this.#host = this.#start();
+    this.#host.catch(() => undefined);
+  }
+
   /** Kills the process group (jobs in it fail), waits for it to go, and removes the bundle folder. */
   async destroy(): Promise<void> {
+    this.#destroyed = true;
     const host = await this.#host?.catch(() => undefined);
     this.#host = undefined;
     if (host !== undefined) {
@@ -77,6 +89,7 @@ export class ProcessEngine {
     const previous = this.#host;
     const host = await previous?.catch(() => undefined);
     if (host?.alive === true) return host;
+    if (this.#destroyed) throw new Error('the sandbox pool was destroyed');
     // Whoever finds the process gone first starts the next one; the others wait for that same start.
     if (this.#host === previous) this.#host = this.#start();
     return this.#host as Promise<HostProcess>;

@@ -17,17 +17,24 @@ export interface SandboxUser {
   gid: number;
 }
 
-/** The passwd entry of `name` through getent (so NSS users count too), or undefined when there is none. */
-async function lookup(name: string): Promise<SandboxUser | undefined> {
+/**
+ * The passwd entries of `names` through one getent (so NSS users count too), by name; a name without an entry
+ * is absent (getent then exits 2, still printing the entries it found).
+ */
+async function lookup(names: readonly string[]): Promise<Map<string, SandboxUser>> {
   let stdout: string;
   try {
-    ({ stdout } = await execFileAsync('getent', ['passwd', name], { timeout: 5000, env: { PATH: '/usr/bin:/bin' } }));
-  } catch {
-    return undefined;
+    ({ stdout } = await execFileAsync('getent', ['passwd', ...names], { timeout: 5000, env: { PATH: '/usr/bin:/bin' } }));
+  } catch (err) {
+    stdout = typeof (err as { stdout?: unknown }).stdout === 'string' ? (err as { stdout: string }).stdout : '';
   }
-  const [, , uid, gid] = stdout.trim().split(':');
-  const user = { name, uid: Number(uid), gid: Number(gid) };
-  return Number.isSafeInteger(user.uid) && Number.isSafeInteger(user.gid) ? user : undefined;
+  const users = new Map<string, SandboxUser>();
+  for (const line of stdout.split('\n')) {
+    const [name = '', , uid, gid] = line.trim().split(':');
+    const user = { name, uid: Number(uid), gid: Number(gid) };
+    if (names.includes(name) && !users.has(name) && Number.isSafeInteger(user.uid) && Number.isSafeInteger(user.gid)) users.set(name, user);
+  }
+  return users;
 }
 
 /**
@@ -36,8 +43,9 @@ async function lookup(name: string): Promise<SandboxUser | undefined> {
  */
 export async function resolveSandboxUser(configured?: string): Promise<SandboxUser> {
   const names = configured !== undefined ? [configured] : [DEDICATED_SANDBOX_USER, FALLBACK_SANDBOX_USER];
+  const found = await lookup(names);
   for (const name of names) {
-    const user = await lookup(name);
+    const user = found.get(name);
     if (user === undefined) continue;
     if (user.uid === 0 || user.gid === 0) throw new Error(`sandbox user "${name}" has uid or gid 0; pick an unprivileged user`);
     return user;
