@@ -45,6 +45,11 @@ export interface BrokerContext {
    * config files), wherever they are: no grant reaches them or anything below them.
    */
   ownFiles?: readonly string[];
+  /**
+   * `ownFiles` already resolved by resolveOwnFiles for these folders (a sandbox resolves them once for all its
+   * modules); when absent the broker resolves them itself.
+   */
+  resolvedOwnFiles?: OwnFiles;
   /** Check mode: requests that would change something are planned here instead of performed. */
   plan?: Planner;
 }
@@ -67,7 +72,7 @@ export class ModuleBroker {
       throw new UpdatesError('E_INTERNAL', { detail: 'broker root and state folder must be absolute' });
     }
     this.limits = resolveLimits(ctx.limits);
-    this.policy = new Policy(ctx.capabilities, ctx.root, () => loadHostPrincipals(), ownFiles(ctx.stateDir, ctx.ownFiles ?? []));
+    this.policy = new Policy(ctx.capabilities, ctx.root, () => loadHostPrincipals(), ctx.resolvedOwnFiles ?? resolveOwnFiles(ctx.stateDir, ctx.ownFiles ?? []));
     this.store = new ModuleStore(ModuleStore.fileFor(ctx.stateDir, ctx.module), this.limits.storeMaxBytes);
   }
 
@@ -170,7 +175,7 @@ export class ModuleBroker {
  * repository, the allowed-signers file). Real paths, so a symlinked one is matched too, and device/inode pairs, so
  * another name for the same file or folder is matched as well.
  */
-function ownFiles(stateDir: string, extra: readonly string[]): OwnFiles {
+export function resolveOwnFiles(stateDir: string, extra: readonly string[]): OwnFiles {
   const installRoot = path.dirname(stateDir);
   const named = [stateDir, ...['modules', '.versions', 'releases', 'index.json', 'config.json'].map((n) => path.join(installRoot, n)), ...extra];
   const paths: string[] = [];

@@ -6,7 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ModuleBroker } from '../broker/broker.js';
+import { ModuleBroker, resolveOwnFiles } from '../broker/broker.js';
+import type { OwnFiles } from '../broker/paths.js';
 import { recordingBackend, systemctlBackend } from '../broker/services.js';
 import type { ServiceBackend } from '../broker/services.js';
 import { SandboxPool } from '../sandbox/supervisor/pool.js';
@@ -46,7 +47,13 @@ export interface Phase2Options {
 export interface SandboxScope { root: string; stateDir: string; logger: Logger; ownFiles?: readonly string[] }
 
 /** An open sandbox: a worker pool and a service backend shared by the modules of one run. */
-export interface Sandbox extends SandboxScope { pool: SandboxPool; services: ServiceBackend; moduleTimeoutSeconds?: number }
+export interface Sandbox extends SandboxScope {
+  pool: SandboxPool;
+  services: ServiceBackend;
+  moduleTimeoutSeconds?: number;
+  /** The orchestrator's own files, resolved once for every broker of this sandbox. */
+  own: OwnFiles;
+}
 
 /** One module ready to run: its bundle and what its manifest grants it. */
 export interface RunnableModule {
@@ -91,7 +98,8 @@ export async function withSandbox<T>(options: Phase2Options, scope: SandboxScope
   const stopOnInterrupt = onInterrupt(() => pool.destroy());
   try {
     const ownFiles = [...(scope.ownFiles ?? []), ...(options.ownFiles ?? [])];
-    return await fn({ ...scope, ownFiles, pool, services, ...(options.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: options.moduleTimeoutSeconds } : {}) });
+    const own = resolveOwnFiles(scope.stateDir, ownFiles);
+    return await fn({ ...scope, ownFiles, own, pool, services, ...(options.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: options.moduleTimeoutSeconds } : {}) });
   } finally {
     stopOnInterrupt();
     await pool.destroy();
@@ -115,6 +123,7 @@ export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise
   const broker = new ModuleBroker({
     module: m.name, capabilities: m.capabilities, root: sandbox.root, stateDir: sandbox.stateDir, logger, services: sandbox.services,
     ...(sandbox.ownFiles !== undefined ? { ownFiles: sandbox.ownFiles } : {}),
+    resolvedOwnFiles: sandbox.own,
     ...(plan !== undefined ? { plan } : {}),
   });
   logger.info({ version: m.version, ...(plan !== undefined ? { check: true } : {}) }, `${plan !== undefined ? 'checking' : 'executing'} module ${m.name}`);
