@@ -7,6 +7,7 @@ import path from 'node:path';
 import semver from 'semver';
 import { ADOPTED_PREFIX, liveLink, previousLink, versionsOf } from './layout.js';
 import { checkVersionDir } from './install-record.js';
+import { mapLimit } from '../core/limit.js';
 import type { Layout } from './layout.js';
 import { parseModuleManifest } from '../core/manifest.js';
 import type { ModuleManifest } from '../core/manifest.js';
@@ -46,11 +47,11 @@ export async function readInstalled(layout: Layout, o: ReadInstalledOptions = {}
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
-  const out: (InstalledModule | undefined)[] = [];
+  const out: (InstalledModule | undefined)[] = new Array<InstalledModule | undefined>(names.length);
   // A few modules at a time: a verification reads whole files, and an install root may hold many modules.
-  for (let i = 0; i < names.length; i += READ_AT_ONCE) {
-    out.push(...(await Promise.all(names.slice(i, i + READ_AT_ONCE).map((n) => readOne(layout, n, o)))));
-  }
+  await mapLimit([...names.keys()], async (i) => {
+    out[i] = await readOne(layout, names[i] as string, o);
+  }, READ_AT_ONCE);
   return out.filter((m): m is InstalledModule => m !== undefined);
 }
 

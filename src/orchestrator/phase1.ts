@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { fsyncPath } from '../core/fs-atomic.js';
+import { mapLimit } from '../core/limit.js';
 import { fsErrorOf } from '../core/fs-errors.js';
 import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
@@ -155,36 +156,19 @@ type Staged = { dir: string } | { err: unknown };
  */
 function stageAhead(o: Phase1Options, pending: readonly PlanEntry[], ctx: InstallContext): Map<string, Promise<Staged>> {
   const out = new Map<string, Promise<Staged>>();
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  const slot = async (): Promise<void> => {
-    if (running < DEFAULTS.stagingAtOnce) {
-      running++;
-      return;
+  const settle = new Map<string, (staged: Staged) => void>();
+  const toStage = pending.filter((e) => e.remote !== undefined);
+  for (const e of toStage) out.set(e.module, new Promise<Staged>((resolve) => settle.set(e.module, resolve)));
+  const stageOne = async (entry: PlanEntry, remote: RemoteModule): Promise<Staged> => {
+    try {
+      o.logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to ?? '?'}`);
+      return { dir: await stageModule(o.layout, o.repoDir, remote, ctx.commit, o.build, o.hook, await ctx.blobs.for(remote)) };
+    } catch (err) {
+      return { err };
     }
-    await new Promise<void>((resolve) => waiting.push(resolve));
   };
-  const release = (): void => {
-    const next = waiting.shift();
-    if (next !== undefined) next();
-    else running--;
-  };
-  for (const entry of pending) {
-    const remote = entry.remote;
-    if (remote === undefined) continue;
-    const staging = (async (): Promise<Staged> => {
-      await slot();
-      try {
-        o.logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to ?? '?'}`);
-        return { dir: await stageModule(o.layout, o.repoDir, remote, ctx.commit, o.build, o.hook, await ctx.blobs.for(remote)) };
-      } catch (err) {
-        return { err };
-      } finally {
-        release();
-      }
-    })();
-    out.set(entry.module, staging);
-  }
+  // stageOne never rejects, so every module of the list is staged (or has its failure) and every promise settles.
+  void mapLimit(toStage, async (e) => settle.get(e.module)?.(await stageOne(e, e.remote as RemoteModule)), DEFAULTS.stagingAtOnce);
   return out;
 }
 

@@ -13,7 +13,6 @@ import type { ServiceBackend } from '../broker/services.js';
 import { SandboxPool } from '../sandbox/supervisor/pool.js';
 import type { ModuleOutcome } from '../sandbox/supervisor/pool.js';
 import { DEFAULTS } from '../core/defaults.js';
-import { Planner } from '../broker/planner.js';
 import type { PlannedChange } from '../broker/planner.js';
 import { UpdatesError } from '../core/errors.js';
 import { messageOf } from '../core/errors.js';
@@ -119,7 +118,8 @@ export async function runModulesInOrder(sandbox: Sandbox, mods: readonly Runnabl
 /** Runs one module's main() in the sandbox with its own broker. Never rejects for anything the module does. */
 export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise<SandboxOutcome> {
   const logger = sandbox.logger.child({ module: m.name });
-  const plan = m.check !== undefined ? new Planner(m.check.diff) : undefined;
+  // Check mode only: the planner (and the diff library it uses) loads when a check runs, not on every run.
+  const plan = m.check !== undefined ? new (await import('../broker/planner.js')).Planner(m.check.diff) : undefined;
   const broker = new ModuleBroker({
     module: m.name, capabilities: m.capabilities, root: sandbox.root, stateDir: sandbox.stateDir, logger, services: sandbox.services,
     ...(sandbox.ownFiles !== undefined ? { ownFiles: sandbox.ownFiles } : {}),

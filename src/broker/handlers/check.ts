@@ -8,19 +8,20 @@ import { readAt } from '../fd-ops.js';
 import { walkTree } from '../fd-tree.js';
 import { FdWalk } from '../fd-walk.js';
 import type { Entry } from '../fd-walk.js';
+import { escapeError } from '../paths.js';
 import type { CheckedPath } from '../paths.js';
 import type { Planner } from '../planner.js';
 import { formatMode } from '../policy.js';
 import type { Method, Params, Results } from '../../sdk/protocol.js';
 import type { Handler, HandlerContext } from './context.js';
+import { checkExec } from './exec.js';
+import { checkWrite, exists as realExists, isNotFound, readFile as realReadFile } from './fs.js';
 import { METHOD as PERMISSIONS, plan, resolveTarget } from './permissions.js';
 import type { Planned } from './permissions.js';
 
 /** Check-mode handlers, by method; a method not here (log, clock, state.list, services.status) runs as usual. */
 export type CheckHandler<M extends Method> = (params: Params<M>, ctx: HandlerContext, plan: Planner) => Promise<Results[M]>;
 type CheckHandlers = { readonly [M in Method]?: CheckHandler<M> };
-
-const isNotFound = (err: unknown): boolean => err instanceof UpdatesError && err.code === 'E_NOT_FOUND';
 
 /** The entry a checked path names now, or undefined when it (or, when the plan creates it, a folder above it) is missing. */
 async function current<T>(target: CheckedPath, method: string, ctx: HandlerContext, plan: Planner, fn: (w: FdWalk, e: Entry) => Promise<T>): Promise<T | undefined> {
@@ -61,12 +62,7 @@ async function fileNow(target: CheckedPath, method: string, ctx: HandlerContext,
 
 /** fs.writeFile: would it create or change the file, and how (a diff with --diff). The module sees the planned content. */
 const writeFile: CheckHandler<'fs.writeFile'> = async (p, ctx, plan) => {
-  const target = ctx.policy.checkPath('fs.writeFile', p.path, 'write');
-  const mode = p.mode === undefined ? undefined : ctx.policy.checkMode('fs.writeFile', target, p.mode);
-  const bytes = Buffer.byteLength(p.content, 'utf8');
-  if (bytes > ctx.limits.maxFileBytes) {
-    throw new UpdatesError('E_LIMIT', { method: 'fs.writeFile', detail: `content of ${bytes} bytes is more than the limit of ${ctx.limits.maxFileBytes}` });
-  }
+  const { target, mode } = checkWrite(p, ctx);
   const old = await fileNow(target, 'fs.writeFile', ctx, plan);
   return { changed: plan.write('fs.writeFile', target.view, old, p.content, mode ?? old?.mode ?? 0o644) };
 };
@@ -77,7 +73,7 @@ const readFile: CheckHandler<'fs.readFile'> = async (p, ctx, plan) => {
   const planned = plan.file(target.view);
   if (planned === null) throw new UpdatesError('E_NOT_FOUND', { method: 'fs.readFile', path: target.view, detail: 'removed earlier in this check run' });
   if (planned !== undefined) return { content: planned.content };
-  return FdWalk.with(target, 'fs.readFile', ctx.signal, async (w) => ({ content: (await readAt(w, await w.resolve({ follow: true }), ctx.limits.maxFileBytes)).toString('utf8') }));
+  return realReadFile(p, ctx);
 };
 
 /** fs.exists: as the plan leaves it. */
@@ -86,12 +82,7 @@ const exists: CheckHandler<'fs.exists'> = async (p, ctx, plan) => {
   const planned = plan.file(target.view);
   if (planned !== undefined) return { exists: planned !== null };
   if (plan.createdDir(target.view)) return { exists: true };
-  try {
-    return { exists: (await current(target, 'fs.exists', ctx, plan, async () => true)) === true };
-  } catch (err) {
-    if (isNotFound(err)) return { exists: false };
-    throw err;
-  }
+  return realExists(p, ctx);
 };
 
 /** fs.mkdir: would it create the folder. */
@@ -115,7 +106,7 @@ const mkdir: CheckHandler<'fs.mkdir'> = async (p, ctx, plan) => {
 /** fs.remove: would it remove something, and what (the removed file's content as a diff with --diff). */
 const remove: CheckHandler<'fs.remove'> = async (p, ctx, plan) => {
   const target = ctx.policy.checkPath('fs.remove', p.path, 'write');
-  if (target.view === target.grant.path) throw new UpdatesError('E_PATH_ESCAPE', { method: 'fs.remove', path: target.view, root: target.grant.path, detail: 'the grant root itself cannot be the target' });
+  if (target.view === target.grant.path) throw escapeError('fs.remove', target.view, target.grant.path, 'the grant root itself cannot be the target');
   const planned = plan.file(target.view);
   if (planned === null) return { removed: false };
   if (planned !== undefined || plan.createdDir(target.view)) {
@@ -163,19 +154,17 @@ function permissionChange(p: Planned, now: Attrs): string {
  * A recursive target on a folder: the same walk as the real call (symlinks, special files and hard links are not
  * visited), reading each entry's owner and mode instead of setting them.
  */
-async function treeChange(p: Planned, ctx: HandlerContext): Promise<string> {
+async function treeChange(p: Planned, w: FdWalk, top: Entry): Promise<string> {
   let entries = 0;
   let differ = 0;
   const skipped: string[] = [];
   const what = new Set<string>();
-  await FdWalk.with(p.target, PERMISSIONS, ctx.signal, async (w) => {
-    await walkTree(w, await resolveTarget(p, w), async (o) => {
-      entries += 1;
-      const parts = attrChanges(p, { uid: o.st.uid, gid: o.st.gid, mode: o.st.mode & 0o7777, dir: o.st.isDirectory() });
-      if (parts.length > 0) differ += 1;
-      for (const part of parts) what.add(part.split(' ')[0] as string);
-    }, skipped);
-  });
+  await walkTree(w, top, async (o) => {
+    entries += 1;
+    const parts = attrChanges(p, { uid: o.st.uid, gid: o.st.gid, mode: o.st.mode & 0o7777, dir: o.st.isDirectory() });
+    if (parts.length > 0) differ += 1;
+    for (const part of parts) what.add(part.split(' ')[0] as string);
+  }, skipped);
   const skip = skipped.length > 0 ? `; ${skipped.length} symlink(s), special file(s) or hard link(s) would be skipped` : '';
   if (differ === 0) return skip === '' ? 'unchanged' : `unchanged${skip}`;
   const set = [p.want.uid !== undefined && what.has('owner') ? `owner ${p.want.uid}` : '', p.want.gid !== undefined && what.has('group') ? `group ${p.want.gid}` : '',
@@ -195,11 +184,14 @@ const setPermissions: CheckHandler<'permissions.set'> = async (params, ctx, plan
   for (const [i, p] of planned.entries()) {
     const file = planner.file(p.target.view);
     if (file === null) throw new UpdatesError('E_NOT_FOUND', { method: PERMISSIONS, path: p.target.view, detail: 'removed earlier in this check run' });
+    // One walk per target: its kind and type checked as the real call checks them, a folder's tree read in it.
     const onDisk = await current(p.target, PERMISSIONS, ctx, planner, async (w) => {
-      const st = (await resolveTarget(p, w)).stat;
-      return st === undefined ? undefined : { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, dir: st.isDirectory() };
+      const e = await resolveTarget(p, w);
+      const st = e.stat;
+      if (st === undefined) return undefined;
+      if (file === undefined && p.recursive && st.isDirectory()) trees.set(i, await treeChange(p, w, e));
+      return { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, dir: st.isDirectory() };
     });
-    if (file === undefined && onDisk?.dir === true && p.recursive) trees.set(i, await treeChange(p, ctx));
     if (file !== undefined) found.push({ ...(onDisk ?? {}), mode: file.mode, dir: false });
     else if (onDisk !== undefined) found.push(onDisk);
     else if (planner.createdDir(p.target.view)) found.push({ mode: 0o755, dir: true });
@@ -217,11 +209,7 @@ const setPermissions: CheckHandler<'permissions.set'> = async (params, ctx, plan
 
 /** exec: the command is checked, not run; its result says so. */
 const exec: CheckHandler<'exec'> = async (p, ctx, plan) => {
-  ctx.policy.checkCommand(p.argv);
-  const inputBytes = Buffer.byteLength(p.input ?? '');
-  if (inputBytes > ctx.limits.maxFileBytes) {
-    throw new UpdatesError('E_LIMIT', { method: 'exec', detail: `input of ${inputBytes} bytes is more than the limit of ${ctx.limits.maxFileBytes}` });
-  }
+  const inputBytes = checkExec(p, ctx);
   plan.note('exec', p.argv.join(' '), `would run${p.input !== undefined ? ` with ${inputBytes} bytes of input` : ''}`);
   return { exitCode: 0, stdout: '', stderr: '', timedOut: false, planned: true };
 };

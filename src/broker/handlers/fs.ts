@@ -4,7 +4,9 @@ import { mkdirPath, readAt, writeAt } from '../fd-ops.js';
 import { removeEntry } from '../fd-tree.js';
 import { FdWalk } from '../fd-walk.js';
 import type { Entry } from '../fd-walk.js';
-import type { Handler } from './context.js';
+import type { Params } from '../../sdk/protocol.js';
+import type { CheckedPath } from '../paths.js';
+import type { Handler, HandlerContext } from './context.js';
 
 /** fs.readFile: a regular file of one name under a "read" grant, at most maxFileBytes, as UTF-8. */
 export const readFile: Handler<'fs.readFile'> = async (p, ctx) => {
@@ -40,13 +42,19 @@ async function oldFile(w: FdWalk, e: Entry, bytes: Buffer, max: number): Promise
  * a mode is given (special bits only where the grant allows them). Reports changed=false, and writes nothing,
  * when content and mode are already as asked.
  */
-export const writeFile: Handler<'fs.writeFile'> = async (p, ctx) => {
+/** The policy checks of an fs.writeFile, shared with check mode: the path, the mode, the content's size. */
+export function checkWrite(p: Params<'fs.writeFile'>, ctx: HandlerContext): { target: CheckedPath; mode: number | undefined; bytes: Buffer } {
   const target = ctx.policy.checkPath('fs.writeFile', p.path, 'write');
   const mode = p.mode === undefined ? undefined : ctx.policy.checkMode('fs.writeFile', target, p.mode);
   const bytes = Buffer.from(p.content, 'utf8');
   if (bytes.length > ctx.limits.maxFileBytes) {
     throw new UpdatesError('E_LIMIT', { method: 'fs.writeFile', detail: `content of ${bytes.length} bytes is more than the limit of ${ctx.limits.maxFileBytes}` });
   }
+  return { target, mode, bytes };
+}
+
+export const writeFile: Handler<'fs.writeFile'> = async (p, ctx) => {
+  const { target, mode, bytes } = checkWrite(p, ctx);
   return FdWalk.with(target, 'fs.writeFile', ctx.signal, async (w) => {
     const e = await w.resolve({ follow: true });
     const old = await oldFile(w, e, bytes, ctx.limits.maxFileBytes);
@@ -65,7 +73,7 @@ export const mkdir: Handler<'fs.mkdir'> = async (p, ctx) => {
 };
 
 /** Whether an error is "no such file": remove and exists answer false to it. */
-const isNotFound = (err: unknown): boolean => err instanceof UpdatesError && err.code === 'E_NOT_FOUND';
+export const isNotFound = (err: unknown): boolean => err instanceof UpdatesError && err.code === 'E_NOT_FOUND';
 
 /** fs.remove: a file, symlink (itself) or tree under a "write" grant; never the grant root. */
 export const remove: Handler<'fs.remove'> = async (p, ctx) => {
