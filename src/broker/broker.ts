@@ -59,7 +59,9 @@ export class ModuleBroker {
   private readonly policy: Policy;
   private readonly store: ModuleStore;
   private readonly limits: Readonly<BrokerLimits>;
-  private readonly ended = new AbortController();
+  /** Aborted by close(), for the handlers still running (commands, walks, sleeps); made on first use. */
+  private ended: AbortController | undefined;
+  private closed = false;
   private inFlight = 0;
   private requests = 0;
   private deniedCount = 0;
@@ -126,16 +128,25 @@ export class ModuleBroker {
 
   /** Ends the run: later requests get E_RUN_ENDED and running commands are killed. */
   close(): void {
-    if (this.ended.signal.aborted) return;
-    this.ended.abort();
+    if (this.closed) return;
+    this.closed = true;
+    this.ended?.abort();
     if (this.suppressed > 0) {
       this.ctx.logger.warn({ audit: true, decision: 'denied', code: 'E_LIMIT', suppressed: this.suppressed }, 'requests over the limit, not logged one by one');
     }
   }
 
+  private endedSignal(): AbortSignal {
+    if (this.ended === undefined) {
+      this.ended = new AbortController();
+      if (this.closed) this.ended.abort();
+    }
+    return this.ended.signal;
+  }
+
   /** Refusals that come before parsing: run ended, request cap, in-flight cap. */
   private admit(method: string): void {
-    if (this.ended.signal.aborted) throw new UpdatesError('E_RUN_ENDED', { method });
+    if (this.closed) throw new UpdatesError('E_RUN_ENDED', { method });
     if (this.requests > this.limits.maxRequests) {
       throw new UpdatesError('E_LIMIT', { method, detail: `more than ${this.limits.maxRequests} SDK requests in one run` });
     }
@@ -146,12 +157,16 @@ export class ModuleBroker {
 
   private handlerContext(notes: Record<string, unknown>): HandlerContext {
     const { module, stateDir, logger, services } = this.ctx;
+    const signal = (): AbortSignal => this.endedSignal();
     return {
       module, stateDir, logger, services,
       policy: this.policy,
       limits: this.limits,
       store: this.store,
-      signal: this.ended.signal,
+      // Most requests (a log line, a clock read) never look at it: an AbortController per run costs more than they do.
+      get signal() {
+        return signal();
+      },
       note: (fields) => Object.assign(notes, fields),
       ...(this.ctx.plan !== undefined ? { plan: this.ctx.plan } : {}),
     };

@@ -2,7 +2,8 @@
  * The error catalogue: every error the orchestrator or the broker reports has a stable code here, and a
  * message that says what was wrong and how to fix it. test/core/errors.test.ts pins the codes.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 
 type Template = (details: Record<string, string>) => string;
 
@@ -79,7 +80,7 @@ export type ErrorCode = keyof typeof CATALOGUE;
 export const plainErrorSchema = z.strictObject({
   code: z.string(),
   message: z.string(),
-  data: z.record(z.string(), z.string()).optional(),
+  data: z.optional(z.record(z.string(), z.string())),
 });
 export type PlainError = z.infer<typeof plainErrorSchema>;
 

@@ -3,7 +3,7 @@
  * A crash at any moment leaves either the old or the new content, never a mix.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, constants } from 'node:fs';
+import { promises as fsp, constants, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { mapLimit } from './limit.js';
 
@@ -74,6 +74,15 @@ async function publish(tmp: string, target: string, durable = true): Promise<voi
 export async function readLinkOrUndefined(link: string): Promise<string | undefined> {
   try {
     return await fsp.readlink(link);
+  } catch {
+    return undefined;
+  }
+}
+
+/** readLinkOrUndefined, synchronously: for loops over every module of a run, where a thread-pool round trip per link costs more than the call. */
+export function readLinkOrUndefinedSync(link: string): string | undefined {
+  try {
+    return readlinkSync(link);
   } catch {
     return undefined;
   }

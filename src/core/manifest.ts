@@ -119,7 +119,7 @@ export type RootIndex = z.output<typeof rootIndexSchema>;
 export type ManifestResult = { ok: true; manifest: ModuleManifest } | { ok: false; reason: string };
 
 /** Formats zod issues as one line: "metadata.schema_version: schema_version is missing; ...". */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: { readonly issues: readonly z.core.$ZodIssue[] }): string {
   return error.issues
     .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.code === 'unrecognized_keys' ? `top level: ${i.message}` : i.message))
     .join('; ');

@@ -4,7 +4,7 @@
  * bundle) let every run verify a live version cheaply and re-install one that was damaged since.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { errnoCode } from '../core/errno.js';
@@ -39,15 +39,6 @@ export async function digestOf(file: string): Promise<FileDigest> {
   return { size, sha256: hash.digest('hex') };
 }
 
-/** Files up to this size are hashed from one read (no stream): a run verifies every live module's files. */
-const READ_WHOLE_BYTES = 8 * 2 ** 20;
-
-/** SHA-256 (hex) of a file whose size is known to be `size`. */
-async function sha256Of(file: string, size: number): Promise<string> {
-  if (size > READ_WHOLE_BYTES) return (await digestOf(file)).sha256;
-  return createHash('sha256').update(await fsp.readFile(file)).digest('hex');
-}
-
 /** The record of a staged version folder, with the digests of its checked files. */
 export async function makeRecord(dir: string, fields: Omit<InstallRecord, 'files'>): Promise<InstallRecord> {
   const files: Record<string, FileDigest> = {};
@@ -79,9 +70,17 @@ export async function verifyVersionDir(dir: string): Promise<string | undefined>
  * readable (as installedTree() would read it), with one read of the record.
  */
 export async function checkVersionDir(dir: string): Promise<{ damaged?: string; tree?: string }> {
+  return checkVersionDirSync(dir);
+}
+
+/**
+ * checkVersionDir, synchronously (see readInstalled for why). `known`: checked files the caller has already read,
+ * by their path relative to `dir` ("index.json"); those bytes are what is checked, and they are not read again.
+ */
+export function checkVersionDirSync(dir: string, known: ReadonlyMap<string, Buffer> = new Map()): { damaged?: string; tree?: string } {
   let text: string;
   try {
-    text = await fsp.readFile(path.join(dir, INSTALL_RECORD), 'utf8');
+    text = readFileSync(path.join(dir, INSTALL_RECORD), 'utf8');
   } catch (err) {
     return { damaged: errnoCode(err) === 'ENOENT' ? `${INSTALL_RECORD} is missing` : `${INSTALL_RECORD} cannot be read (${errnoCode(err) ?? 'error'})` };
   }
@@ -93,21 +92,59 @@ export async function checkVersionDir(dir: string): Promise<{ damaged?: string; 
   } catch {
     return { damaged: `${INSTALL_RECORD} is damaged` };
   }
-  const damaged = await verifyFiles(dir, record);
+  const damaged = verifyFiles(dir, record, known);
   return { ...(damaged !== undefined ? { damaged } : {}), tree: record.tree };
 }
 
+/** Files up to this size are hashed from one read; larger ones are streamed through the hash in chunks. */
+const READ_WHOLE_BYTES = 8 * 2 ** 20;
+const CHUNK_BYTES = 2 ** 20;
+
 /** Why the checked files of `dir` differ from what `record` says was installed, or undefined. */
-async function verifyFiles(dir: string, record: InstallRecord): Promise<string | undefined> {
+function verifyFiles(dir: string, record: InstallRecord, known: ReadonlyMap<string, Buffer>): string | undefined {
   // A record from before checksums were kept: only the bundle's presence can be checked.
   const expected: Record<string, FileDigest | undefined> = record.files ?? { [BUNDLE_FILE.split(path.sep).join('/')]: undefined };
   for (const [rel, want] of Object.entries(expected)) {
-    const file = path.join(dir, ...rel.split('/'));
-    const st = await fsp.stat(file).catch(() => undefined);
-    if (st === undefined || !st.isFile()) return `${rel} is missing`;
-    if (want === undefined) continue;
-    if (st.size !== want.size) return `${rel} has ${st.size} bytes where ${want.size} were installed`;
-    if ((await sha256Of(file, st.size)) !== want.sha256) return `${rel} does not match its checksum from the install`;
+    const bytes = known.get(rel);
+    const why = bytes !== undefined ? compare(rel, bytes.length, want, () => sha256(bytes)) : checkFile(path.join(dir, ...rel.split('/')), rel, want);
+    if (why !== undefined) return why;
   }
   return undefined;
+}
+
+/** Reads one checked file through a single descriptor (stat, then its bytes) and compares it with `want`. */
+function checkFile(file: string, rel: string, want: FileDigest | undefined): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return `${rel} is missing`;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return `${rel} is missing`;
+    if (want === undefined) return undefined;
+    return compare(rel, st.size, want, () => (st.size > READ_WHOLE_BYTES ? sha256Chunked(fd) : sha256(readFileSync(fd))));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sizes first, so a truncated file costs no hashing. */
+function compare(rel: string, size: number, want: FileDigest | undefined, hash: () => string): string | undefined {
+  if (want === undefined) return undefined;
+  if (size !== want.size) return `${rel} has ${size} bytes where ${want.size} were installed`;
+  if (hash() !== want.sha256) return `${rel} does not match its checksum from the install`;
+  return undefined;
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function sha256Chunked(fd: number): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+  return hash.digest('hex');
 }

@@ -6,9 +6,9 @@
  * stays linked for rollback. A SIGKILL anywhere leaves the module fully old or fully new.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { flipSymlink, fsyncPath, fsyncTree, readLinkOrUndefined } from '../core/fs-atomic.js';
+import { flipSymlink, fsyncPath, fsyncTree, readLinkOrUndefined, readLinkOrUndefinedSync } from '../core/fs-atomic.js';
 import { readBlobs } from './git.js';
 import { UnsafeTreeError, writeTree } from './tree-writer.js';
 import { ADDED_DIR, ADOPTED_PREFIX, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, trialLink, versionsOf } from './layout.js';
@@ -143,7 +143,7 @@ export async function rollback(layout: Layout, name: string): Promise<string | u
 
 /** Whether the live version of `name` (its folder name `versionDir`) has not completed its first run yet. */
 export async function onTrial(layout: Layout, name: string, versionDir: string | undefined): Promise<boolean> {
-  return versionDir !== undefined && (await readLinkOrUndefined(trialLink(layout, name))) === versionDir;
+  return versionDir !== undefined && readLinkOrUndefinedSync(trialLink(layout, name)) === versionDir;
 }
 
 /** The live version of `name` completed its first run: it is on trial no more. */
@@ -157,31 +157,39 @@ export async function endTrial(layout: Layout, name: string): Promise<void> {
  */
 export async function collectGarbage(layout: Layout): Promise<string[]> {
   const removed: string[] = [];
-  const modules = await fsp.readdir(layout.versionsDir).catch(() => [] as string[]);
+  const modules = readdirOrEmpty(layout.versionsDir);
   for (const name of modules) {
     const dir = versionsOf(layout, name);
     const keep = new Set<string>();
-    const live = await readLinkOrUndefined(liveLink(layout, name));
+    const live = readLinkOrUndefinedSync(liveLink(layout, name));
     if (live !== undefined) keep.add(path.basename(live));
-    const prev = await readLinkOrUndefined(previousLink(layout, name));
+    const prev = readLinkOrUndefinedSync(previousLink(layout, name));
     if (prev !== undefined) keep.add(prev);
     // The trial mark stays only while it names the live version (a kill before the flip leaves it naming another).
-    const trial = await readLinkOrUndefined(trialLink(layout, name));
+    const trial = readLinkOrUndefinedSync(trialLink(layout, name));
     const trialKept = trial !== undefined && live !== undefined && trial === path.basename(live);
-    for (const entry of await fsp.readdir(dir)) {
+    for (const entry of readdirSync(dir)) {
       if (entry === 'previous' || keep.has(entry) || (entry === '.trial' && trialKept)) continue;
       await fsp.rm(path.join(dir, entry), { recursive: true, force: true });
       removed.push(`${name}/${entry}`);
     }
     if (live === undefined && prev === undefined) await fsp.rm(dir, { recursive: true, force: true });
   }
-  for (const entry of await fsp.readdir(layout.modulesDir).catch(() => [] as string[])) {
+  for (const entry of readdirOrEmpty(layout.modulesDir)) {
     if (entry.startsWith('.')) {
       await fsp.rm(path.join(layout.modulesDir, entry), { recursive: true, force: true });
       removed.push(`modules/${entry}`);
     }
   }
   return removed;
+}
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -3,7 +3,7 @@
  * sandbox with its own broker. A module updated in this run that fails is rolled back to its previous version,
  * which then runs once; the failed version is held so later runs do not install it again.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModuleBroker, resolveOwnFiles } from '../broker/broker.js';
@@ -279,7 +279,7 @@ async function runInstalled(sandbox: Sandbox, m: InstalledModule, check?: { diff
   if (manifest === undefined) throw new Error(`runInstalled: ${m.name} has no manifest`);
   let code: string;
   try {
-    code = await fsp.readFile(path.join(m.dir, BUNDLE_FILE), 'utf8');
+    code = readFileSync(path.join(m.dir, BUNDLE_FILE), 'utf8');
   } catch {
     return { module: m.name, status: 'failed', durationMs: 0, error: { code: 'E_BUILD', message: `module "${m.name}" has no built bundle (installed by an older orchestrator?); it is rebuilt when its next version installs` } };
   }

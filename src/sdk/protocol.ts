@@ -5,7 +5,8 @@
  * validates a structured-cloned copy of every request against `requestSchema` before it acts.
  * Identity is never part of a message: the broker knows which module speaks from the channel it gave it.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-messages.js';
 
 /** Protocol version carried by every message; a message with any other version is refused. */
 export const PROTOCOL_VERSION = 1;
@@ -20,23 +21,27 @@ export const MAX_RANDOM_BYTES = 1024;
 export const MAX_PATH_LENGTH = 4096;
 
 const noNul = (s: string): boolean => !s.includes('\0');
+/** An integer from `min` to `max`, inclusive. */
+const intIn = (min: number, max: number): z.ZodMiniNumberFormat => z.int().check(z.gte(min), z.lte(max));
 const pathString = z
   .string()
-  .min(1)
-  .max(MAX_PATH_LENGTH)
-  .refine(noNul, 'path contains a NUL byte')
-  .refine((s) => s.startsWith('/'), 'path must be absolute');
-const shortString = z.string().min(1).max(256).refine(noNul, 'contains a NUL byte');
-const payloadString = z.string().max(MAX_PAYLOAD_BYTES);
+  .check(
+    z.minLength(1),
+    z.maxLength(MAX_PATH_LENGTH),
+    z.refine(noNul, 'path contains a NUL byte'),
+    z.refine((s) => s.startsWith('/'), 'path must be absolute'),
+  );
+const shortString = z.string().check(z.minLength(1), z.maxLength(256), z.refine(noNul, 'contains a NUL byte'));
+const payloadString = z.string().check(z.maxLength(MAX_PAYLOAD_BYTES));
 /** A backup label becomes a folder name: letters, digits, ".", "_" or "-", at most 64, not starting with a dot. */
 export const BACKUP_LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const label = z.string().regex(BACKUP_LABEL_RE, 'label must be letters, digits, ".", "_" or "-" (at most 64)');
+const label = z.string().check(z.regex(BACKUP_LABEL_RE, 'label must be letters, digits, ".", "_" or "-" (at most 64)'));
 /** A user or group: a name or a numeric id. */
-const principal = z.union([shortString, z.number().int().min(0).max(0xffffffff)]);
+const principal = z.union([shortString, intIn(0, 0xffffffff)]);
 /** A file mode, as a number (0o755) or an octal string ("755", "0755"). */
 const mode = z.union([
-  z.number().int().min(0).max(0o7777),
-  z.string().regex(/^0?[0-7]{3,4}$/, 'mode must be octal, e.g. "755"'),
+  intIn(0, 0o7777),
+  z.string().check(z.regex(/^0?[0-7]{3,4}$/, 'mode must be octal, e.g. "755"')),
 ]);
 
 /**
@@ -47,15 +52,15 @@ const mode = z.union([
  */
 export const permissionTargetSchema = z.strictObject({
   path: pathString,
-  owner: principal.optional(),
-  group: principal.optional(),
-  mode: mode.optional(),
-  recursive: z.boolean().optional(),
-  target_type: z.enum(['file', 'directory', 'any']).optional(),
+  owner: z.optional(principal),
+  group: z.optional(principal),
+  mode: z.optional(mode),
+  recursive: z.optional(z.boolean()),
+  target_type: z.optional(z.enum(['file', 'directory', 'any'])),
 });
 export type PermissionTarget = z.input<typeof permissionTargetSchema>;
 
-const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+const jsonValue: z.ZodMiniType<unknown> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
 
@@ -63,21 +68,21 @@ const jsonValue: z.ZodType<unknown> = z.lazy(() =>
 export const methodSchemas = {
   'log': z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error']),
-    message: z.string().max(8192),
+    message: z.string().check(z.maxLength(8192)),
   }),
-  'permissions.set': z.strictObject({ targets: z.array(permissionTargetSchema).min(1).max(256) }),
-  'state.backup': z.strictObject({ label, paths: z.array(pathString).min(1).max(256) }),
+  'permissions.set': z.strictObject({ targets: z.array(permissionTargetSchema).check(z.minLength(1), z.maxLength(256)) }),
+  'state.backup': z.strictObject({ label, paths: z.array(pathString).check(z.minLength(1), z.maxLength(256)) }),
   'state.restore': z.strictObject({ label }),
   'state.list': z.strictObject({}),
   'fs.readFile': z.strictObject({ path: pathString }),
-  'fs.writeFile': z.strictObject({ path: pathString, content: payloadString, mode: mode.optional() }),
-  'fs.mkdir': z.strictObject({ path: pathString, mode: mode.optional() }),
+  'fs.writeFile': z.strictObject({ path: pathString, content: payloadString, mode: z.optional(mode) }),
+  'fs.mkdir': z.strictObject({ path: pathString, mode: z.optional(mode) }),
   'fs.remove': z.strictObject({ path: pathString }),
   'fs.exists': z.strictObject({ path: pathString }),
   'exec': z.strictObject({
-    argv: z.array(z.string().max(4096).refine(noNul, 'argument contains a NUL byte')).min(1).max(256),
-    input: payloadString.optional(),
-    timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    argv: z.array(z.string().check(z.maxLength(4096), z.refine(noNul, 'argument contains a NUL byte'))).check(z.minLength(1), z.maxLength(256)),
+    input: z.optional(payloadString),
+    timeoutMs: z.optional(intIn(1, 3_600_000)),
   }),
   'services.restart': z.strictObject({ name: shortString }),
   'services.reload': z.strictObject({ name: shortString }),
@@ -87,8 +92,8 @@ export const methodSchemas = {
   'store.delete': z.strictObject({ key: shortString }),
   'store.keys': z.strictObject({}),
   'clock.now': z.strictObject({}),
-  'clock.sleep': z.strictObject({ ms: z.number().int().min(0).max(MAX_SLEEP_MS) }),
-  'random.bytes': z.strictObject({ bytes: z.number().int().min(1).max(MAX_RANDOM_BYTES) }),
+  'clock.sleep': z.strictObject({ ms: intIn(0, MAX_SLEEP_MS) }),
+  'random.bytes': z.strictObject({ bytes: intIn(1, MAX_RANDOM_BYTES) }),
 } as const;
 
 export type Method = keyof typeof methodSchemas;
@@ -96,7 +101,7 @@ export const METHODS = Object.keys(methodSchemas) as Method[];
 export type Params<M extends Method> = z.output<(typeof methodSchemas)[M]>;
 
 /** Set on a result in check mode when the action was planned, not performed (the command did not run, the service was not touched). */
-const planned = z.literal(true).optional();
+const planned = z.optional(z.literal(true));
 const serviceStatusSchema = z.strictObject({ name: z.string(), active: z.boolean(), state: z.string(), planned });
 const execResultSchema = z.strictObject({ exitCode: z.number(), stdout: z.string(), stderr: z.string(), timedOut: z.boolean(), planned });
 const backupInfoSchema = z.strictObject({ label: z.string(), id: z.string(), createdAt: z.string(), files: z.number(), bytes: z.number(), planned });
@@ -139,13 +144,13 @@ export const resultSchemas = {
   'clock.now': z.strictObject({ iso: z.string(), epochMs: z.number() }),
   'clock.sleep': z.null(),
   'random.bytes': z.strictObject({ hex: z.string() }),
-} as const satisfies Record<Method, z.ZodType>;
+} as const satisfies Record<Method, z.ZodMiniType>;
 export type Results = { [M in Method]: z.infer<(typeof resultSchemas)[M]> };
 
 /** A request, as it leaves the sandbox. */
 export const requestSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
-  id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  id: intIn(0, Number.MAX_SAFE_INTEGER),
   method: z.enum(METHODS as [Method, ...Method[]]),
   params: z.unknown(),
 });
@@ -154,14 +159,14 @@ export const requestSchema = z.strictObject({
 export const wireErrorSchema = z.strictObject({
   code: z.string(),
   message: z.string(),
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: z.optional(z.record(z.string(), z.unknown())),
 });
 export type WireError = z.infer<typeof wireErrorSchema>;
 
 /** A reply, as it leaves the broker. */
 export const replySchema = z.discriminatedUnion('ok', [
-  z.strictObject({ v: z.literal(PROTOCOL_VERSION), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
-  z.strictObject({ v: z.literal(PROTOCOL_VERSION), id: z.number().int(), ok: z.literal(false), error: wireErrorSchema }),
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), id: z.int(), ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), id: z.int(), ok: z.literal(false), error: wireErrorSchema }),
 ]);
 export type Reply = z.infer<typeof replySchema>;
 
@@ -172,7 +177,7 @@ export type Reply = z.infer<typeof replySchema>;
  */
 export const moduleResultSchema = z.strictObject({
   success: z.boolean(),
-  changed: z.boolean().optional(),
-  message: z.string().max(8192).optional(),
+  changed: z.optional(z.boolean()),
+  message: z.optional(z.string().check(z.maxLength(8192))),
 });
 export type ModuleResult = z.infer<typeof moduleResultSchema>;

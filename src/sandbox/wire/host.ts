@@ -1,11 +1,12 @@
-// The IPC protocol between the orchestrator (main) and the sandbox process (host): zod schemas, types inferred.
-import { z } from 'zod';
+// The IPC protocol between the orchestrator (main) and the sandbox process (host): zod/mini schemas, types inferred.
+import * as z from 'zod/mini';
+import '../../core/zod-messages.js';
 
 /** Bumped on any incompatible change; the host's `ready` carries it and main refuses a mismatch. */
 export const HOST_PROTOCOL_VERSION = 3;
 
 /** A job id, assigned by main: the only identity main trusts for a relayed request. */
-const jobId = z.number().int().nonnegative();
+const jobId = z.int().check(z.nonnegative());
 
 /** main → host: start one module run. */
 const runMessage = z.strictObject({
@@ -16,8 +17,8 @@ const runMessage = z.strictObject({
   configuration: z.record(z.string(), z.unknown()),
   args: z.array(z.string()),
   check: z.boolean(),
-  timeoutMs: z.number().positive(),
-  maxMemoryMb: z.number().positive(),
+  timeoutMs: z.number().check(z.positive()),
+  maxMemoryMb: z.number().check(z.positive()),
 });
 
 /** What main may send to the host. */
@@ -35,12 +36,12 @@ const settledMessage = z.union([
     id: jobId,
     ok: z.literal(false),
     /** piscina's rejection, flattened (e.g. code ERR_WORKER_OUT_OF_MEMORY). */
-    error: z.strictObject({ code: z.string().optional(), message: z.string() }),
+    error: z.strictObject({ code: z.optional(z.string()), message: z.string() }),
     aborted: z.boolean(),
     /** The task was aborted because no worker started it in time (not a module timeout). */
-    notStarted: z.literal(true).optional(),
+    notStarted: z.optional(z.literal(true)),
     /** The task was aborted before it started because a worker of its pool failed with this error. */
-    workerError: z.string().max(4096).optional(),
+    workerError: z.optional(z.string().check(z.maxLength(4096))),
   }),
 ]);
 
@@ -52,7 +53,7 @@ export const toMainSchema = z.union([
   /** A raw SDK request from run `id`'s worker port; main hands it to that run's broker only. */
   z.strictObject({ t: z.literal('request'), id: jobId, raw: z.unknown() }),
   settledMessage,
-  z.strictObject({ t: z.literal('log'), level: z.enum(['warn', 'error']), message: z.string().max(4096) }),
+  z.strictObject({ t: z.literal('log'), level: z.enum(['warn', 'error']), message: z.string().check(z.maxLength(4096)) }),
 ]);
 
 export type ToHost = z.infer<typeof toHostSchema>;

@@ -1,6 +1,7 @@
 // Shapes that cross between the supervisor (supervisor/pool.ts) and a sandbox worker (worker/worker.ts), and the pool's public job types.
 import type { MessagePort } from 'node:worker_threads';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../core/zod-messages.js';
 import type { ModuleResult } from '../../sdk/protocol.js';
 import { moduleResultSchema } from '../../sdk/protocol.js';
 import { plainErrorSchema } from '../../core/errors.js';
@@ -38,7 +39,7 @@ export function isTaskStarted(raw: unknown): boolean {
  */
 export const workerReplySchema = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(true), result: moduleResultSchema }),
-  z.strictObject({ ok: z.literal(false), error: plainErrorSchema.pick({ code: true, message: true }) }),
+  z.strictObject({ ok: z.literal(false), error: z.pick(plainErrorSchema, { code: true, message: true }) }),
 ]);
 export type WorkerReply = z.infer<typeof workerReplySchema>;
 

@@ -39,6 +39,10 @@ function ensureLockdown(): void {
   lockedDown = true;
 }
 
+// At load, not at the first task: piscina loads this file when it starts the worker (the sandbox starts its workers
+// ahead, while main is still in Phase 1), so the first module does not wait for the lockdown.
+ensureLockdown();
+
 /** Runs one module task. Never rejects for anything the module does: failures come back as `{ ok: false }`. */
 export default async function runModuleTask(task: WorkerTask): Promise<WorkerReply> {
   ensureLockdown();
