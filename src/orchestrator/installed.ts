@@ -2,7 +2,8 @@
  * What is installed: each live link under modules/, the version folder it points to and that folder's manifest.
  * This is the truth the global index is derived from.
  */
-import { lstatSync, promises as fsp, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readLinkOrUndefinedSync } from '../core/fs-atomic.js';
 import path from 'node:path';
 import semver from 'semver';
 import { ADOPTED_PREFIX, liveLink, previousLink, versionsOf } from './layout.js';
@@ -93,11 +94,16 @@ function readOneSync(layout: Layout, name: string, o: ReadInstalledOptions): Ins
 
 /** The version a module's `previous` link (its rollback target) points to, or undefined when there is none. */
 export async function readPrevious(layout: Layout, name: string): Promise<{ versionDir: string; version?: string } | undefined> {
-  const target = await fsp.readlink(previousLink(layout, name)).catch(() => undefined);
+  // Synchronous, as readInstalled: the metrics read this for every installed module at the end of each run.
+  const target = readLinkOrUndefinedSync(previousLink(layout, name));
   if (target === undefined) return undefined;
   const dir = path.join(versionsOf(layout, name), target);
-  const text = await fsp.readFile(path.join(dir, 'index.json'), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, 'index.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
   const parsed = parseModuleManifest(text, name);
   const version = parsed.ok ? semver.valid(parsed.manifest.metadata.schema_version) ?? undefined : undefined;
   return { versionDir: target, ...(version !== undefined ? { version } : {}) };

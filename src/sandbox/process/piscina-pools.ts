@@ -38,11 +38,13 @@ export class PiscinaPools {
   }
 
   /**
-   * Starts all the workers of the `maxMemoryMb` class now (they load the worker code), so the first tasks find
-   * them ready; the class's pool then keeps that many workers until destroy().
+   * Starts one worker of the `maxMemoryMb` class now (it loads the worker code and locks its realm down), so the
+   * first task finds it ready. One, not all: modules of distinct priorities run one at a time, and on a small
+   * machine every extra worker starting at once delays the first. piscina starts the others when tasks queue
+   * (modules of one priority running side by side), and the pool keeps at least this one until destroy().
    */
   prestart(maxMemoryMb: number): void {
-    if (!this.#destroyed) this.#poolFor(maxMemoryMb, this.maxThreads);
+    if (!this.#destroyed) this.#poolFor(maxMemoryMb, 1);
   }
 
   /** Ends every worker. Tasks still running reject. */

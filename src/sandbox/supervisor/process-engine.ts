@@ -102,9 +102,20 @@ export class ProcessEngine {
       const removed = await removeLeftovers();
       if (removed.length > 0) logger.info({ removed }, 'sandbox: removed what the sandbox of a crashed run left behind');
     }
-    const bundle = await (this.#bundle ??= bundleHost(this.options.workerEntry));
-    const user = await (this.#user ??= resolveSandboxUser(this.options.user));
-    const cgroup = this.options.memoryCaps.includes('cgroup') ? await this.#cgroup() : undefined;
+    // Independent steps, taken together: each is mostly waiting on the file system. A cgroup made for a start that
+    // fails in another step is removed again (#cgroup itself never rejects: without one the process runs uncapped).
+    const [bundleR, userR, cgroupR] = await Promise.allSettled([
+      (this.#bundle ??= bundleHost(this.options.workerEntry)),
+      (this.#user ??= resolveSandboxUser(this.options.user)),
+      this.options.memoryCaps.includes('cgroup') ? this.#cgroup() : Promise.resolve(undefined),
+    ]);
+    const cgroup = cgroupR.status === 'fulfilled' ? cgroupR.value : undefined;
+    if (bundleR.status === 'rejected' || userR.status === 'rejected') {
+      await cgroup?.remove().catch(() => undefined);
+      throw bundleR.status === 'rejected' ? bundleR.reason : (userR as PromiseRejectedResult).reason;
+    }
+    const bundle = bundleR.value;
+    const user = userR.value;
     const dataLimitMb = this.options.memoryCaps.includes('rlimit') && rlimitDataUsable() && findPrlimit() !== undefined ? memoryLimitMb : undefined;
     const child = spawnHost({ bundle, user, size, dataLimitMb });
     try {

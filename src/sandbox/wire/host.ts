@@ -29,7 +29,7 @@ export const toHostSchema = z.discriminatedUnion('t', [
 ]);
 
 /** How a task settled in the host, as plain data. */
-const settledMessage = z.union([
+const settledMessage = z.discriminatedUnion('ok', [
   z.strictObject({ t: z.literal('settled'), id: jobId, ok: z.literal(true), reply: z.unknown() }),
   z.strictObject({
     t: z.literal('settled'),
@@ -45,8 +45,11 @@ const settledMessage = z.union([
   }),
 ]);
 
-/** What the host may send to main. main validates each one: module code ran in that process. */
-export const toMainSchema = z.union([
+/**
+ * What the host may send to main. main validates each one: module code ran in that process. Discriminated by `t`
+ * (and a settled message by `ok`), so each message is checked against its one shape only.
+ */
+export const toMainSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('ready'), v: z.number() }),
   /** Run `id`'s worker started the task: main's deadline for it runs from now. */
   z.strictObject({ t: z.literal('started'), id: jobId }),
