@@ -6,8 +6,9 @@
 // 2. When that release ends abnormally (killed, or an exit code a completed run never has) and it is the
 //    release on trial (releases/state.json "pending"), it rolls releases/current back to the release before
 //    it, holds the failed version, and starts again, so a broken release never stops the server's updates.
-// 3. Otherwise it runs this package: the compiled CLI (dist/), or in an unbuilt checkout the TypeScript sources
-//    through tsx (a dev dependency; an installed package always has dist/ and never needs it).
+// 3. Otherwise it runs this package: the bundled CLI (dist/bundle/, made by the build), else the compiled CLI
+//    (dist/cli/), or in an unbuilt checkout the TypeScript sources through tsx (a dev dependency; an installed
+//    package always has dist/ and never needs it).
 // A release that does not even start (say its node_modules were removed) is not run: the launcher says so on one
 // line and runs the release before it, or its own package (one on trial is rolled back, as in 2).
 // While a release runs, SIGTERM and SIGINT go to it and the launcher waits for it to end (its run saves an
@@ -154,9 +155,10 @@ async function delegate() {
 const delegated = await delegate();
 if (delegated !== undefined) process.exit(delegated);
 
+const bundled = new URL('../dist/bundle/main.js', import.meta.url);
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
-let entry = compiled;
-if (!existsSync(fileURLToPath(compiled))) {
+let entry = existsSync(fileURLToPath(bundled)) ? bundled : compiled;
+if (entry === compiled && !existsSync(fileURLToPath(compiled))) {
   // A checkout without a build: run the TypeScript sources through tsx (a dev dependency), or say what to do.
   const sources = new URL('../src/cli/main.ts', import.meta.url);
   const tsx = existsSync(fileURLToPath(sources)) ? await import('tsx/esm/api').catch(() => undefined) : undefined;

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { METADATA_DEFAULTS } from '../core/manifest.js';
+import { packagePath } from '../core/package-root.js';
 
 /** The first version a new module gets. */
 export const FIRST_VERSION = '0.1.0';
@@ -80,7 +81,7 @@ export const GITIGNORE_LINES = ['.updates-dev/', 'node_modules/'] as const;
 
 /** This package's own package.json: the versions a module repository's dev dependencies pin. */
 function ownPackage(): { version: string; devDependencies: Record<string, string> } {
-  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; devDependencies: Record<string, string> };
+  return JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
 }
 
 /** package.json of a module repository: ESM (so NodeNext checks .js suffixes), the orchestrator as a dev dependency. */

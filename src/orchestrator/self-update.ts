@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { fsyncPath, fsyncTree } from '../core/fs-atomic.js';
 import { gitAt } from './git.js';
@@ -20,9 +19,10 @@ import type { Logger } from '../core/logger.js';
 import { versionMismatch } from './version.js';
 import { readReleaseState, releasesDir, setCurrent, writeReleaseState, currentRelease } from './releases.js';
 import { DEFAULTS } from '../core/defaults.js';
+import { packageRoot } from '../core/package-root.js';
 
 /** The package folder of the running orchestrator (holds package.json, bin/, dist/ or src/, node_modules/). */
-export const RUNNING_PACKAGE = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const RUNNING_PACKAGE = packageRoot();
 
 export interface StageReleaseOptions {
   installRoot: string;
@@ -77,6 +77,12 @@ export async function stageRelease(o: StageReleaseOptions): Promise<string> {
       // It writes dist/sandbox/supervisor/prebuilt/ anew (removes it first): the folder holding it is lent.
       const built = await runner.node([prebuild], staging, DEFAULTS.selfUpdateBuildTimeoutMs, [path.join(staging, 'dist', 'sandbox', 'supervisor')]);
       if (built.code !== 0) fail(`its sandbox bundles do not build: ${built.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-6).join(' ')}`);
+    }
+    // And for the CLI bundle (dist/bundle/, which its launcher prefers), when it has one: that folder is lent.
+    const bundleCli = path.join(staging, 'scripts', 'bundle-cli.mjs');
+    if (await fsp.stat(bundleCli).then(() => true, () => false)) {
+      const built = await runner.node([bundleCli], staging, DEFAULTS.selfUpdateBuildTimeoutMs, [path.join(staging, 'dist', 'bundle')]);
+      if (built.code !== 0) fail(`its CLI bundle does not build: ${built.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-6).join(' ')}`);
     }
     const test = await runner.node([path.join(staging, 'bin', 'updates.js'), 'self-test'], staging, DEFAULTS.selfTestTimeoutMs);
     if (test.code !== 0 || !test.stdout.includes(`self-test ok ${o.version}`)) {

@@ -4,9 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const OWN_PACKAGE = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+import { packageRoot } from '../core/package-root.js';
 
 let cached: string | undefined;
 
@@ -41,7 +39,7 @@ export function versionMismatch(dir: string): string | undefined {
 /** The running orchestrator's version (its root index.json's schema_version). */
 export function orchestratorVersion(): string {
   if (cached === undefined) {
-    const { index, pkg } = declaredVersions(OWN_PACKAGE);
+    const { index, pkg } = declaredVersions(packageRoot());
     cached = index ?? pkg ?? '0.0.0';
   }
   return cached;
@@ -49,5 +47,5 @@ export function orchestratorVersion(): string {
 
 /** Why this orchestrator's own package has no single version, or undefined. */
 export function ownVersionMismatch(): string | undefined {
-  return versionMismatch(OWN_PACKAGE);
+  return versionMismatch(packageRoot());
 }

@@ -1,13 +1,14 @@
 // --help, --version, status and usage errors answer without loading the run machinery: a resolve hook
 // refuses piscina, ses and esbuild, and these commands still work; so does a check with nothing to install
-// (while a run that installs, under the same hook, does not).
+// (while a run that installs, under the same hook, does not). The launcher runs the CLI bundle (dist/bundle/),
+// where the hook sees these packages only because the bundle leaves them external: checked here too.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
-import { BIN, runCli, runNode } from '../helpers/run.js';
+import { BIN, PROJECT, runCli, runNode } from '../helpers/run.js';
 import type { CliResult } from '../helpers/run.js';
 
 const hooks = path.join(tempDir('uo-hooks'), 'refuse-heavy.mjs');
@@ -55,4 +56,16 @@ test('a check with nothing to install loads neither piscina, ses nor esbuild', a
   const update = await cli(['run', ...flags]);
   assert.notEqual(update.code, 0);
   assert.match(update.stderr, /HEAVY LOAD: esbuild/);
+});
+
+test('the CLI bundle the launcher runs leaves piscina, ses and esbuild outside, imported by name', () => {
+  const dir = path.join(PROJECT, 'dist', 'bundle');
+  assert.ok(existsSync(path.join(dir, 'main.js')), 'npm run build made the CLI bundle');
+  const code = readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  for (const pkg of ['piscina', 'ses', 'esbuild']) {
+    // esbuild marks each bundled file with a `// node_modules/<pkg>/...` comment.
+    assert.doesNotMatch(code, new RegExp(`^// node_modules/${pkg}/`, 'm'), `${pkg} is not bundled`);
+  }
+  assert.match(code, /^\/\/ node_modules\/zod\//m, 'zod is bundled (the check above would see a bundled package)');
+  assert.match(code, /import\("esbuild"\)/, 'esbuild is loaded by name, where the hook sees it');
 });

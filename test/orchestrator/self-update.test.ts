@@ -1,7 +1,7 @@
 // Self-update end to end: a repository made of this project's own tree, bumped and changed, is installed as a
 // new release, self-tested, made current and re-executed to finish the run; broken releases never stick.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { liveVersions } from '../helpers/install-root.js';
@@ -41,6 +41,9 @@ test('a newer orchestrator is built, self-tested, made current and finishes the 
   assert.deepEqual({ from: report.orchestrator.from, to: report.orchestrator.to, status: report.orchestrator.status }, { from: '0.1.0', to: '0.2.0', status: 'updated' });
   assert.ok(report.modules.length > 0 && report.modules.every((m) => m.status === 'ok'), JSON.stringify(report.modules));
   assert.match(readlinkSync(path.join(root, 'releases', 'current')), /^0\.2\.0-[0-9a-f]{12}$/);
+  // Its launcher ran its own CLI bundle, built by its scripts/bundle-cli.mjs from the changed sources.
+  const bundle = readdirSync(path.join(root, 'releases', 'current', 'dist', 'bundle')).filter((f) => f.endsWith('.js'));
+  assert.ok(bundle.includes('main.js') && bundle.some((f) => readFileSync(path.join(root, 'releases', 'current', 'dist', 'bundle', f), 'utf8').includes('release 0.2.0 fixture')), bundle.join(' '));
   const state = JSON.parse(readFileSync(path.join(root, 'releases', 'state.json'), 'utf8')) as { pending?: unknown };
   assert.equal(state.pending, undefined, 'the first run confirmed the release');
 

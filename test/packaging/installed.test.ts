@@ -3,9 +3,10 @@
 // the SDK's types from the tarball alone.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
 import { PROJECT } from '../helpers/run.js';
 import { installGlobally, npm, pack } from './pack.js';
@@ -22,7 +23,7 @@ function run(cmd: string, args: string[], cwd: string): Promise<Out> {
 test('the tarball holds the built product and none of the development files', async () => {
   const { tarball } = await pack();
   const list = (await run('tar', ['-tzf', tarball], path.dirname(tarball))).stdout.split('\n').map((l) => l.replace(/^package\//, ''));
-  for (const f of ['bin/updates.js', 'dist/cli/main.js', 'dist/sdk/index.d.ts', 'systemd/updates-orchestrator.service', 'systemd/updates-orchestrator.timer', 'systemd/updates-orchestrator.sysusers.conf', 'examples/config.json', 'examples/updates-orchestrator.cron', 'README.md', 'CHANGELOG.md', 'SECURITY.md']) {
+  for (const f of ['bin/updates.js', 'dist/bundle/main.js', 'dist/cli/main.js', 'dist/sdk/index.d.ts', 'systemd/updates-orchestrator.service', 'systemd/updates-orchestrator.timer', 'systemd/updates-orchestrator.sysusers.conf', 'examples/config.json', 'examples/updates-orchestrator.cron', 'README.md', 'CHANGELOG.md', 'SECURITY.md']) {
     assert.ok(list.includes(f), `the tarball has ${f}`);
   }
   assert.ok(list.some((f) => f.startsWith('dist/sandbox/supervisor/prebuilt/')), 'the prebuilt sandbox bundles are shipped');
@@ -81,6 +82,30 @@ test('installed globally without dev dependencies: --help, --version, doctor --j
   assert.match(r.stderr, /web from the installed copy/);
   const status = await run(inst.bin, ['status', '--root', root], elsewhere);
   assert.match(status.stdout, /^web\s+1\.0\.0\s+-\s+enabled\s/m);
+});
+
+test('the installed updates runs from its CLI bundle: no file of dist/cli/, nor of the bundled packages, is loaded', async () => {
+  const inst = await installGlobally();
+  const hooks = tempDir('uo-load-log');
+  const log = path.join(hooks, 'loaded.txt');
+  writeFileSync(path.join(hooks, 'record.mjs'), `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  if (url.startsWith('file:')) appendFileSync(${JSON.stringify(log)}, url + '\\n');
+  return next(url, context);
+}
+`);
+  writeFileSync(path.join(hooks, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(hooks, 'record.mjs')).href)});\n`);
+  const pkg = pathToFileURL(realpathSync(inst.packageDir)).href;
+  const root = tempDir('uo-server');
+  for (const args of [['--version'], ['--help'], ['status', '--root', root]]) {
+    writeFileSync(log, '');
+    const r = await run(process.execPath, ['--import', path.join(hooks, 'register.mjs'), inst.bin, ...args], tempDir('uo-admin'));
+    assert.equal(r.code, 0, r.stderr);
+    const loaded = readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith(pkg)).map((u) => u.slice(pkg.length + 1));
+    assert.ok(loaded.includes('dist/bundle/main.js'), `${args.join(' ')}: ${loaded.join(' ')}`);
+    const unbundled = loaded.filter((f) => f.startsWith('dist/cli/') || /^node_modules\/(zod|semver|simple-git|diff|pino)\//.test(f));
+    assert.deepEqual(unbundled, [], `${args.join(' ')} loads only the bundle's files`);
+  }
 });
 
 test('a module repository with only the tarball and TypeScript installed type-checks against the SDK', async () => {

@@ -4,9 +4,9 @@
  * every check passed or only warned.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { messageOf } from '../../core/errors.js';
 import { EXIT } from '../../core/exit-codes.js';
+import { packageRoot } from '../../core/package-root.js';
 import type { Command } from '../command.js';
 import { runChecks } from '../doctor-checks.js';
 import type { Check, DoctorInput } from '../doctor-checks.js';
@@ -22,7 +22,7 @@ export const command: Command = async ({ opts, installRoot }) => {
   } catch (err) {
     settings = { error: messageOf(err), files: configFiles };
   }
-  const packageDir = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
+  const packageDir = packageRoot();
   const pkg = JSON.parse(readFileSync(`${packageDir}/package.json`, 'utf8')) as { engines?: { node?: string } };
   const checks = await runChecks({ root: opts.root, installRoot, settings, configFiles, nodeRange: pkg.engines?.node ?? '>=20.19', packageDir });
   const allOk = checks.every((c) => c.ok);

@@ -3,8 +3,8 @@ import { access, chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
+import { codeDir, codeFile, fromSource, packagePath } from '../../core/package-root.js';
 
 /** The bundled files of one sandbox process; `dir` is the only folder it may read. */
 export interface HostBundle {
@@ -15,13 +15,12 @@ export interface HostBundle {
   remove(): Promise<void>;
 }
 
-/** Source entries, beside this file: .ts from source (tests, tsx), .js once compiled to dist/. */
-const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const HOST_ENTRY = fileURLToPath(new URL(`../process/entry${EXT}`, import.meta.url));
+/** Source entries in the package: .ts from source (tests, tsx), .js once compiled to dist/ (or bundled). */
+const HOST_ENTRY = codeFile('sandbox/process/entry');
 /** The module worker; tests substitute a probe entry to test the process's own limits. */
-export const MODULE_WORKER_ENTRY = fileURLToPath(new URL(`../worker/worker${EXT}`, import.meta.url));
+export const MODULE_WORKER_ENTRY = codeFile('sandbox/worker/worker');
 /** piscina starts every worker on `<its __dirname>/worker.js`, which it then points at our worker file. */
-const PISCINA_WORKER = path.join(path.dirname(createRequire(import.meta.url).resolve('piscina')), 'worker.js');
+const PISCINA_WORKER = path.join(path.dirname(createRequire(packagePath('package.json')).resolve('piscina')), 'worker.js');
 
 /** esbuild options shared by the three bundles: one CommonJS file each, nothing left to resolve at run time. */
 const COMMON: BuildOptions = {
@@ -37,7 +36,7 @@ const COMMON: BuildOptions = {
 };
 
 /** The three bundles, built once by `npm run build` (scripts/prebuild-sandbox.mjs) beside the compiled code. */
-export const PREBUILT_DIR = fileURLToPath(new URL('./prebuilt/', import.meta.url));
+export const PREBUILT_DIR = `${codeDir('sandbox/supervisor/prebuilt')}/`;
 const BUNDLE_FILES = { host: 'host.cjs', piscina: 'worker.js', module: 'module-worker.cjs' } as const;
 
 async function bundleTo(entry: string, outFile: string): Promise<void> {
@@ -69,7 +68,7 @@ export async function prebuildHost(dir: string = PREBUILT_DIR): Promise<void> {
 
 /** Whether the compiled code has its prebuilt bundles (not from source, not with a test's worker entry). */
 async function prebuiltUsable(moduleWorkerEntry: string): Promise<boolean> {
-  if (EXT !== '.js' || moduleWorkerEntry !== MODULE_WORKER_ENTRY) return false;
+  if (fromSource() || moduleWorkerEntry !== MODULE_WORKER_ENTRY) return false;
   const found = await Promise.all(Object.values(BUNDLE_FILES).map((f) => access(path.join(PREBUILT_DIR, f)).then(() => true, () => false)));
   return found.every(Boolean);
 }

@@ -1,9 +1,9 @@
 // In-process isolation: piscina workers in the orchestrator's own process (no uid drop, no process memory cap).
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { messageOf } from '../../core/errors.js';
+import { codeFile, fromSource, packagePath } from '../../core/package-root.js';
 import { outcomeOfReply, outcomeOfTaskRejection } from './outcome.js';
 import type { PiscinaPools } from '../process/piscina-pools.js';
 import { TaskDeadline } from '../process/task-deadline.js';
@@ -16,9 +16,7 @@ import type { ModuleJob, ModuleOutcome, WorkerTask } from '../wire/task.js';
  * registers tsx inside the worker and imports worker.ts: passing `--import tsx` in execArgv instead would switch
  * off the Node permission model for the worker.
  */
-export const WORKER_FILE = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? '../worker/worker-dev.mjs' : '../worker/worker.js', import.meta.url),
-);
+export const WORKER_FILE = fromSource() ? packagePath('src', 'sandbox', 'worker', 'worker-dev.mjs') : codeFile('sandbox/worker/worker');
 
 /**
  * Runs each job on a piscina worker of this process. Each job gets its own MessageChannel (its identity for the
