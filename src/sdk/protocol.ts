@@ -6,7 +6,11 @@
  * Identity is never part of a message: the broker knows which module speaks from the channel it gave it.
  */
 import * as z from 'zod/mini';
-import '../core/zod-messages.js';
+import en from 'zod/v4/locales/en.js';
+
+// zod/mini ships without messages; the SDK imports nothing of the orchestrator, so it sets zod's English locale
+// itself (src/core/zod-messages.ts does the same for the orchestrator's other zod/mini schemas).
+z.config(en());
 
 /** Protocol version carried by every message; a message with any other version is refused. */
 export const PROTOCOL_VERSION = 1;
