@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpdatesError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { BACKUP_LABEL_RE as LABEL_RE } from '../sdk/protocol.js';

@@ -1,14 +1,11 @@
 /**
  * The `updates` command: parses flags, loads only the command asked for, exits with a documented code.
- * `--help`, `--version` and light commands answer without loading the run machinery (piscina, ses, esbuild).
+ * `updates --version` alone answers before the flag parser and its schemas load; `--help` and the light commands
+ * answer without loading the run machinery (piscina, ses, esbuild).
  */
-import { UpdatesError, messageOf } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
-import { didYouMean } from '../core/suggest.js';
-import { underRoot } from '../orchestrator/layout.js';
 import { orchestratorVersion } from '../orchestrator/version.js';
-import { HELP, LOG_LEVELS, parseCli } from './args.js';
 import type { CommandContext, CommandModule } from './command.js';
 
 /** Every command and where it lives: adding a command is one line here and a file in commands/. */
@@ -30,6 +27,16 @@ const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
 
 /** Runs the CLI and returns the exit code (the caller exits with it). */
 export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${orchestratorVersion()}\n`);
+    return EXIT.OK;
+  }
+  const [{ UpdatesError }, { HELP, LOG_LEVELS, parseCli }, { underRoot }, { didYouMean }] = await Promise.all([
+    import('../core/errors.js'),
+    import('./args.js'),
+    import('../orchestrator/layout.js'),
+    import('../core/suggest.js'),
+  ]);
   let logger: Logger | undefined;
   let json = argv.includes('--json');
   try {
@@ -71,12 +78,13 @@ export async function main(argv: string[]): Promise<number> {
  * logger, with the stack trace only at debug level.
  */
 async function reportError(err: unknown, logger: Logger | undefined, json: boolean): Promise<number> {
+  const { UpdatesError, messageOf } = await import('../core/errors.js');
   if (json && err instanceof UpdatesError) process.stdout.write(`${JSON.stringify({ error: err.toWire() }, null, 2)}\n`);
   if (err instanceof UpdatesError && (err.code === 'E_USAGE' || err.code === 'E_CONFIG')) {
     process.stderr.write(`updates: ${err.message}\n`);
     return EXIT.USAGE;
   }
-  const log = logger ?? (await import('../core/logger.js')).createLogger({ level: levelOrInfo() });
+  const log = logger ?? (await import('../core/logger.js')).createLogger({ level: await levelOrInfo() });
   try {
     if (err instanceof UpdatesError) {
       log.error({ code: err.code }, err.message);
@@ -90,7 +98,8 @@ async function reportError(err: unknown, logger: Logger | undefined, json: boole
   }
 }
 
-function levelOrInfo(): string {
+async function levelOrInfo(): Promise<string> {
+  const { LOG_LEVELS } = await import('./args.js');
   const env = process.env['UPDATES_LOG_LEVEL'];
   return env !== undefined && (LOG_LEVELS as readonly string[]).includes(env) ? env : 'info';
 }

@@ -3,7 +3,7 @@
  * config key (snake_case, as in the seed's JSON files), a flag and a field of `Settings`. Both sources are
  * validated by `settingsSchema`, so a value refused in one is refused in the other, with the same reason.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULTS } from '../core/defaults.js';
 import { didYouMean } from '../core/suggest.js';
 import { NOTIFY_ON } from '../orchestrator/notify.js';

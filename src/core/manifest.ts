@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import semver from 'semver';
-import { z } from 'zod';
+import * as z from 'zod';
 import { capabilityProblems } from './capability-rules.js';
 import { DEFAULTS } from './defaults.js';
 import { isKernelPath } from './protected-paths.js';

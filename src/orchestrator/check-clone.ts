@@ -11,7 +11,7 @@ import { gitAt } from './git.js';
 /** Makes the throwaway clone for `url` and returns its folder; the caller removes it with removeCheckClone. */
 export async function makeCheckClone(privateClone: string, url: string): Promise<string> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'updates-check-'));
-  const git = gitAt(dir);
+  const git = await gitAt(dir);
   await git.init(true);
   await git.addRemote('origin', url);
   const objects = path.join(path.resolve(privateClone), 'objects');

@@ -5,7 +5,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { simpleGit } from 'simple-git';
 import type { SimpleGit } from 'simple-git';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
@@ -26,7 +25,9 @@ export const GIT_ENV: Readonly<Record<string, string>> = {
   LC_ALL: 'C',
 };
 
-export function gitAt(dir: string, timeoutMs: number = DEFAULTS.gitTimeoutMs, signal?: AbortSignal): SimpleGit {
+/** simple-git at `dir` (loaded on first use: a run with an intact clone needs it only to read a tree). */
+export async function gitAt(dir: string, timeoutMs: number = DEFAULTS.gitTimeoutMs, signal?: AbortSignal): Promise<SimpleGit> {
+  const { simpleGit } = await import('simple-git');
   // simple-git guards these variables against injection; here they are ours, set from constants above.
   return simpleGit({
     baseDir: dir,
@@ -80,7 +81,7 @@ async function createClone(repoDir: string, url: string): Promise<void> {
   const tmp = `${repoDir}.new-${process.pid}`;
   await fsp.rm(tmp, { recursive: true, force: true });
   await fsp.mkdir(tmp);
-  const git = gitAt(tmp);
+  const git = await gitAt(tmp);
   await git.init(true);
   await git.addRemote('origin', url);
   await fsp.rm(repoDir, { recursive: true, force: true });
@@ -231,7 +232,7 @@ export interface TreeEntry { mode: string; type: 'blob' | 'tree' | 'commit'; oid
 /** Lists a tree (recursively or not) at `commit`, limited to `prefix`. */
 export async function lsTree(repoDir: string, commit: string, prefix: string, recursive: boolean): Promise<TreeEntry[]> {
   const args = ['ls-tree', '-z', '-l', '--full-tree', ...(recursive ? ['-r'] : []), commit, '--', prefix];
-  const out = await gitAt(repoDir).raw(args);
+  const out = await (await gitAt(repoDir)).raw(args);
   return out
     .split('\0')
     .filter((l) => l !== '')

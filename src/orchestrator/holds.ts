@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpdatesError } from '../core/errors.js';
 import { mkdirTraversable, writeJsonAtomic } from '../core/fs-atomic.js';
 import { readOne } from './installed.js';

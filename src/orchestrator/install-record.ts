@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { errnoCode } from '../core/errno.js';
 import { BUNDLE_FILE, INSTALL_RECORD } from './layout.js';
 

@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import semver from 'semver';
-import { z } from 'zod';
+import * as z from 'zod';
 import { errnoCode } from '../core/errno.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { Logger } from '../core/logger.js';

@@ -10,7 +10,8 @@ import { ModuleBroker, resolveOwnFiles } from '../broker/broker.js';
 import type { OwnFiles } from '../broker/paths.js';
 import { recordingBackend, systemctlBackend } from '../broker/services.js';
 import type { ServiceBackend } from '../broker/services.js';
-import { SandboxPool } from '../sandbox/supervisor/pool.js';
+import type { SandboxPool } from '../sandbox/supervisor/pool.js';
+import { poolOf } from './phase2-pool.js';
 import type { ModuleOutcome } from '../sandbox/supervisor/pool.js';
 import { DEFAULTS } from '../core/defaults.js';
 import type { PlannedChange } from '../broker/planner.js';
@@ -73,16 +74,6 @@ export interface RunnableModule {
 /** A module's outcome in the sandbox; in check mode with what it would have changed. */
 export interface SandboxOutcome extends ModuleOutcome {
   planned?: { changes: readonly PlannedChange[]; dropped: number };
-}
-
-/** A new sandbox pool as `options` configure it. */
-function poolOf(options: Phase2Options, logger: Logger): SandboxPool {
-  return new SandboxPool({
-    size: options.poolSize ?? DEFAULTS.poolSize,
-    logger: logger.child({ zone: 'sandbox' }),
-    ...(options.sandboxUser !== undefined ? { user: options.sandboxUser } : {}),
-    ...(options.sandboxMemoryMb !== undefined ? { memoryLimitMb: options.sandboxMemoryMb } : {}),
-  });
 }
 
 /**
@@ -151,9 +142,12 @@ export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise
 /**
  * Builds the Phase 2 step of a run; in check mode (ctx.check) it plans the modules' runs instead (checkModules).
  * Its `prestart` starts the sandbox process and workers ahead, while Phase 1 runs; Phase 2 then uses them, and the
- * returned function ends them when Phase 2 does not run.
+ * returned function ends them when Phase 2 does not run. `started`: a pool the caller started even earlier (the
+ * CLI, before it loads the run machinery), made with poolOf(options) and the run's logger; the first prestart
+ * takes it instead of making one.
  */
-export function createPhase2(options: Phase2Options): Phase2 {
+export function createPhase2(options: Phase2Options, started?: SandboxPool): Phase2 {
+  let adopt = started;
   let early: { pool: SandboxPool; stopOnInterrupt: () => void } | undefined;
   /** The pool started ahead, now the caller's to close (withSandbox's own interrupt handler takes over). */
   const take = (): SandboxPool | undefined => {
@@ -184,7 +178,8 @@ export function createPhase2(options: Phase2Options): Phase2 {
     }, take());
   phase2.prestart = (logger) => {
     void take()?.destroy();
-    const pool = poolOf(options, logger);
+    const pool = adopt ?? poolOf(options, logger);
+    adopt = undefined;
     // An interrupted run stops it at once, like the sandbox of a running Phase 2.
     early = { pool, stopOnInterrupt: onInterrupt(() => pool.destroy()) };
     pool.warm();

@@ -9,7 +9,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { flipSymlink, readLinkOrUndefined, writeJsonAtomic } from '../core/fs-atomic.js';
 
 export const releasesDir = (installRoot: string): string => path.join(installRoot, 'releases');

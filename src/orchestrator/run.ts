@@ -38,6 +38,8 @@ import type { TrustPolicy } from './trust.js';
 
 
 export interface RunConfig {
+  /** The run's id (in its log lines and report); default: a new one. */
+  runId?: string;
   repoUrl: string;
   branch: string;
   /** The install root, already mapped under --root. */
@@ -102,7 +104,7 @@ export interface Phase2 {
 /** Performs one run. Throws only for usage errors (E_USAGE, E_CONFIG) and a held lock (E_LOCKED). */
 export async function performRun(cfg: RunConfig): Promise<RunReport> {
   const layout = layoutOf(cfg.installRoot);
-  const runId = randomUUID().slice(0, 8);
+  const runId = cfg.runId ?? randomUUID().slice(0, 8);
   const logger = cfg.logger.child({ run: runId });
   const started = Date.now();
   const report: RunReport = {

@@ -46,7 +46,7 @@ const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
  * is unusable; then nothing was made current.
  */
 export async function stageRelease(o: StageReleaseOptions): Promise<string> {
-  const tree = (await gitAt(o.repoDir).raw(['rev-parse', `${o.commit}^{tree}`])).trim();
+  const tree = (await (await gitAt(o.repoDir)).raw(['rev-parse', `${o.commit}^{tree}`])).trim();
   const dirName = `${o.version}-${tree.slice(0, 12)}`;
   const parent = releasesDir(o.installRoot);
   const final = path.join(parent, dirName);

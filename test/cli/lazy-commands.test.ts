@@ -68,4 +68,7 @@ test('the CLI bundle the launcher runs leaves piscina, ses and esbuild outside, 
   }
   assert.match(code, /^\/\/ node_modules\/zod\//m, 'zod is bundled (the check above would see a bundled package)');
   assert.match(code, /import\("esbuild"\)/, 'esbuild is loaded by name, where the hook sees it');
+  // zod's messages come from its English locale alone: the other locales (about 590 KB) would load at each start.
+  const locales = new Set([...code.matchAll(/^\/\/ node_modules\/zod\/v4\/locales\/([\w-]+)\.js$/gm)].map((m) => m[1]));
+  assert.deepEqual([...locales], ['en']);
 });

@@ -37,3 +37,10 @@ test('imports against the layers fail the lint', async () => {
   const sdk = await rulesFiredOn(`src/sdk/lint-probe-${process.pid}.ts`, "import { DEFAULTS } from '../core/defaults.js';\nexport const x = DEFAULTS;\n");
   assert.deepEqual(sdk, ['no-restricted-imports']);
 });
+
+test("classic zod's z export fails the lint in src/ (it takes every locale into the bundle); the namespace import passes", async () => {
+  const named = await rulesFiredOn(`src/core/lint-probe-${process.pid}.ts`, "import { z } from 'zod';\nexport const s = z.string();\n");
+  assert.deepEqual(named, ['no-restricted-syntax']);
+  const namespace = await rulesFiredOn(`src/core/lint-probe-${process.pid}.ts`, "import * as z from 'zod';\nexport const s = z.string();\n");
+  assert.deepEqual(namespace, []);
+});

@@ -9,7 +9,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpdatesError, messageOf } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fs-atomic.js';
 import { MODULE_NAME_RE, deepFreeze } from '../../core/manifest.js';
