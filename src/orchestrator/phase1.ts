@@ -59,36 +59,26 @@ const DONE_STATUS: Record<'install' | 'update' | 'repair', UpdateStatus> = { ins
 export async function runPhase1(o: Phase1Options, report: RunReport, journal: Journal): Promise<Phase1Result> {
   const result: Phase1Result = { updated: new Map(), updatesAvailable: false, available: new Map() };
   const { layout, logger } = o;
-  if (!o.checkOnly) {
-    const removed = await collectGarbage(layout);
-    if (removed.length > 0) logger.info({ removed }, 'removed leftovers of an interrupted run');
-  }
-  // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
-  // Read once: the sync below changes nothing live, so this is also what the plan compares with.
-  const installed = await readInstalled(layout, { verify: true });
-  if (!o.checkOnly) await refreshIndex(o, undefined, installed);
+  // The fetch (other processes) runs while this process reads what is installed: neither depends on the other.
   logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
-  let commit: string;
+  const syncing = sync(o, report, journal);
+  let installed: InstalledModule[];
   try {
-    const sync = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger, ...(o.maxFetchBytes ? { maxFetchBytes: o.maxFetchBytes } : {}),
-      ...(o.fetchTimeoutMs !== undefined ? { timeoutMs: o.fetchTimeoutMs } : {}) });
-    commit = sync.commit;
-    report.repository.commit = commit;
-    report.repository.recloned = sync.recloned;
-    if (o.trust.allowedSigners !== undefined) {
-      await verifySignature(o.repoDir, commit, o.trust.allowedSigners);
-      report.repository.signature = 'verified';
+    if (!o.checkOnly) {
+      const removed = await collectGarbage(layout);
+      if (removed.length > 0) logger.info({ removed }, 'removed leftovers of an interrupted run');
     }
-    confirmHistory(o, journal);
-    if ((await checkDescent(o.repoDir, journal.lastCommit, commit, o.trust)) === 'rewritten-allowed') {
-      logger.warn({ from: journal.lastCommit, to: commit }, 'the remote history was rewritten; accepted because of --allow-history-rewrite');
-    }
+    // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
+    // Read once: the sync changes nothing live, so this is also what the plan compares with.
+    installed = await readInstalled(layout, { verify: true });
+    if (!o.checkOnly) await refreshIndex(o, undefined, installed);
   } catch (err) {
-    const e = err instanceof UpdatesError ? err : (fsErrorOf(err) ?? new UpdatesError('E_SYNC_UNREACHABLE', { url: o.repoUrl, branch: o.branch, detail: messageOf(err) }));
-    logger.error({ code: e.code }, e.message);
-    report.errors.push({ code: e.code, message: e.message });
-    return result;
+    // No git process of this run outlives it (the lock is released when the run fails).
+    await syncing;
+    throw err;
   }
+  const commit = await syncing;
+  if (commit === undefined) return result;
   if (journal.lastCommit !== undefined && journal.lastCommit !== commit) {
     logger.info({ from: journal.lastCommit.slice(0, 12), to: commit.slice(0, 12) }, 'repository moved');
   }
@@ -132,6 +122,33 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
     await refreshIndex(o, snapshot.rootIndex?.metadata.channel, pending.length === 0 ? installed : undefined);
   }
   return result;
+}
+
+/**
+ * Fetches, then checks the commit (signature, history); its commit, or undefined when the run cannot go on from
+ * the repository (the error is in the report and the log). Never rejects.
+ */
+async function sync(o: Phase1Options, report: RunReport, journal: Journal): Promise<string | undefined> {
+  try {
+    const synced = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger: o.logger, ...(o.maxFetchBytes ? { maxFetchBytes: o.maxFetchBytes } : {}),
+      ...(o.fetchTimeoutMs !== undefined ? { timeoutMs: o.fetchTimeoutMs } : {}) });
+    report.repository.commit = synced.commit;
+    report.repository.recloned = synced.recloned;
+    if (o.trust.allowedSigners !== undefined) {
+      await verifySignature(o.repoDir, synced.commit, o.trust.allowedSigners);
+      report.repository.signature = 'verified';
+    }
+    confirmHistory(o, journal);
+    if ((await checkDescent(o.repoDir, journal.lastCommit, synced.commit, o.trust)) === 'rewritten-allowed') {
+      o.logger.warn({ from: journal.lastCommit, to: synced.commit }, 'the remote history was rewritten; accepted because of --allow-history-rewrite');
+    }
+    return synced.commit;
+  } catch (err) {
+    const e = err instanceof UpdatesError ? err : (fsErrorOf(err) ?? new UpdatesError('E_SYNC_UNREACHABLE', { url: o.repoUrl, branch: o.branch, detail: messageOf(err) }));
+    o.logger.error({ code: e.code }, e.message);
+    report.errors.push({ code: e.code, message: e.message });
+    return undefined;
+  }
 }
 
 /** The installed modules the snapshot need not read again: intact, with a valid manifest and a known tree. */
