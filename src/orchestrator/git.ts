@@ -88,38 +88,60 @@ async function createClone(repoDir: string, url: string): Promise<void> {
   await fsp.rename(tmp, repoDir);
 }
 
-/** Total size of the files under `dir`, bytes. */
-async function treeSize(dir: string): Promise<number> {
-  let total = 0;
-  const entries = await fsp.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+/** What a clone's objects folder holds: its total size, its packs and its loose objects. */
+interface ObjectStats { bytes: number; packs: number; loose: number }
+
+/** Sizes and counts of the files under a clone's `objects` folder (one walk). */
+async function objectStats(objects: string): Promise<ObjectStats> {
+  const stats: ObjectStats = { bytes: 0, packs: 0, loose: 0 };
+  const entries = await fsp.readdir(objects, { withFileTypes: true, recursive: true }).catch(() => []);
   for (const e of entries) {
     if (!e.isFile()) continue;
+    const dir = path.basename(e.parentPath);
+    if (dir === 'pack' && e.name.endsWith('.pack')) stats.packs += 1;
+    else if (/^[0-9a-f]{2}$/.test(dir)) stats.loose += 1;
     const st = await fsp.stat(path.join(e.parentPath, e.name)).catch(() => undefined);
-    total += st?.size ?? 0;
+    stats.bytes += st?.size ?? 0;
   }
-  return total;
+  return stats;
+}
+
+/**
+ * git's own thresholds for `gc --auto` (gc.auto, gc.autoPackLimit: it packs above them). A fetch does not start maintenance itself
+ * (maintenance.auto=false: one process less per run); the clone is packed here, in the foreground, once it
+ * exceeds them, so it stays as compact as git keeps it and nothing of the run outlives it.
+ */
+const LOOSE_OBJECTS_LIMIT = 6700;
+const PACKS_LIMIT = 50;
+
+/** Packs the clone when git's thresholds say so; a failure only leaves it unpacked until the next run. */
+async function maintainClone(repoDir: string, stats: ObjectStats, logger: Logger): Promise<void> {
+  if (stats.loose <= LOOSE_OBJECTS_LIMIT && stats.packs <= PACKS_LIMIT) return;
+  logger.info({ loose: stats.loose, packs: stats.packs }, 'packing the local clone');
+  const { code } = await gitOut(repoDir, ['-c', 'gc.autoDetach=false', 'maintenance', 'run', '--auto', '--quiet']);
+  if (code !== 0) logger.warn({ code }, 'packing the local clone failed; it is tried again on the next run');
 }
 
 /**
  * Fetches the branch into its tracking ref. A watchdog stops the fetch when the clone's objects grow by more
  * than `maxBytes`, so a hostile remote cannot fill the disk; git's own timeout bounds its duration.
  */
-async function fetchBranch(repoDir: string, url: string, branch: string, maxBytes: number, timeoutMs?: number): Promise<void> {
+async function fetchBranch(repoDir: string, url: string, branch: string, maxBytes: number, logger: Logger, timeoutMs?: number): Promise<void> {
   const objects = path.join(repoDir, 'objects');
-  const before = await treeSize(objects);
+  const before = (await objectStats(objects)).bytes;
   const ac = new AbortController();
   let checking = false;
   const watchdog = setInterval(() => {
     if (checking) return;
     checking = true;
-    void treeSize(objects).then((size) => {
+    void objectStats(objects).then(({ bytes }) => {
       checking = false;
-      if (size - before > maxBytes) ac.abort();
+      if (bytes - before > maxBytes) ac.abort();
     });
   }, 200);
   const tooLarge = () => new UpdatesError('E_FETCH_TOO_LARGE', { url, limitMb: String(Math.round(maxBytes / 2 ** 20)) });
   try {
-    await gitNetwork(repoDir, [...FSCK_CONFIG, 'fetch', '--no-tags', '--prune', '--force', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`], { signal: ac.signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+    await gitNetwork(repoDir, [...FSCK_CONFIG, '-c', 'maintenance.auto=false', 'fetch', '--no-tags', '--prune', '--force', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`], { signal: ac.signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   } catch (err) {
     if (ac.signal.aborted) {
       await removeFetchLeftovers(objects);
@@ -136,10 +158,12 @@ async function fetchBranch(repoDir: string, url: string, branch: string, maxByte
   }
   // A fetch quicker than the watchdog's tick is caught here. The clone is only a cache: dropping it discards
   // the oversized objects, and the next run fetches anew (and is refused again while the remote stays too large).
-  if ((await treeSize(objects)) - before > maxBytes) {
+  const after = await objectStats(objects);
+  if (after.bytes - before > maxBytes) {
     await fsp.rm(repoDir, { recursive: true, force: true });
     throw tooLarge();
   }
+  await maintainClone(repoDir, after, logger);
 }
 
 /**
@@ -197,7 +221,7 @@ export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
     recloned = true;
   }
   try {
-    await fetchBranch(repoDir, url, branch, maxBytes, opts.timeoutMs);
+    await fetchBranch(repoDir, url, branch, maxBytes, logger, opts.timeoutMs);
   } catch (err) {
     if (err instanceof UpdatesError) throw err;
     if (err instanceof GitTimeoutError) throw new UpdatesError('E_SYNC_UNREACHABLE', { url, branch, detail: err.message });
@@ -207,7 +231,7 @@ export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
     await createClone(repoDir, url);
     recloned = true;
     try {
-      await fetchBranch(repoDir, url, branch, maxBytes, opts.timeoutMs);
+      await fetchBranch(repoDir, url, branch, maxBytes, logger, opts.timeoutMs);
     } catch (err2) {
       if (err2 instanceof UpdatesError) throw err2;
       throw new UpdatesError('E_SYNC_UNREACHABLE', { url, branch, detail: firstLine(messageOf(err2)) });

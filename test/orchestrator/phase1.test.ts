@@ -1,5 +1,6 @@
 // Phase 1 end to end against real git repositories: install, no-op, bump, invalid input, rewritten history.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -162,3 +163,34 @@ test('stray files in the clone never reach an install: modules are read from the
 function readdirNoHidden(dir: string): string[] {
   return readdirSync(dir).filter((n) => !n.startsWith('.') && n !== 'previous');
 }
+
+test('the local clone is packed once it reaches git\'s own pack limit, and left alone below it', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  await runPhase1Only(root, repo.url);
+  const clone = path.join(root, 'state', 'repo.git');
+  const packs = (): number => readdirSync(path.join(clone, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
+  const fetchAsPack = (): void => {
+    // unpackLimit=1: git keeps what each fetch brings as a pack of its own, as large fetches do.
+    execFileSync('git', ['--git-dir', clone, '-c', 'fetch.unpackLimit=1', 'fetch', '-q', 'origin', '+refs/heads/main:refs/remotes/origin/main'], { env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } });
+  };
+  for (let i = 0; i < 3; i++) {
+    repo.commit({ [`notes/few-${i}.txt`]: `${i}\n` });
+    fetchAsPack();
+  }
+  const few = packs();
+  assert.ok(few >= 3, `the clone has ${few} packs`);
+  assert.equal((await runPhase1Only(root, repo.url)).exitCode, 0);
+  assert.equal(packs(), few, 'a clone below the limit is not repacked');
+  while (packs() <= 50) {
+    repo.commit({ [`notes/many-${packs()}.txt`]: `${packs()}\n` });
+    fetchAsPack();
+  }
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
+  assert.ok(packs() < 10, `the run packed the clone (${packs()} packs left)`);
+  // Still a working clone: the next change installs.
+  repo.commit(moduleFiles('gamma', { version: '2.3.0' }));
+  assert.equal((await runPhase1Only(root, repo.url)).exitCode, 0);
+  assert.equal(liveVersions(root)['gamma'], '2.3.0');
+});
