@@ -66,13 +66,50 @@ function gitOut(repoDir: string, args: readonly string[]): Promise<{ code: numbe
   });
 }
 
-/** Whether `repoDir` is a bare repository whose origin is `url`: one git process reads both settings. */
+/**
+ * Whether `repoDir` is a bare repository whose origin is `url`. The clone's config file is read directly when it
+ * is as plain as createClone() writes it; anything else in it (an include, quoting, a key twice) is left to git.
+ */
 async function isUsableClone(repoDir: string, url: string): Promise<boolean> {
   if (!(await fsp.stat(repoDir).then((st) => st.isDirectory(), () => false))) return false;
+  const plain = await fsp.readFile(path.join(repoDir, 'config'), 'utf8').then(plainConfig, () => undefined);
   // `--git-dir`: a folder that is no repository (or a damaged one) yields nothing, never a parent's settings.
-  const { stdout } = await gitOut(repoDir, ['--git-dir', repoDir, 'config', '--get-regexp', '^(core\\.bare|remote\\.origin\\.url)$']);
-  const settings = new Map(stdout.split('\n').filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+  const settings = plain ?? (await gitConfig(repoDir));
   return settings.get('core.bare') === 'true' && settings.get('remote.origin.url') === url;
+}
+
+/** core.bare and remote.origin.url as git reads them (one process). */
+async function gitConfig(repoDir: string): Promise<Map<string, string>> {
+  const { stdout } = await gitOut(repoDir, ['--git-dir', repoDir, 'config', '--get-regexp', '^(core\\.bare|remote\\.origin\\.url)$']);
+  return new Map(stdout.split('\n').filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+}
+
+const SECTION_LINE = /^\s*\[([A-Za-z0-9.-]+)(?:\s+"([^"\\]*)")?\]\s*$/;
+const KEY_LINE = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*([^"\\#;]*?))?\s*$/;
+
+/**
+ * Every key of a git config file as `section.subsection.key` (value, or "true" for a bare key), when the file uses
+ * nothing but plain sections and unquoted values, and no key twice; undefined otherwise (git reads it then).
+ */
+export function plainConfig(text: string): Map<string, string> | undefined {
+  const out = new Map<string, string>();
+  let section: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const head = SECTION_LINE.exec(line);
+    if (head !== null) {
+      const name = (head[1] as string).toLowerCase();
+      if (name === 'include' || name === 'includeif') return undefined;
+      section = head[2] !== undefined ? `${name}.${head[2]}` : name;
+      continue;
+    }
+    const kv = KEY_LINE.exec(line);
+    if (kv === null || section === undefined) return undefined;
+    const key = `${section}.${(kv[1] as string).toLowerCase()}`;
+    if (out.has(key)) return undefined;
+    out.set(key, kv[2] ?? 'true');
+  }
+  return out;
 }
 
 /** Makes a new empty bare clone in a temp folder and moves it into place, so a crash never leaves half a repo. */
