@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError } from '../core/errors.js';
-import { MODULE_NAME_RE } from '../core/manifest.js';
+import { MODULE_NAME_RE } from '../core/module-name.js';
 import { didYouMean } from '../core/suggest.js';
 import { SETTINGS, flagOf, flagValue, validateSettings } from './settings-schema.js';
 import type { Settings } from './settings-schema.js';

@@ -2,8 +2,11 @@
  * The one schema of the run settings, shared by config.json and the command line: each setting has a
  * config key (snake_case, as in the seed's JSON files), a flag and a field of `Settings`. Both sources are
  * validated by `settingsSchema`, so a value refused in one is refused in the other, with the same reason.
+ * zod/mini (with zod's English messages, zod-messages.ts): every command parses its flags with this schema before
+ * anything else, and classic zod would be the largest part of what `updates` loads to get there.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-messages.js';
 import { DEFAULTS } from '../core/defaults.js';
 import { didYouMean } from '../core/suggest.js';
 import { NOTIFY_ON } from '../orchestrator/notify.js';
@@ -31,26 +34,29 @@ export interface Settings {
   metricsFile?: string;
 }
 
-const absolute = (what: string) => z.string().min(1).refine((p) => p.startsWith('/'), `${what} must be an absolute path`);
+const nonEmpty = () => z.string().check(z.minLength(1));
+const absolute = (what: string) => nonEmpty().check(z.refine((p) => p.startsWith('/'), `${what} must be an absolute path`));
+const positive = () => z.number().check(z.positive());
+const whole = () => z.number().check(z.int('must be a whole number'));
 
 /** config.json's keys; a flag with the same name in kebab-case sets the same value. */
 export const settingsSchema = z.strictObject({
-  repo_url: z.string().min(1).optional(),
-  branch: z.string().min(1).optional(),
-  local_repo: absolute('the private clone').optional(),
-  require_signed: z.boolean().optional(),
-  allowed_signers: absolute('the allowed-signers file').optional(),
-  allow_history_rewrite: z.boolean().optional(),
-  max_fetch_mb: z.number().positive().optional(),
-  fetch_timeout: z.number().positive().max(DEFAULTS.maxFetchTimeoutSeconds, `must be at most ${DEFAULTS.maxFetchTimeoutSeconds} seconds (a day)`).optional(),
-  module_timeout: z.number().positive().max(DEFAULTS.maxModuleTimeoutSeconds, `must be at most ${DEFAULTS.maxModuleTimeoutSeconds} seconds (about 24 days)`).optional(),
-  pool_size: z.number().int('must be a whole number').positive().max(DEFAULTS.maxPoolSize, `must be at most ${DEFAULTS.maxPoolSize}`).optional(),
-  services: z.enum(['systemctl', 'record']).optional(),
-  sandbox_user: z.string().min(1).optional(),
-  sandbox_memory_mb: z.number().int('must be a whole number').min(256, 'must be at least 256 (MB)').optional(),
-  notify_command: z.array(z.string().min(1), 'must be a command as an array of strings, e.g. ["/usr/local/bin/notify", "--to", "ops"]').min(1).optional(),
-  notify_on: z.enum(NOTIFY_ON, `must be ${NOTIFY_ON.slice(0, -1).join(', ')} or ${NOTIFY_ON.at(-1) ?? ''}`).optional(),
-  metrics_file: absolute('the metrics file').optional(),
+  repo_url: z.optional(nonEmpty()),
+  branch: z.optional(nonEmpty()),
+  local_repo: z.optional(absolute('the private clone')),
+  require_signed: z.optional(z.boolean()),
+  allowed_signers: z.optional(absolute('the allowed-signers file')),
+  allow_history_rewrite: z.optional(z.boolean()),
+  max_fetch_mb: z.optional(positive()),
+  fetch_timeout: z.optional(positive().check(z.maximum(DEFAULTS.maxFetchTimeoutSeconds, `must be at most ${DEFAULTS.maxFetchTimeoutSeconds} seconds (a day)`))),
+  module_timeout: z.optional(positive().check(z.maximum(DEFAULTS.maxModuleTimeoutSeconds, `must be at most ${DEFAULTS.maxModuleTimeoutSeconds} seconds (about 24 days)`))),
+  pool_size: z.optional(whole().check(z.positive(), z.maximum(DEFAULTS.maxPoolSize, `must be at most ${DEFAULTS.maxPoolSize}`))),
+  services: z.optional(z.enum(['systemctl', 'record'])),
+  sandbox_user: z.optional(nonEmpty()),
+  sandbox_memory_mb: z.optional(whole().check(z.minimum(256, 'must be at least 256 (MB)'))),
+  notify_command: z.optional(z.array(nonEmpty(), 'must be a command as an array of strings, e.g. ["/usr/local/bin/notify", "--to", "ops"]').check(z.minLength(1))),
+  notify_on: z.optional(z.enum(NOTIFY_ON, `must be ${NOTIFY_ON.slice(0, -1).join(', ')} or ${NOTIFY_ON.at(-1) ?? ''}`)),
+  metrics_file: z.optional(absolute('the metrics file')),
 });
 export type SettingsFile = z.infer<typeof settingsSchema>;
 export type SettingKey = keyof SettingsFile;

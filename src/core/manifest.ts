@@ -11,9 +11,12 @@ import { capabilityProblems } from './capability-rules.js';
 import { DEFAULTS } from './defaults.js';
 import { isKernelPath } from './protected-paths.js';
 import { didYouMean } from './suggest.js';
+import { describeIssues } from './issues.js';
+import { MODULE_NAME_RE } from './module-name.js';
 
-/** Folder names a module may have: they become path components and log fields. */
-export const MODULE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+// Light modules of their own, so that what needs only these (the flag parser, the sandbox) does not load zod.
+export { MODULE_NAME_RE } from './module-name.js';
+export { describeIssues } from './issues.js';
 
 /**
  * The message for keys a strict object does not know: each one named, with the closest known key when it looks
@@ -117,13 +120,6 @@ export type RootIndex = z.output<typeof rootIndexSchema>;
 
 /** Result of reading a manifest: the parsed value or a human-readable reason. */
 export type ManifestResult = { ok: true; manifest: ModuleManifest } | { ok: false; reason: string };
-
-/** Formats zod issues as one line: "metadata.schema_version: schema_version is missing; ...". */
-export function describeIssues(error: { readonly issues: readonly z.core.$ZodIssue[] }): string {
-  return error.issues
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.code === 'unrecognized_keys' ? `top level: ${i.message}` : i.message))
-    .join('; ');
-}
 
 /** Parses a module's index.json text; checks the declared name (if any) matches the folder name. */
 export function parseModuleManifest(text: string, folderName: string): ManifestResult {

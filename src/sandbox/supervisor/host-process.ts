@@ -11,7 +11,7 @@ import type { BrokerRelay } from './relay.js';
 import type { ModuleJob, ModuleOutcome } from '../wire/task.js';
 import type { MemoryCgroup } from './cgroup.js';
 import { HOST_PROTOCOL_VERSION, toHostSchema, toMainSchema } from '../wire/host.js';
-import { describeIssues } from '../../core/manifest.js';
+import { describeIssues } from '../../core/issues.js';
 import type { SettledMessage, ToHost, ToMain } from '../wire/host.js';
 import { pipeLines } from './stdio-log.js';
 
