@@ -19,8 +19,8 @@ export type Stages = Record<(typeof STAGES)[number]['name'], number>;
 /** Each stage ends at the first log line matching `to`, and starts where the one before it ended. */
 const STAGES = [
   { name: 'start-up', to: /^starting update orchestration/, what: 'node, loading the CLI, settings, lock' },
-  { name: 'prepare', to: /^syncing repository/, what: 'leftovers, journal, installed modules read and verified, index' },
-  { name: 'sync', to: /^orchestrator: running/, what: 'fetch, commit read' },
+  { name: 'prepare', to: /^syncing repository/, what: 'obstacles, journal' },
+  { name: 'sync', to: /^orchestrator: running/, what: 'fetch and commit read, beside leftovers, installed modules read and verified, index' },
   { name: 'plan', to: /^schema updates needed/, what: 'semver plan' },
   { name: 'to Phase 2', to: /^running \d+ enabled module/, what: 'journal, self-update check' },
   { name: 'first module', to: /^✓ module /, what: 'incl. any wait for the sandbox' },
