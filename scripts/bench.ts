@@ -15,6 +15,9 @@
  *    `git fetch` of the same clone, measured in the same rounds), `--version`, and the peak RSS of the whole
  *    process tree (orchestrator, sandbox process, git).
  *
+ * 6. The real CLI on runs where every one of 20 and 100 modules (and 1000 without --quick) was bumped: install and
+ *    first run of each, as compare.py's bump_all; and what one more module costs, steady and bumped.
+ *
  * Prints a table, then one line `BENCH {json}`. Exits 0 unless the bench itself crashed.
  */
 import { execFileSync } from 'node:child_process';
@@ -28,14 +31,14 @@ import type { Compiled } from './bench/compiled.js';
 import { benchBumped, benchSteady } from './bench/orchestrator.js';
 import type { BumpedResult, Problems, SteadyResult } from './bench/orchestrator.js';
 import { cleanupTempDirs, round1, round2 } from './bench/util.js';
-import { benchCliSteady, STAGE_NOTES } from './bench/cli-run.js';
-import type { CliSteadyResult } from './bench/cli-run.js';
+import { benchCliBumped, benchCliSteady, STAGE_NOTES } from './bench/cli-run.js';
+import type { CliBumpedResult, CliSteadyResult } from './bench/cli-run.js';
 
 const quick = process.argv.includes('--quick');
 
 const CONFIG = quick
-  ? { isoReps: 3, bareModules: 16, sandboxModules: 40, coldReps: 2, steadyN: [20, 100], steadyReps: 2, bumpedN: [20], bumpedReps: 3, warmup: 1, cliN: [20, 100], cliReps: 3 }
-  : { isoReps: 5, bareModules: 40, sandboxModules: 100, coldReps: 3, steadyN: [20, 100], steadyReps: 5, bumpedN: [20, 100], bumpedReps: 5, warmup: 1, cliN: [20, 100, 1000], cliReps: 5 };
+  ? { isoReps: 3, bareModules: 16, sandboxModules: 40, coldReps: 2, steadyN: [20, 100], steadyReps: 2, bumpedN: [20], bumpedReps: 3, warmup: 1, cliN: [20, 100], cliReps: 3, cliBumped: [[20, 3], [100, 3]] as [number, number][] }
+  : { isoReps: 5, bareModules: 40, sandboxModules: 100, coldReps: 3, steadyN: [20, 100], steadyReps: 5, bumpedN: [20, 100], bumpedReps: 5, warmup: 1, cliN: [20, 100, 1000], cliReps: 5, cliBumped: [[20, 5], [100, 5], [1000, 2]] as [number, number][] };
 
 /** The seed's own figures on this machine (ARCHITECTURE.md), for context only: not measured here. */
 const SEED_MS: Record<string, number> = { steady20: 190, steady100: 633, bumped100: 972 };
@@ -146,6 +149,7 @@ async function main(): Promise<void> {
   }
 
   const cli: CliSteadyResult[] = [];
+  const bumpedCli: CliBumpedResult[] = [];
   if (compiled !== undefined) {
     execFileSync(process.execPath, ['scripts/prebuild-sandbox.mjs'], { cwd: compiled.root, stdio: 'ignore' });
     for (const n of CONFIG.cliN) {
@@ -162,6 +166,25 @@ async function main(): Promise<void> {
       if (r.sandboxStartMs !== undefined) rows.push({ section: 'cli', what: `${n}: sandbox process start (while Phase 1 runs)`, value: ms(r.sandboxStartMs, 0), baseline: '', ratio: '' });
       rows.push({ section: 'cli', what: `${n}: updates --version`, value: ms(r.versionMs, 0), baseline: `node -e 0 ${ms(r.nodeMs, 0)}`, ratio: ratio(r.versionMs, r.nodeMs) });
       if (r.peakTreeRssMb !== undefined) rows.push({ section: 'cli', what: `${n}: peak RSS, whole process tree`, value: `${r.peakTreeRssMb.toFixed(0)} MB`, baseline: '', ratio: '' });
+    }
+    // What one more module costs a steady run: the slope between the smallest and each larger N.
+    const first = cli[0];
+    for (const c of cli.slice(1)) {
+      if (first === undefined) break;
+      rows.push({ section: 'cli', what: `steady, cost per extra module (${first.n} → ${c.n})`, value: ms((c.totalMs - first.totalMs) / (c.n - first.n), 2), baseline: '', ratio: '' });
+    }
+    for (const [n, reps] of CONFIG.cliBumped) {
+      log(`6. the CLI, every one of ${n} modules bumped`);
+      const r = await benchCliBumped(n, reps, n >= 1000 ? 0 : CONFIG.warmup);
+      problems.count += r.failures;
+      bumpedCli.push(r);
+      rows.push({ section: 'cli', what: `${n} modules all bumped: install and run (whole process)`, value: ms(r.totalMs, 0), baseline: `node -e 0 ${ms(r.nodeMs, 0)}`, ratio: ratio(r.totalMs, r.nodeMs) });
+      rows.push({ section: 'cli', what: `${n} modules all bumped, per module`, value: ms(r.totalMs / n, 2), baseline: '', ratio: '' });
+    }
+    const b0 = bumpedCli[0];
+    for (const b of bumpedCli.slice(1)) {
+      if (b0 === undefined) break;
+      rows.push({ section: 'cli', what: `all bumped, cost per extra module (${b0.n} → ${b.n})`, value: ms((b.totalMs - b0.totalMs) / (b.n - b0.n), 2), baseline: '', ratio: '' });
     }
   } else log('5. the CLI: skipped (dist/ could not be built)');
 
@@ -197,6 +220,7 @@ async function main(): Promise<void> {
         ...(c.sandboxStartMs !== undefined ? { sandbox_start_ms: c.sandboxStartMs } : {}), ...(c.peakTreeRssMb !== undefined ? { peak_tree_rss_mb: round1(c.peakTreeRssMb) } : {}),
       }]),
     ),
+    cli_bumped: Object.fromEntries(bumpedCli.map((b) => [`n${b.n}`, { total_ms: round1(b.totalMs), per_module_ms: round2(b.totalMs / b.n), node_ms: round1(b.nodeMs) }])),
     problems: problems.count,
     total_s: round1(totalS),
   };

@@ -48,14 +48,14 @@ function setup(n: number, bin: string): Setup {
   return { dir, remote, root, clone: layoutOf(path.join(root, 'inst')).repoDir, n, bin };
 }
 
-function writeModules(work: string, n: number): void {
+function writeModules(work: string, n: number, version = '1.0.1'): void {
   mkdirSync(path.join(work, 'modules'), { recursive: true });
   writeFileSync(path.join(work, 'index.json'), JSON.stringify({ metadata: { schema_version: '0.0.1', channel: 'stable' } }));
   for (let i = 1; i <= n; i++) {
     const name = `mod${String(i).padStart(4, '0')}`;
     const m = path.join(work, 'modules', name);
-    mkdirSync(m);
-    writeFileSync(path.join(m, 'index.json'), JSON.stringify({ metadata: { schema_version: '1.0.1', name, description: 'synthetic', enabled: true, priority: i } }));
+    mkdirSync(m, { recursive: true });
+    writeFileSync(path.join(m, 'index.json'), JSON.stringify({ metadata: { schema_version: version, name, description: 'synthetic', enabled: true, priority: i } }));
     writeFileSync(path.join(m, 'index.ts'), "import { log } from 'updates-orchestrator/sdk';\nexport async function main() {\n  log.info('synthetic module ran');\n  return { success: true };\n}\n");
   }
 }
@@ -175,4 +175,41 @@ export async function benchCliSteady(n: number, reps: number, warmup: number, wi
     ...(rss?.peakTreeRssMb !== undefined ? { peakTreeRssMb: rss.peakTreeRssMb } : {}),
     failures,
   };
+}
+
+export interface CliBumpedResult {
+  n: number;
+  /** Median of whole runs that install N bumped modules and run them (each on its first run). */
+  totalMs: number;
+  nodeMs: number;
+  failures: number;
+}
+
+/**
+ * `reps` runs of the CLI, each after a commit that bumps every one of the N modules (as compare.py's bump_all), so
+ * each run installs N modules and then runs them all on trial; interleaved with `node -e 0`.
+ */
+export async function benchCliBumped(n: number, reps: number, warmup: number, bin = BIN): Promise<CliBumpedResult> {
+  const s = setup(n, bin);
+  const work = path.join(s.dir, 'work');
+  const git = (...args: string[]): void => void execFileSync('git', args, { cwd: work, env: GIT_ENV, stdio: 'ignore' });
+  let failures = 0;
+  if ((await cliRun(s, 'warn')).code !== 0) failures++;
+  const runs = await rounds({
+    warmup,
+    reps,
+    prepare: async (round) => {
+      writeModules(work, n, `1.0.${round + 2}`);
+      git('commit', '-qam', `bump ${round}`);
+      git('push', '-q', s.remote, 'main');
+    },
+    fns: {
+      bumped: async () => {
+        if ((await cliRun(s, 'warn')).code !== 0) failures++;
+      },
+      // No fetch here: one into the same clone would take the new commit's objects ahead of the run.
+      node: () => run(process.execPath, ['-e', '0']),
+    },
+  });
+  return { n, totalMs: median(runs.bumped), nodeMs: median(runs.node), failures };
 }
