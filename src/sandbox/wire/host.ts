@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import '../../core/zod-messages.js';
 
 /** Bumped on any incompatible change; the host's `ready` carries it and main refuses a mismatch. */
-export const HOST_PROTOCOL_VERSION = 3;
+export const HOST_PROTOCOL_VERSION = 4;
 
 /** A job id, assigned by main: the only identity main trusts for a relayed request. */
 const jobId = z.int().check(z.nonnegative());
@@ -19,6 +19,11 @@ const runMessage = z.strictObject({
   check: z.boolean(),
   timeoutMs: z.number().check(z.positive()),
   maxMemoryMb: z.number().check(z.positive()),
+  /**
+   * The run this one follows: the host starts it only once that run has settled with a worker reply (every SDK
+   * request of it answered); if that run ends any other way, or is not known, this one is cancelled unstarted.
+   */
+  after: z.optional(jobId),
 });
 
 /** What main may send to the host. */
@@ -42,6 +47,8 @@ const settledMessage = z.discriminatedUnion('ok', [
     notStarted: z.optional(z.literal(true)),
     /** The task was aborted before it started because a worker of its pool failed with this error. */
     workerError: z.optional(z.string().check(z.maxLength(4096))),
+    /** The run was never started: the run it follows did not settle with a worker reply (see `after`). */
+    cancelled: z.optional(z.literal(true)),
   }),
 ]);
 
