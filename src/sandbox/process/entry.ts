@@ -6,7 +6,7 @@ import { PiscinaPools } from './piscina-pools.js';
 import { TaskDeadline } from './task-deadline.js';
 import { isTaskStarted } from '../wire/task.js';
 import type { WorkerTask } from '../wire/task.js';
-import { HOST_PROTOCOL_VERSION, toHostSchema } from '../wire/host.js';
+import { HOST_PROTOCOL_VERSION, quickReply, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
 import { errnoCode } from '../../core/errno.js';
 import { DEFAULTS } from '../../core/defaults.js';
@@ -139,12 +139,15 @@ function refuseRun(raw: unknown, why: string): void {
 }
 
 process.on('message', (raw: unknown) => {
-  const parsed = toHostSchema.safeParse(raw);
-  if (!parsed.success) {
-    refuseRun(raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return;
+  let message = quickReply(raw);
+  if (message === undefined) {
+    const parsed = toHostSchema.safeParse(raw);
+    if (!parsed.success) {
+      refuseRun(raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      return;
+    }
+    message = parsed.data;
   }
-  const message = parsed.data;
   if (message.t === 'run') acceptRun(message);
   else runs.get(message.id)?.port.postMessage(message.reply);
 });

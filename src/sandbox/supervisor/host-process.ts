@@ -10,9 +10,9 @@ import { createBrokerRelay } from './relay.js';
 import type { BrokerRelay } from './relay.js';
 import type { JobBroker, ModuleJob, ModuleOutcome } from '../wire/task.js';
 import type { MemoryCgroup } from './cgroup.js';
-import { HOST_PROTOCOL_VERSION, toHostSchema, toMainSchema } from '../wire/host.js';
+import { HOST_PROTOCOL_VERSION, quickToMain, toHostSchema, toMainSchema } from '../wire/host.js';
 import { describeIssues } from '../../core/manifest.js';
-import type { SettledMessage, ToHost, ToMain } from '../wire/host.js';
+import type { SettledMessage, ToHost } from '../wire/host.js';
 import { pipeLines } from './stdio-log.js';
 
 /** Requests of a chained job held while the job before it finishes its own; more means the process misbehaves. */
@@ -200,12 +200,15 @@ export class HostProcess {
   }
 
   #onMessage(raw: unknown): void {
-    const parsed = toMainSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.logger.warn('sandbox: ignored a malformed message from the sandbox process');
-      return;
+    let message = quickToMain(raw);
+    if (message === undefined) {
+      const parsed = toMainSchema.safeParse(raw);
+      if (!parsed.success) {
+        this.logger.warn('sandbox: ignored a malformed message from the sandbox process');
+        return;
+      }
+      message = parsed.data;
     }
-    const message: ToMain = parsed.data;
     if (message.t === 'request') {
       const run = this.#jobs.get(message.id);
       if (run === undefined) this.#ended.get(message.id)?.deliver(message.raw);
