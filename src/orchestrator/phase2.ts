@@ -12,7 +12,7 @@ import { recordingBackend, systemctlBackend } from '../broker/services.js';
 import type { ServiceBackend } from '../broker/services.js';
 import type { SandboxPool } from '../sandbox/supervisor/pool.js';
 import { poolOf } from './phase2-pool.js';
-import type { ModuleOutcome } from '../sandbox/supervisor/pool.js';
+import type { JobHandle, ModuleJob, ModuleOutcome } from '../sandbox/supervisor/pool.js';
 import { DEFAULTS } from '../core/defaults.js';
 import type { PlannedChange } from '../broker/planner.js';
 import { UpdatesError } from '../core/errors.js';
@@ -108,6 +108,20 @@ export async function runModulesInOrder(sandbox: Sandbox, mods: readonly Runnabl
 
 /** Runs one module's main() in the sandbox with its own broker. Never rejects for anything the module does. */
 export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise<SandboxOutcome> {
+  return (await startInSandbox(sandbox, m)).outcome;
+}
+
+/** A module run started in the sandbox: its job (to chain another after) and its outcome, once logged. */
+interface StartedRun {
+  job: JobHandle;
+  outcome: Promise<SandboxOutcome>;
+}
+
+/**
+ * Starts one module's main() in the sandbox with its own broker; with `after`, strictly after that run (see
+ * SandboxPool.start), and then its "executing" line is logged when it starts.
+ */
+async function startInSandbox(sandbox: Sandbox, m: RunnableModule, after?: JobHandle): Promise<StartedRun> {
   const logger = sandbox.logger.child({ module: m.name });
   // Check mode only: the planner (and the diff library it uses) loads when a check runs, not on every run.
   const plan = m.check !== undefined ? new (await import('../broker/planner.js')).Planner(m.check.diff) : undefined;
@@ -117,26 +131,30 @@ export async function runInSandbox(sandbox: Sandbox, m: RunnableModule): Promise
     resolvedOwnFiles: sandbox.own,
     ...(plan !== undefined ? { plan } : {}),
   });
-  logger.info({ version: m.version, ...(plan !== undefined ? { check: true } : {}) }, `${plan !== undefined ? 'checking' : 'executing'} module ${m.name}`);
+  const executing = (): void => logger.info({ version: m.version, ...(plan !== undefined ? { check: true } : {}) }, `${plan !== undefined ? 'checking' : 'executing'} module ${m.name}`);
+  if (after === undefined) executing();
   // An interrupted run ends the module's requests at once (its running commands are killed).
   const stopOnInterrupt = onInterrupt(() => broker.close());
-  const outcome = await sandbox.pool
-    .run({
-      module: m.name,
-      code: m.code,
-      configuration: m.configuration,
-      args: m.args ?? [],
-      timeoutMs: Math.round((sandbox.moduleTimeoutSeconds ?? m.timeoutSeconds) * 1000),
-      maxMemoryMb: m.maxMemoryMb,
-      broker,
-      ...(plan !== undefined ? { check: true } : {}),
-    })
-    .finally(stopOnInterrupt);
-  if (outcome.status === 'ok') {
-    const did = plan !== undefined ? `checked: ${plan.changes.changes.filter((c) => c.summary !== 'unchanged').length} planned change(s)` : 'executed successfully';
-    logger.info({ durationMs: outcome.durationMs, changed: outcome.result?.changed }, `✓ module ${m.name} ${did}`);
-  } else logger.error({ status: outcome.status, code: outcome.error?.code }, `✗ ${outcome.error?.message ?? `module ${m.name}: ${outcome.status}`}`);
-  return plan !== undefined ? { ...outcome, planned: plan.changes } : outcome;
+  const job: ModuleJob = {
+    module: m.name,
+    code: m.code,
+    configuration: m.configuration,
+    args: m.args ?? [],
+    timeoutMs: Math.round((sandbox.moduleTimeoutSeconds ?? m.timeoutSeconds) * 1000),
+    maxMemoryMb: m.maxMemoryMb,
+    broker,
+    ...(plan !== undefined ? { check: true } : {}),
+    ...(after !== undefined ? { onStarted: executing } : {}),
+  };
+  const handle = sandbox.pool.start(job, after);
+  const outcome = handle.outcome.finally(stopOnInterrupt).then((o): SandboxOutcome => {
+    if (o.status === 'ok') {
+      const did = plan !== undefined ? `checked: ${plan.changes.changes.filter((c) => c.summary !== 'unchanged').length} planned change(s)` : 'executed successfully';
+      logger.info({ durationMs: o.durationMs, changed: o.result?.changed }, `✓ module ${m.name} ${did}`);
+    } else logger.error({ status: o.status, code: o.error?.code }, `✗ ${o.error?.message ?? `module ${m.name}: ${o.status}`}`);
+    return plan !== undefined ? { ...o, planned: plan.changes } : o;
+  });
+  return { job: handle, outcome };
 }
 
 /**
@@ -170,8 +188,13 @@ export function createPhase2(options: Phase2Options, started?: SandboxPool): Pha
         } else runnable.push(m);
       }
       ctx.logger.info({ enabled: runnable.length }, `running ${runnable.length} enabled module(s)`);
-      for (const group of byPriority(runnable)) {
-        await inOrderAtMost(group, sandbox.pool.size, (m) => runWithRollback(ctx, sandbox, m));
+      const groups = byPriority(runnable);
+      for (let i = 0; i < groups.length; ) {
+        // Modules that run one at a time (alone in their priority, or a pool of one) run as one chain.
+        const oneByOne: InstalledModule[] = [];
+        while (i < groups.length && ((groups[i]?.length ?? 0) <= 1 || sandbox.pool.size === 1)) oneByOne.push(...(groups[i++] ?? []));
+        if (oneByOne.length > 0) await runOneByOne(ctx, sandbox, oneByOne);
+        else await inOrderAtMost(groups[i++] ?? [], sandbox.pool.size, (m) => runWithRollback(ctx, sandbox, m));
       }
       const ok = ctx.report.modules.filter((m) => m.status === 'ok').length;
       ctx.logger.info({ ok, failed: runnable.length - ok }, `module execution completed: ${ok} successful, ${runnable.length - ok} failed`);
@@ -228,11 +251,48 @@ async function trialOf(ctx: Phase2Context, m: InstalledModule): Promise<{ to: st
   return { to: m.version, trial };
 }
 
+/** A module started in Phase 2, with the update it is on trial for. */
+interface Launched {
+  m: InstalledModule;
+  updated: { to: string; trial: boolean } | undefined;
+  run: StartedRun;
+}
+
+/** Starts an installed module (after `after`, when given); its outcome is for settle(). */
+async function launch(ctx: Phase2Context, sandbox: Sandbox, m: InstalledModule, after?: JobHandle): Promise<Launched> {
+  const updated = await trialOf(ctx, m);
+  const run = await startInstalled(sandbox, m, undefined, after);
+  // Awaited by settle(); a module left unsettled by an interruption must not leave a rejection unhandled.
+  run.outcome.catch(() => undefined);
+  return { m, updated, run };
+}
+
 async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: InstalledModule): Promise<void> {
   // After an interruption nothing more starts, and a module stopped by it did not fail: it stays on trial.
   if (interruptedBy() !== undefined) return;
-  const updated = await trialOf(ctx, m);
-  const outcome = await runInstalled(sandbox, m);
+  await settle(ctx, sandbox, await launch(ctx, sandbox, m));
+}
+
+/**
+ * Runs modules strictly one after another. While one runs, the next is made ready (its trial state, bundle and
+ * broker) and handed to the sandbox to start the moment this one settles there; never after a module on trial,
+ * whose failure means a rollback and a rerun of its previous version before the next module starts.
+ */
+async function runOneByOne(ctx: Phase2Context, sandbox: Sandbox, mods: readonly InstalledModule[]): Promise<void> {
+  let next: Launched | undefined;
+  for (let i = 0; i < mods.length; i++) {
+    if (interruptedBy() !== undefined) return;
+    const current = next ?? (await launch(ctx, sandbox, mods[i] as InstalledModule));
+    next = undefined;
+    const following = mods[i + 1];
+    if (following !== undefined && current.updated === undefined && interruptedBy() === undefined) next = await launch(ctx, sandbox, following, current.run.job);
+    await settle(ctx, sandbox, current);
+  }
+}
+
+/** Waits for a launched module's outcome and records it; a module on trial that failed is rolled back and its previous version run. */
+async function settle(ctx: Phase2Context, sandbox: Sandbox, { m, updated, run }: Launched): Promise<void> {
+  const outcome = await run.outcome;
   if (interruptedBy() !== undefined) return;
   if (outcome.status === 'ok' || updated === undefined) {
     ctx.report.modules.push(entryOf(m, outcome));
@@ -270,15 +330,23 @@ async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: Installe
 
 /** Runs an installed module from its built bundle; a module without one fails with E_BUILD. */
 async function runInstalled(sandbox: Sandbox, m: InstalledModule, check?: { diff: boolean }): Promise<SandboxOutcome> {
+  return (await startInstalled(sandbox, m, check)).outcome;
+}
+
+/** Starts an installed module from its built bundle (after `after`, when given); one without a bundle fails with E_BUILD. */
+async function startInstalled(sandbox: Sandbox, m: InstalledModule, check?: { diff: boolean }, after?: JobHandle): Promise<StartedRun> {
   const manifest = m.manifest;
   if (manifest === undefined) throw new Error(`runInstalled: ${m.name} has no manifest`);
   let code: string;
   try {
     code = readFileSync(path.join(m.dir, BUNDLE_FILE), 'utf8');
   } catch {
-    return { module: m.name, status: 'failed', durationMs: 0, error: { code: 'E_BUILD', message: `module "${m.name}" has no built bundle (installed by an older orchestrator?); it is rebuilt when its next version installs` } };
+    const failed: SandboxOutcome = { module: m.name, status: 'failed', durationMs: 0, error: { code: 'E_BUILD', message: `module "${m.name}" has no built bundle (installed by an older orchestrator?); it is rebuilt when its next version installs` } };
+    // It follows `after` all the same, so what comes next waits for both.
+    const outcome = (after?.outcome ?? Promise.resolve()).then(() => failed);
+    return { job: { outcome }, outcome };
   }
-  return runInSandbox(sandbox, {
+  return startInSandbox(sandbox, {
     name: m.name,
     ...(m.version !== undefined ? { version: m.version } : {}),
     code,
@@ -287,7 +355,7 @@ async function runInstalled(sandbox: Sandbox, m: InstalledModule, check?: { diff
     timeoutSeconds: manifest.metadata.timeout_seconds,
     maxMemoryMb: manifest.metadata.max_memory_mb,
     ...(check !== undefined ? { check } : {}),
-  });
+  }, after);
 }
 
 /** One module a check run plans: the installed version, or the repository's when Phase 1 found an update for it. */

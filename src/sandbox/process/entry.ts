@@ -6,7 +6,7 @@ import { PiscinaPools } from './piscina-pools.js';
 import { TaskDeadline } from './task-deadline.js';
 import { isTaskStarted } from '../wire/task.js';
 import type { WorkerTask } from '../wire/task.js';
-import { HOST_PROTOCOL_VERSION, toHostSchema } from '../wire/host.js';
+import { HOST_PROTOCOL_VERSION, quickReply, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
 import { errnoCode } from '../../core/errno.js';
 import { DEFAULTS } from '../../core/defaults.js';
@@ -44,6 +44,53 @@ const pools = new PiscinaPools(workerFile ?? '', Math.max(1, Number(sizeArg) || 
   for (const run of runs.values()) run.deadline.workerFailed(message);
 });
 
+/** Runs queued behind the run they follow (RunMessage.after), by the id of that run. */
+const followers = new Map<number, RunMessage>();
+/** Ids of the queued runs, so a duplicate id is refused like one already running. */
+const queued = new Set<number>();
+/**
+ * Runs that ended here lately, and whether with a worker reply (every SDK request of theirs answered): a run
+ * that follows one of them starts at once, or is cancelled. Bounded: main names only a run it sent last.
+ */
+const ended = new Map<number, boolean>();
+const MAX_ENDED = 64;
+
+function cancel(message: RunMessage, why: string): void {
+  send({ t: 'settled', id: message.id, ok: false, error: { message: why }, aborted: false, cancelled: true });
+  // Whatever followed it cannot start either.
+  whenEnded(message.id, false);
+}
+
+/** A run ended (`clean`: with a worker reply): its follower starts now, or is cancelled. */
+function whenEnded(id: number, clean: boolean): void {
+  const next = followers.get(id);
+  if (next === undefined) {
+    ended.set(id, clean);
+    if (ended.size > MAX_ENDED) ended.delete(ended.keys().next().value as number);
+    return;
+  }
+  followers.delete(id);
+  queued.delete(next.id);
+  if (clean) void startRun(next);
+  else cancel(next, 'not started: the module it follows did not finish normally');
+}
+
+/** A run to start now, or behind the run it follows. */
+function acceptRun(message: RunMessage): void {
+  const { after } = message;
+  if (after === undefined) {
+    void startRun(message);
+  } else if ((runs.has(after) || queued.has(after)) && !followers.has(after)) {
+    followers.set(after, message);
+    queued.add(message.id);
+  } else if (ended.get(after) === true) {
+    ended.delete(after);
+    void startRun(message);
+  } else {
+    cancel(message, 'not started: the module it follows did not finish normally, or is not known here');
+  }
+}
+
 /** Starts one run: its own channel, its own deadline; the settled message always goes out exactly once. */
 async function startRun(message: RunMessage): Promise<void> {
   const { id } = message;
@@ -63,8 +110,14 @@ async function startRun(message: RunMessage): Promise<void> {
   port1.once('close', () => port1.removeAllListeners('message'));
   port1.unref();
   const task: WorkerTask = { module: message.module, code: message.code, configuration: message.configuration, args: message.args, check: message.check, port: port2 };
+  let clean = false;
   try {
     const reply = await pools.run(task, message.maxMemoryMb, deadline.signal);
+    // The follower starts before main hears of this one: its start is then off the IPC round trip.
+    clean = true;
+    deadline.clear();
+    runs.delete(id);
+    whenEnded(id, true);
     send({ t: 'settled', id, ok: true, reply });
   } catch (err) {
     const code = errnoCode(err);
@@ -74,24 +127,28 @@ async function startRun(message: RunMessage): Promise<void> {
   } finally {
     deadline.clear();
     runs.delete(id);
+    if (!clean) whenEnded(id, false);
   }
 }
 
 /** A run this process cannot start (a malformed job) fails alone: main hears of it at once, by its id. */
 function refuseRun(raw: unknown, why: string): void {
   const { t, id } = (typeof raw === 'object' && raw !== null ? raw : {}) as { t?: unknown; id?: unknown };
-  if (t !== 'run' || typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || runs.has(id)) return;
+  if (t !== 'run' || typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || runs.has(id) || queued.has(id)) return;
   send({ t: 'settled', id, ok: false, error: { message: `the sandbox process refused the job: ${why}`.slice(0, 2000) }, aborted: false });
 }
 
 process.on('message', (raw: unknown) => {
-  const parsed = toHostSchema.safeParse(raw);
-  if (!parsed.success) {
-    refuseRun(raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return;
+  let message = quickReply(raw);
+  if (message === undefined) {
+    const parsed = toHostSchema.safeParse(raw);
+    if (!parsed.success) {
+      refuseRun(raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      return;
+    }
+    message = parsed.data;
   }
-  const message = parsed.data;
-  if (message.t === 'run') void startRun(message);
+  if (message.t === 'run') acceptRun(message);
   else runs.get(message.id)?.port.postMessage(message.reply);
 });
 

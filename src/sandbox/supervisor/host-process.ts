@@ -8,12 +8,15 @@ import { outcomeOfHostLoss, outcomeOfRejection, outcomeOfReply, outcomeOfTaskRej
 import type { HostLoss } from './outcome.js';
 import { createBrokerRelay } from './relay.js';
 import type { BrokerRelay } from './relay.js';
-import type { ModuleJob, ModuleOutcome } from '../wire/task.js';
+import type { JobBroker, ModuleJob, ModuleOutcome } from '../wire/task.js';
 import type { MemoryCgroup } from './cgroup.js';
-import { HOST_PROTOCOL_VERSION, toHostSchema, toMainSchema } from '../wire/host.js';
+import { HOST_PROTOCOL_VERSION, quickToMain, toHostSchema, toMainSchema } from '../wire/host.js';
 import { describeIssues } from '../../core/issues.js';
-import type { SettledMessage, ToHost, ToMain } from '../wire/host.js';
+import type { SettledMessage, ToHost } from '../wire/host.js';
 import { pipeLines } from './stdio-log.js';
+
+/** Requests of a chained job held while the job before it finishes its own; more means the process misbehaves. */
+const MAX_HELD = 64;
 
 /** A job in flight in the process. */
 interface InFlight {
@@ -22,8 +25,32 @@ interface InFlight {
   started: number;
   /** Whether the worker has started the task (its deadline then runs from `started`). */
   running: boolean;
-  deadline: NodeJS.Timeout;
-  resolve(outcome: ModuleOutcome): void;
+  /** Whether anything of the run reached main ('started' or a request): a run that did is never run again. */
+  active: boolean;
+  /** Unset while the run waits behind the one it follows: its bounds run once that one has ended here. */
+  deadline: NodeJS.Timeout | undefined;
+  /** Whether it was sent to follow another job (RunMessage.after). */
+  chained: boolean;
+  /** The run queued to start after this one, in the process. */
+  follower?: number;
+  /** The job this one follows, while that one has not ended here: nothing of this one may arrive before. */
+  after?: number | undefined;
+  /**
+   * Requests that arrived once the job it follows had ended but before that one's requests were all handled
+   * (relay.drained): delivered in order right after. Undefined when nothing is to wait for.
+   */
+  held?: unknown[] | undefined;
+  resolve(result: HostResult): void;
+}
+
+/** How a job ended in this process. */
+export interface HostResult {
+  outcome: ModuleOutcome;
+  /**
+   * The job followed another and never started: the process cancelled it, or ended, before anything of it reached
+   * main. It had no effect, so it may run again (unchained).
+   */
+  unstarted: boolean;
 }
 
 /** Limits of one process, for its jobs and its messages. */
@@ -43,6 +70,8 @@ export class HostProcess {
   readonly #jobs = new Map<number, InFlight>();
   /** Relays of jobs already settled: a request of theirs that still arrives is refused and audited, not dropped. */
   readonly #ended = new Map<number, BrokerRelay>();
+  /** Chained jobs that never started: their relay closes without closing their broker. */
+  readonly #keepBroker = new Set<number>();
   #nextId = 1;
   #loss: string | undefined;
   #closed = false;
@@ -101,23 +130,52 @@ export class HostProcess {
   }
 
   /** Runs one job in this process; never rejects. */
-  run(job: ModuleJob): Promise<ModuleOutcome> {
+  async run(job: ModuleJob): Promise<ModuleOutcome> {
+    return (await this.submit(job).result).outcome;
+  }
+
+  /** Whether a job may be sent to follow job `id`: it is still in flight here and nothing follows it yet. */
+  canFollow(id: number): boolean {
+    return this.alive && this.#jobs.get(id)?.follower === undefined && this.#jobs.has(id);
+  }
+
+  /**
+   * Sends one job; `after` names a job it must follow, for which canFollow() holds (else it is sent unchained): the process starts it only once
+   * that one has settled with a worker reply (and cancels it otherwise). Its start bound runs from when that one
+   * ends in main; its own deadline, as always, from 'started'. Never rejects.
+   */
+  submit(job: ModuleJob, after?: number): { id: number; result: Promise<HostResult> } {
     const id = this.#nextId++;
-    return new Promise((resolve) => {
-      const relay = createBrokerRelay(job.broker, this.logger.child({ module: job.module }), (reply) => this.#send({ t: 'reply', id, reply }), job.module);
+    const chained = after !== undefined && this.canFollow(after) ? after : undefined;
+    const result = new Promise<HostResult>((resolve) => {
+      // A chained job that never started keeps its broker open: it runs again, with that broker (see HostResult).
+      const broker: JobBroker = chained === undefined ? job.broker : {
+        handle: (raw) => job.broker.handle(raw),
+        close: () => {
+          if (!this.#keepBroker.delete(id)) job.broker.close();
+        },
+      };
+      const relay = createBrokerRelay(broker, this.logger.child({ module: job.module }), (reply) => this.#send({ t: 'reply', id, reply }), job.module);
       // Until a worker starts the task, the bound is the start's; the module's own deadline runs from 'started'.
-      const deadline = setTimeout(() => this.#onDeadline(id), DEFAULTS.workerStartTimeoutMs + this.limits.graceMs);
-      this.#jobs.set(id, { job, relay, started: performance.now(), running: false, deadline, resolve });
+      const deadline = chained === undefined ? setTimeout(() => this.#onDeadline(id), DEFAULTS.workerStartTimeoutMs + this.limits.graceMs) : undefined;
+      this.#jobs.set(id, { job, relay, started: performance.now(), running: false, active: false, chained: chained !== undefined, ...(chained !== undefined ? { after: chained } : {}), deadline, resolve });
       const { module, code, configuration, args, timeoutMs, maxMemoryMb } = job;
-      const message: ToHost = { t: 'run', id, module, code, configuration: { ...configuration }, args: [...args], check: job.check ?? false, timeoutMs, maxMemoryMb };
+      const message: ToHost = {
+        t: 'run', id, module, code, configuration: { ...configuration }, args: [...args], check: job.check ?? false, timeoutMs, maxMemoryMb,
+        ...(chained !== undefined ? { after: chained } : {}),
+      };
       // A job the process would refuse (a deadline of 0 ms...) fails alone, here, and is never sent.
       const valid = toHostSchema.safeParse(message);
       if (!valid.success) {
         this.#finish(id, outcomeOfRejection(job, new Error(`the sandbox refuses this job: ${describeIssues(valid.error)}`), false, 0));
       } else if (!this.#send(message)) {
         this.#finish(id, outcomeOfRejection(job, new Error('its job could not be sent to the sandbox process'), false, 0));
+      } else if (chained !== undefined) {
+        const before = this.#jobs.get(chained);
+        if (before !== undefined) before.follower = id;
       }
     });
+    return { id, result };
   }
 
   /** Kills the process group; jobs still in it settle as failed with `why`. */
@@ -142,32 +200,59 @@ export class HostProcess {
   }
 
   #onMessage(raw: unknown): void {
-    const parsed = toMainSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.logger.warn('sandbox: ignored a malformed message from the sandbox process');
-      return;
+    let message = quickToMain(raw);
+    if (message === undefined) {
+      const parsed = toMainSchema.safeParse(raw);
+      if (!parsed.success) {
+        this.logger.warn('sandbox: ignored a malformed message from the sandbox process');
+        return;
+      }
+      message = parsed.data;
     }
-    const message: ToMain = parsed.data;
-    if (message.t === 'request') (this.#jobs.get(message.id)?.relay ?? this.#ended.get(message.id))?.deliver(message.raw);
-    else if (message.t === 'started') this.#onStarted(message.id);
+    if (message.t === 'request') {
+      const run = this.#jobs.get(message.id);
+      if (run === undefined) this.#ended.get(message.id)?.deliver(message.raw);
+      else if (this.#outOfOrder(run)) return;
+      else if (run.held !== undefined) {
+        if (run.held.length >= MAX_HELD) this.kill(`the sandbox process sent too many requests of module "${run.job.module}" before the module before it was done`);
+        else run.held.push(message.raw);
+      } else {
+        run.active = true;
+        run.relay.deliver(message.raw);
+      }
+    } else if (message.t === 'started') this.#onStarted(message.id);
     else if (message.t === 'settled') this.#onSettled(message);
     else if (message.t === 'log') this.logger[message.level](`sandbox process: ${message.message}`);
   }
 
   #onStarted(id: number): void {
     const run = this.#jobs.get(id);
-    if (run === undefined || run.running) return;
+    if (run === undefined || run.running || this.#outOfOrder(run)) return;
     run.running = true;
+    run.active = true;
     run.started = performance.now();
     clearTimeout(run.deadline);
     run.deadline = setTimeout(() => this.#onDeadline(id), run.job.timeoutMs + this.limits.graceMs);
+    run.job.onStarted?.();
+  }
+
+  /**
+   * Whether the process sent something of a chained job while the job it follows had not ended here: it never does
+   * (it starts a job only once the one before has settled, and says so first), so it is no longer trusted.
+   */
+  #outOfOrder(run: InFlight): boolean {
+    if (run.after === undefined || !this.#jobs.has(run.after)) return false;
+    this.kill(`the sandbox process started module "${run.job.module}" before the module before it had settled`);
+    return true;
   }
 
   #onSettled(message: SettledMessage): void {
     const run = this.#jobs.get(message.id);
     if (run === undefined) return;
     const ms = elapsed(run.started);
-    if (message.ok) this.#finish(message.id, outcomeOfReply(run.job, message.reply, ms));
+    // Believed only for a run of which nothing reached main: one that did is never run again, whatever it says.
+    if (!message.ok && message.cancelled === true && run.chained && !run.active) this.#finish(message.id, outcomeOfRejection(run.job, new Error(message.error.message), false, ms), true);
+    else if (message.ok) this.#finish(message.id, outcomeOfReply(run.job, message.reply, ms));
     else {
       const err = Object.assign(new Error(message.error.message), message.error.code !== undefined ? { code: message.error.code } : {});
       const reason = message.notStarted === true ? 'start' : message.workerError !== undefined ? 'worker' : message.aborted ? 'deadline' : undefined;
@@ -183,15 +268,41 @@ export class HostProcess {
     this.kill(`the sandbox process was stopped because module "${run.job.module}" overran its deadline and the process did not stop it`);
   }
 
-  #finish(id: number, outcome: ModuleOutcome): void {
+  #finish(id: number, outcome: ModuleOutcome, unstarted = false): void {
     const run = this.#jobs.get(id);
     if (run === undefined) return;
-    this.#jobs.delete(id);
-    this.#ended.set(id, run.relay);
-    clearTimeout(run.deadline);
+    // An unstarted job's broker stays open for its next attempt (the relay then closes without it), and nothing
+    // that still arrives under this id reaches it.
+    if (unstarted) this.#keepBroker.add(id);
     run.relay.close();
-    // Requests already with the broker finish (or are refused) before the run is reported over.
-    void run.relay.drained().then(() => run.resolve(outcome));
+    this.#jobs.delete(id);
+    if (!unstarted) this.#ended.set(id, run.relay);
+    clearTimeout(run.deadline);
+    // The follower's bounds run from now: until this one ended it could not start.
+    const next = run.follower !== undefined ? this.#jobs.get(run.follower) : undefined;
+    if (next !== undefined) {
+      const nextId = run.follower as number;
+      next.after = undefined;
+      next.held = [];
+      if (next.deadline === undefined && !next.running) {
+        next.started = performance.now();
+        next.deadline = setTimeout(() => this.#onDeadline(nextId), DEFAULTS.workerStartTimeoutMs + this.limits.graceMs);
+      }
+    }
+    // Requests already with the broker finish (or are refused) before the run is reported over, and before a
+    // request of the job that follows it is handled.
+    void run.relay.drained().then(() => {
+      if (next !== undefined) this.#release(next);
+      run.resolve({ outcome, unstarted });
+    });
+  }
+
+  /** Hands a job the requests held while the job before it finished its own. */
+  #release(run: InFlight): void {
+    const held = run.held ?? [];
+    run.held = undefined;
+    if (held.length > 0) run.active = true;
+    for (const raw of held) run.relay.deliver(raw);
   }
 
   async #onClose(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -202,7 +313,8 @@ export class HostProcess {
     const oomKilled = this.cgroup !== undefined && (await this.cgroup.oomKills()) > 0;
     const loss: HostLoss = { oomKilled, capMb: this.limits.capMb, detail: this.#loss ?? `the sandbox process ended (${signal ?? `exit code ${code}`})` };
     if (this.#jobs.size > 0) this.logger.error({ code, signal, oomKilled, jobs: this.#jobs.size }, `sandbox: ${loss.detail}`);
-    for (const [id, run] of this.#jobs) this.#finish(id, outcomeOfHostLoss(run.job, loss, elapsed(run.started)));
+    // A chained job of which nothing reached main had no effect: it may run again in the next process.
+    for (const [id, run] of this.#jobs) this.#finish(id, outcomeOfHostLoss(run.job, loss, elapsed(run.started)), run.chained && !run.active);
     await this.cgroup?.remove().catch((err: unknown) => this.logger.warn({ err }, 'sandbox: could not remove the memory cgroup'));
   }
 }

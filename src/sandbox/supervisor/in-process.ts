@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { messageOf } from '../../core/errors.js';
+import { messageOf, UpdatesError } from '../../core/errors.js';
 import { codeFile, fromSource, packagePath } from '../../core/package-root.js';
 import { outcomeOfReply, outcomeOfTaskRejection } from './outcome.js';
 import type { PiscinaPools } from '../process/piscina-pools.js';
@@ -10,6 +10,7 @@ import { TaskDeadline } from '../process/task-deadline.js';
 import { startRelay } from './relay.js';
 import { DEFAULTS } from '../../core/defaults.js';
 import type { ModuleJob, ModuleOutcome, WorkerTask } from '../wire/task.js';
+import type { JobHandle, StartWhen } from './process-engine.js';
 
 /**
  * The worker entry. Compiled, it is worker/worker.js. From source (tests, tsx) it is a small .mjs that
@@ -61,6 +62,7 @@ export class InProcessEngine {
     const relay = startRelay(port1, job.broker, this.logger.child({ module: job.module }), job.module, () => {
       started = performance.now();
       deadline.started();
+      job.onStarted?.();
     });
     const task: WorkerTask = { module: job.module, code: job.code, configuration: job.configuration, args: [...job.args], check: job.check ?? false, port: port2 };
     const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
@@ -79,6 +81,20 @@ export class InProcessEngine {
     relay.close();
     await relay.drained();
     return outcome;
+  }
+
+  /** Runs one job once `ready` resolves, or after `after` has its outcome (in-process, nothing is sent ahead). */
+  start(job: ModuleJob, { after, ready }: StartWhen): JobHandle {
+    const outcome = (async (): Promise<ModuleOutcome> => {
+      try {
+        await ready;
+      } catch (err) {
+        return { module: job.module, status: 'failed', durationMs: 0, error: { code: 'E_MODULE_FAILED', message: new UpdatesError('E_MODULE_FAILED', { module: job.module, detail: messageOf(err) }).message } };
+      }
+      await after?.outcome;
+      return this.run(job);
+    })();
+    return { outcome };
   }
 
   /** Ends every worker; jobs still running settle as failed. */

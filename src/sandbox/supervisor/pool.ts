@@ -2,12 +2,12 @@
 import type { Logger } from 'pino';
 import { DEFAULTS } from '../../core/defaults.js';
 import { ProcessEngine } from './process-engine.js';
-import type { MemoryCap } from './process-engine.js';
+import type { JobHandle, MemoryCap, StartWhen } from './process-engine.js';
 import { InProcessEngine } from './in-process.js';
 import type { ModuleJob, ModuleOutcome } from '../wire/task.js';
 
 export type { JobBroker, ModuleJob, ModuleOutcome, ModuleStatus } from '../wire/task.js';
-export type { MemoryCap } from './process-engine.js';
+export type { JobHandle, MemoryCap } from './process-engine.js';
 export { WORKER_FILE } from './in-process.js';
 
 /**
@@ -48,6 +48,7 @@ export interface SandboxPoolOptions {
 interface Engine {
   warm(): void;
   run(job: ModuleJob): Promise<ModuleOutcome>;
+  start(job: ModuleJob, when: StartWhen): JobHandle;
   destroy(): Promise<void>;
 }
 
@@ -98,14 +99,26 @@ export class SandboxPool {
   /** Runs one job to its outcome. Never rejects for anything the module does; safe to call concurrently. */
   async run(job: ModuleJob): Promise<ModuleOutcome> {
     if (this.#destroyed) throw new Error('SandboxPool.run() after destroy()');
-    await this.#acquire();
-    try {
-      // A job that was still waiting for a slot when destroy() ran fails here instead of starting.
-      if (this.#destroyed) return destroyedOutcome(job);
-      return await this.#engine.run(job);
-    } finally {
-      this.#release();
-    }
+    return this.start(job).outcome;
+  }
+
+  /**
+   * Starts one job, once a slot is free; or, with `after` (a job this pool started), strictly after that one: it
+   * never starts before that one has settled and every SDK request of that one has been answered. Where it can,
+   * the sandbox process gets such a job ahead and starts it the moment `after` settles there, off main's round
+   * trip. A job started after another takes no slot of its own: it never runs beside it, so callers chain only
+   * jobs that run one at a time. Never rejects.
+   */
+  start(job: ModuleJob, after?: JobHandle): JobHandle {
+    if (this.#destroyed) return { outcome: Promise.resolve(destroyedOutcome(job)) };
+    if (after !== undefined) return this.#engine.start(job, { after });
+    // A job that was still waiting for a slot when destroy() ran fails instead of starting.
+    const ready = this.#acquire().then(() => {
+      if (this.#destroyed) throw new Error('the sandbox pool was destroyed');
+    });
+    const handle = this.#engine.start(job, { ready });
+    void handle.outcome.finally(() => this.#release());
+    return handle;
   }
 
   /** Ends every worker (and the sandbox process with its whole group). Jobs still running settle as failed. */

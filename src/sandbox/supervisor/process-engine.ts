@@ -32,6 +32,34 @@ export interface ProcessEngineOptions {
   workerEntry: string | undefined;
 }
 
+/** A started job: its outcome, to wait for or to start another job after (SandboxPool.start). */
+export interface JobHandle {
+  readonly outcome: Promise<ModuleOutcome>;
+}
+
+/** When a job may start: after `after` (see SandboxPool.start), or once `ready` resolves (rejected: never). */
+export interface StartWhen {
+  after?: JobHandle;
+  ready?: Promise<void>;
+}
+
+/** Where a job of this engine went: its process and its id there, once sent. */
+interface Link {
+  host: HostProcess;
+  id: number;
+}
+
+interface EngineHandle extends JobHandle {
+  outcome: Promise<ModuleOutcome>;
+  /** Resolves once the job is sent (undefined: it was not sent, or not where a follower can follow it). */
+  sent: Promise<Link | undefined>;
+}
+
+function failedToStart(job: ModuleJob, err: unknown): ModuleOutcome {
+  const detail = err instanceof Error ? err.message : String(err);
+  return { module: job.module, status: 'failed', durationMs: 0, error: { code: 'E_MODULE_FAILED', message: new UpdatesError('E_MODULE_FAILED', { module: job.module, detail }).message } };
+}
+
 /** A way to cap the sandbox process's memory: its own memory cgroup, or RLIMIT_DATA set through prlimit. */
 export type MemoryCap = 'cgroup' | 'rlimit';
 
@@ -46,19 +74,62 @@ export class ProcessEngine {
   #started = 0;
   #warnedNoCap = false;
   #destroyed = false;
+  /** The handles this engine made, with where their jobs went; weak, so a handle lives only as long as its holder. */
+  readonly #links = new WeakMap<JobHandle, EngineHandle>();
 
   constructor(private readonly options: ProcessEngineOptions) {}
 
   /** Runs one job; never rejects. A process that cannot start fails the job, never runs it with less isolation. */
-  async run(job: ModuleJob): Promise<ModuleOutcome> {
-    let host: HostProcess;
+  run(job: ModuleJob): Promise<ModuleOutcome> {
+    return this.start(job, {}).outcome;
+  }
+
+  /**
+   * Starts one job once `ready` resolves, or after `after` when given: a job of this engine still in flight in the
+   * live process is followed there (the process starts this one the moment that one settles, see RunMessage.after);
+   * any other waits for `after`'s outcome first. A chained job the process never started (it was cancelled because the one before did
+   * not end normally, or the process ended) runs again once `after`'s outcome is in. Never rejects.
+   */
+  start(job: ModuleJob, { after, ready }: StartWhen): JobHandle {
+    let sent: (link: Link | undefined) => void = () => undefined;
+    const handle: EngineHandle = { outcome: Promise.resolve(undefined as unknown as ModuleOutcome), sent: new Promise<Link | undefined>((resolve) => (sent = resolve)) };
+    handle.outcome = (async () => {
+      try {
+        await ready;
+      } catch (err) {
+        sent(undefined);
+        return failedToStart(job, err);
+      }
+      const link = after !== undefined ? await this.#links.get(after)?.sent : undefined;
+      let host: HostProcess;
+      try {
+        host = await this.#current();
+      } catch (err) {
+        sent(undefined);
+        return failedToStart(job, err);
+      }
+      if (after !== undefined && (link === undefined || link.host !== host || !host.canFollow(link.id))) {
+        sent(undefined);
+        await after.outcome;
+        return this.#runAlone(job);
+      }
+      const submitted = host.submit(job, link?.id);
+      sent({ host, id: submitted.id });
+      const result = await submitted.result;
+      if (!result.unstarted || after === undefined) return result.outcome;
+      await after.outcome;
+      return this.#runAlone(job);
+    })();
+    this.#links.set(handle, handle);
+    return handle;
+  }
+
+  async #runAlone(job: ModuleJob): Promise<ModuleOutcome> {
     try {
-      host = await this.#current();
+      return await (await this.#current()).run(job);
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      return { module: job.module, status: 'failed', durationMs: 0, error: { code: 'E_MODULE_FAILED', message: new UpdatesError('E_MODULE_FAILED', { module: job.module, detail }).message } };
+      return failedToStart(job, err);
     }
-    return host.run(job);
   }
 
   /**

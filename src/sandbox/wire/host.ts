@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import '../../core/zod-messages.js';
 
 /** Bumped on any incompatible change; the host's `ready` carries it and main refuses a mismatch. */
-export const HOST_PROTOCOL_VERSION = 3;
+export const HOST_PROTOCOL_VERSION = 4;
 
 /** A job id, assigned by main: the only identity main trusts for a relayed request. */
 const jobId = z.int().check(z.nonnegative());
@@ -19,6 +19,11 @@ const runMessage = z.strictObject({
   check: z.boolean(),
   timeoutMs: z.number().check(z.positive()),
   maxMemoryMb: z.number().check(z.positive()),
+  /**
+   * The run this one follows: the host starts it only once that run has settled with a worker reply (every SDK
+   * request of it answered); if that run ends any other way, or is not known, this one is cancelled unstarted.
+   */
+  after: z.optional(jobId),
 });
 
 /** What main may send to the host. */
@@ -42,6 +47,8 @@ const settledMessage = z.discriminatedUnion('ok', [
     notStarted: z.optional(z.literal(true)),
     /** The task was aborted before it started because a worker of its pool failed with this error. */
     workerError: z.optional(z.string().check(z.maxLength(4096))),
+    /** The run was never started: the run it follows did not settle with a worker reply (see `after`). */
+    cancelled: z.optional(z.literal(true)),
   }),
 ]);
 
@@ -63,3 +70,42 @@ export type ToHost = z.infer<typeof toHostSchema>;
 export type RunMessage = z.infer<typeof runMessage>;
 export type ToMain = z.infer<typeof toMainSchema>;
 export type SettledMessage = z.infer<typeof settledMessage>;
+
+/** `raw` as a plain object with exactly the keys `keys` (in any order), else undefined. */
+function exactly(raw: unknown, keys: readonly string[]): Record<string, unknown> | undefined {
+  if (typeof raw !== 'object' || raw === null || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
+  const own = Object.keys(raw);
+  return own.length === keys.length && keys.every((k) => Object.hasOwn(raw, k)) ? (raw as Record<string, unknown>) : undefined;
+}
+
+function isJobId(id: unknown): id is number {
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0;
+}
+
+/**
+ * The messages every module run sends main ('started', 'request', a successful 'settled'), checked by hand: the
+ * same shapes toMainSchema accepts, without its cost on each message. Undefined for anything else, which then goes
+ * through toMainSchema: this only ever accepts what the schema would.
+ */
+export function quickToMain(raw: unknown): ToMain | undefined {
+  const t = typeof raw === 'object' && raw !== null ? (raw as { t?: unknown }).t : undefined;
+  if (t === 'started') {
+    const m = exactly(raw, ['t', 'id']);
+    return m !== undefined && isJobId(m['id']) ? { t, id: m['id'] } : undefined;
+  }
+  if (t === 'request') {
+    const m = exactly(raw, ['t', 'id', 'raw']);
+    return m !== undefined && isJobId(m['id']) ? { t, id: m['id'], raw: m['raw'] } : undefined;
+  }
+  if (t === 'settled') {
+    const m = exactly(raw, ['t', 'id', 'ok', 'reply']);
+    return m !== undefined && isJobId(m['id']) && m['ok'] === true ? { t, id: m['id'], ok: true, reply: m['reply'] } : undefined;
+  }
+  return undefined;
+}
+
+/** A broker's reply to relay (main → host), checked by hand as quickToMain checks its messages; else undefined. */
+export function quickReply(raw: unknown): ToHost | undefined {
+  const m = exactly(raw, ['t', 'id', 'reply']);
+  return m !== undefined && m['t'] === 'reply' && isJobId(m['id']) ? { t: 'reply', id: m['id'], reply: m['reply'] } : undefined;
+}

@@ -63,6 +63,8 @@ export interface ModuleJob {
   timeoutMs: number;
   maxMemoryMb: number;
   broker: JobBroker;
+  /** Called once when a worker has started the task (its deadline runs from then). */
+  onStarted?: () => void;
 }
 
 /** How a run ended. */

@@ -1,0 +1,108 @@
+// Phase 2 hands the sandbox process the next module ahead (chained): order, deadlines, failures and rollbacks
+// stay as if each module were sent only once the one before it had settled.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { createPhase2 } from '../../src/orchestrator/phase2.js';
+import { liveVersions } from '../helpers/install-root.js';
+import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
+import { runPhase1Only } from '../helpers/run.js';
+
+/**
+ * A module that appends `tag` to /srv/order/log (under --root) through the SDK, read-then-write: one that started
+ * before the one before it had written would lose that line.
+ */
+function ordered(name: string, priority: number, options: { version?: string; tag?: string; before?: string; timeoutSeconds?: number } = {}): Record<string, string> {
+  const files = moduleFiles(name, {
+    version: options.version ?? '1.0.0',
+    priority,
+    ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
+    capabilities: { paths: [{ path: '/srv/order', access: ['read', 'write'] }] },
+    body: `${options.before ?? ''}
+  const prev = (await fs.exists('/srv/order/log')) ? await fs.readFile('/srv/order/log') : '';
+  await fs.writeFile('/srv/order/log', prev + '${options.tag ?? name}\\n');
+  return { success: true };`,
+  });
+  const key = `modules/${name}/index.ts`;
+  files[key] = (files[key] ?? '').replace("import { log } from 'updates-orchestrator/sdk';", "import { fs, log } from 'updates-orchestrator/sdk';");
+  return files;
+}
+
+function sandboxRoot(): string {
+  const root = tempDir('uo-root');
+  mkdirSync(path.join(root, 'srv', 'order'), { recursive: true });
+  return root;
+}
+
+function orderLog(root: string): string[] {
+  return readFileSync(path.join(root, 'srv', 'order', 'log'), 'utf8').split('\n').filter((l) => l !== '');
+}
+
+test('modules of distinct priorities, handed over ahead, each start only once the one before has written', async () => {
+  const names = Array.from({ length: 16 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+  const repo = makeRepo({ ...rootIndex(), ...Object.assign({}, ...names.map((n, i) => ordered(n, i + 1))) as Record<string, string> });
+  const root = sandboxRoot();
+  const install = path.join(root, 'inst');
+  const phase2 = createPhase2({ services: 'record' });
+  // The first run installs them (each on trial: not chained); the second runs them chained.
+  assert.equal((await runPhase1Only(install, repo.url, { root, phase2 })).exitCode, 0);
+  const report = await runPhase1Only(install, repo.url, { root, phase2 });
+  assert.equal(report.exitCode, 0, JSON.stringify(report.modules));
+  assert.deepEqual(orderLog(root), [...names, ...names]);
+  assert.deepEqual(report.modules.map((m) => m.module), names, 'reported in order');
+});
+
+test('a module that overruns its deadline times out alone; the one after it still runs, after it', async () => {
+  const repo = makeRepo({
+    ...rootIndex(),
+    ...ordered('a-first', 1),
+    // Its first SDK call is answered; then it never returns. Its 1 s deadline is the failure under test.
+    ...ordered('b-hangs', 2, { timeoutSeconds: 1, before: "await fs.exists('/srv/order/log');\n  await new Promise(() => undefined);" }),
+    ...ordered('c-after', 3),
+  });
+  const root = sandboxRoot();
+  const install = path.join(root, 'inst');
+  const phase2 = createPhase2({ services: 'record' });
+  await runPhase1Only(install, repo.url, { root, phase2 });
+  const report = await runPhase1Only(install, repo.url, { root, phase2 });
+  assert.equal(report.modules.find((m) => m.module === 'b-hangs')?.status, 'timeout');
+  assert.equal(report.modules.find((m) => m.module === 'c-after')?.status, 'ok', JSON.stringify(report.modules));
+  assert.deepEqual(orderLog(root), ['a-first', 'c-after', 'a-first', 'c-after']);
+});
+
+test('a module that crashes its worker fails alone; the one after it runs on a fresh worker', async () => {
+  const repo = makeRepo({
+    ...rootIndex(),
+    ...ordered('a-first', 1),
+    ...ordered('b-bomb', 2, { before: 'const keep: number[][] = [];\n  for (;;) keep.push(new Array(1_000_000).fill(7));' }),
+    ...ordered('c-after', 3),
+  });
+  const root = sandboxRoot();
+  const install = path.join(root, 'inst');
+  const phase2 = createPhase2({ services: 'record' });
+  await runPhase1Only(install, repo.url, { root, phase2 });
+  const report = await runPhase1Only(install, repo.url, { root, phase2 });
+  assert.equal(report.modules.find((m) => m.module === 'b-bomb')?.status, 'memory', JSON.stringify(report.modules));
+  assert.equal(report.modules.find((m) => m.module === 'c-after')?.status, 'ok', JSON.stringify(report.modules));
+  assert.deepEqual(orderLog(root), ['a-first', 'c-after', 'a-first', 'c-after']);
+});
+
+test('an update on trial that fails is rolled back and its old version runs before the next module starts', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...ordered('a-first', 1), ...ordered('b-svc', 2, { tag: 'b-svc 1.0.0' }), ...ordered('c-after', 3) });
+  const root = sandboxRoot();
+  const install = path.join(root, 'inst');
+  const phase2 = createPhase2({ services: 'record' });
+  assert.equal((await runPhase1Only(install, repo.url, { root, phase2 })).exitCode, 0);
+  // 1.1.0 writes its line, then fails: its old version then runs, and only then the next module.
+  const broken = ordered('b-svc', 2, { version: '1.1.0', tag: 'b-svc 1.1.0' });
+  const key = 'modules/b-svc/index.ts';
+  broken[key] = (broken[key] ?? '').replace('return { success: true };', "throw new Error('regression in 1.1.0');");
+  repo.commit(broken);
+  const report = await runPhase1Only(install, repo.url, { root, phase2 });
+  assert.equal(report.exitCode, 1);
+  assert.equal(liveVersions(install)['b-svc'], '1.0.0');
+  assert.equal(report.modules.find((m) => m.module === 'b-svc')?.status, 'rolled-back');
+  assert.equal(report.modules.find((m) => m.module === 'c-after')?.status, 'ok');
+  assert.deepEqual(orderLog(root).slice(3), ['a-first', 'b-svc 1.1.0', 'b-svc 1.0.0', 'c-after']);
+});
