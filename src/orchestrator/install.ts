@@ -124,10 +124,14 @@ export async function stageModules(
       }
       mkdirSync(slot.parent, { recursive: true });
       slot.staging = path.join(slot.parent, `.staging-${randomBytes(6).toString('hex')}`);
-      const written = writeTreeSync(slot.staging, treeContents(mod.files, blobs ?? (await readBlobs(repoDir, mod.files.map((f) => f.oid)))));
+      const contents = blobs ?? (await readBlobs(repoDir, mod.files.map((f) => f.oid)));
+      const written = writeTreeSync(slot.staging, treeContents(mod.files, contents));
       slot.durable.push(...written.dirs, ...written.files);
       await hook('files-written', mod.name);
-      slot.manifest = readFileSync(path.join(slot.staging, 'index.json'));
+      // The manifest as written: a regular file holds its blob's bytes; anything else is read back.
+      const manifestFile = mod.files.find((f) => f.rel === 'index.json');
+      const manifestBytes = manifestFile !== undefined && manifestFile.mode !== '120000' ? contents.get(manifestFile.oid) : undefined;
+      slot.manifest = manifestBytes ?? readFileSync(path.join(slot.staging, 'index.json'));
       const check = parseModuleManifest(slot.manifest.toString('utf8'), mod.name);
       if (!check.ok) throw new UpdatesError('E_MANIFEST_INVALID', { module: mod.name, detail: check.reason });
     } catch (err) {

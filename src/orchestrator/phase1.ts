@@ -6,6 +6,7 @@ import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { fsyncPath } from '../core/fs-atomic.js';
 import { fsErrorOf } from '../core/fs-errors.js';
+import { mapLimit } from '../core/limit.js';
 import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
 import type { GlobalIndex } from './global-index.js';
@@ -104,6 +105,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
     index: deriveGlobalIndex(installed, await readGlobalIndex(layout), { orchestratorVersion: o.orchestratorVersion }),
     blobs: new BlobBatches(o.repoDir, pending.flatMap((p) => (p.remote ? [p.remote] : []))),
     flipped: [],
+    failures: 0,
   };
   const staged = o.checkOnly ? { byModule: new Map<string, Promise<Staged>>(), lastOfBatch: new Set<string>() } : stageAhead(o, pending, ctx);
   for (const entry of plan) {
@@ -130,10 +132,23 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   if (result.updated.size > 0) await makeDurable(layout.globalIndex);
   if (!o.checkOnly) {
     journal.lastCommit = commit;
-    // With nothing installed, what was read before the plan is still what is live.
-    await refreshIndex(o, snapshot.rootIndex?.metadata.channel, pending.length === 0 ? installed : undefined);
+    // What was read before the plan, with this run's flips, is what is live (the run lock keeps anyone else
+    // out); after a failed install, which might have stopped anywhere, it is read again.
+    await refreshIndex(o, snapshot.rootIndex?.metadata.channel, ctx.failures === 0 ? liveAfter(installed, result.updated) : undefined);
   }
   return result;
+}
+
+/** The name and version of every live module: `installed` (read before the plan) with this run's flips, by name. */
+function liveAfter(installed: readonly InstalledModule[], updated: ReadonlyMap<string, { to: string }>): Pick<InstalledModule, 'name' | 'version'>[] {
+  const live = installed.map((m): Pick<InstalledModule, 'name' | 'version'> => {
+    const version = updated.get(m.name)?.to ?? m.version;
+    return version !== undefined ? { name: m.name, version } : { name: m.name };
+  });
+  const known = new Set(installed.map((m) => m.name));
+  for (const [name, { to }] of updated) if (!known.has(name)) live.push({ name, version: to });
+  // Sorted by name, as readInstalled lists them.
+  return live.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The installed modules the snapshot need not read again: intact, with a valid manifest and a known tree. */
@@ -149,16 +164,16 @@ function knownModules(installed: readonly InstalledModule[]): Map<string, KnownM
  * What installing one module needs besides the options: the run so far, the index kept in memory, the blobs,
  * and the modules flipped live since the index was last written.
  */
-interface InstallContext { commit: string; report: RunReport; result: Phase1Result; journal: Journal; index: GlobalIndex; blobs: BlobBatches; flipped: string[] }
+interface InstallContext { commit: string; report: RunReport; result: Phase1Result; journal: Journal; index: GlobalIndex; blobs: BlobBatches; flipped: string[]; failures: number }
 
 /** The stagings of the modules to install, by module, and the last module of each batch (in plan order). */
 interface Stagings { byModule: Map<string, Promise<Staged>>; lastOfBatch: Set<string> }
 
 /**
  * Stages the modules to install in batches of up to DEFAULTS.stagingBatch (and STAGING_BATCH_BYTES of files), in
- * plan order, one batch after the other: each batch is written, built and made durable together (stageModules),
- * while the batch before is made live. Nothing goes live here; activation stays one module at a time, in plan
- * order (installOne). Never rejects: a failure is that module's Staged.
+ * plan order, STAGING_BATCHES_AT_ONCE at a time: each batch is written, built and made durable together
+ * (stageModules), while the batches before are made live. Nothing goes live here; activation stays one module at
+ * a time, in plan order (installOne). Never rejects: a failure is that module's Staged.
  */
 function stageAhead(o: Phase1Options, pending: readonly PlanEntry[], ctx: InstallContext): Stagings {
   const byModule = new Map<string, Promise<Staged>>();
@@ -178,18 +193,19 @@ function stageAhead(o: Phase1Options, pending: readonly PlanEntry[], ctx: Instal
       return batch.map(() => ({ err }));
     }
   };
-  // stageBatch never rejects, so every module is staged (or has its failure) and every promise settles.
-  void (async () => {
-    for (const batch of batches) {
-      const outcomes = await stageBatch(batch);
-      for (const [i, entry] of batch.entries()) settle.get(entry.module)?.(outcomes[i] ?? { err: new Error(`${entry.module} was not staged`) });
-    }
-  })();
+  // Started in plan order. stageBatch never rejects, so every module is staged (or has its failure) and every
+  // promise settles.
+  void mapLimit(batches, async (batch) => {
+    const outcomes = await stageBatch(batch);
+    for (const [i, entry] of batch.entries()) settle.get(entry.module)?.(outcomes[i] ?? { err: new Error(`${entry.module} was not staged`) });
+  }, STAGING_BATCHES_AT_ONCE);
   return { byModule, lastOfBatch: new Set(batches.map((b) => (b[b.length - 1] as PlanEntry).module)) };
 }
 
 /** Most bytes of module files one staging batch holds in memory. */
 const STAGING_BATCH_BYTES = 64 * 1024 * 1024;
+/** Batches staged at once, so that one is built (esbuild's CPU) while another waits for its fsyncs. */
+const STAGING_BATCHES_AT_ONCE = 2;
 
 /** Splits the modules to stage, in order, into batches of at most DEFAULTS.stagingBatch modules and STAGING_BATCH_BYTES (at least one module each). */
 function stagingBatches(entries: readonly PlanEntry[]): PlanEntry[][] {
@@ -248,6 +264,7 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
   } catch (err) {
     // A write without a path (into an open file) fails in the module's versions folder.
     const e = fsErrorOf(err instanceof UpdatesError ? err.cause : err, versionsOf(o.layout, entry.module)) ?? (err instanceof UpdatesError ? err : new UpdatesError('E_INSTALL', { module: entry.module, detail: messageOf(err) }));
+    ctx.failures += 1;
     report.updates.push({ ...update(entry, 'failed'), message: e.message });
     report.errors.push({ code: e.code, message: e.message });
     logger.error({ module: entry.module, code: e.code }, e.message);
@@ -272,7 +289,7 @@ function noteOrchestrator(o: Phase1Options, remote: string | undefined, problem:
 }
 
 /** Rewrites the global index from what is live (a no-op when it already matches); `live`: read already. */
-export async function refreshIndex(o: Pick<Phase1Options, 'layout' | 'orchestratorVersion'>, channel: string | undefined, live?: InstalledModule[]): Promise<void> {
+export async function refreshIndex(o: Pick<Phase1Options, 'layout' | 'orchestratorVersion'>, channel: string | undefined, live?: readonly Pick<InstalledModule, 'name' | 'version'>[]): Promise<void> {
   const installed = live ?? (await readInstalled(o.layout));
   const previous = await readGlobalIndex(o.layout);
   const index = deriveGlobalIndex(installed, previous, { orchestratorVersion: o.orchestratorVersion, ...(channel ? { channel } : {}) });
