@@ -122,7 +122,9 @@ export async function stageModules(
         }
         slot.dirName = `${slot.dirName}-r${randomBytes(3).toString('hex')}`;
       }
-      mkdirSync(slot.parent, { recursive: true });
+      // A folder made here (the module's versions folder; on a first install .versions too) is durable only once
+      // the folder holding it is fsynced, with the rest of the batch.
+      slot.durable.push(...holdersOfMade(slot.parent, mkdirSync(slot.parent, { recursive: true })));
       slot.staging = path.join(slot.parent, `.staging-${randomBytes(6).toString('hex')}`);
       const contents = blobs ?? (await readBlobs(repoDir, mod.files.map((f) => f.oid)));
       const written = writeTreeSync(slot.staging, treeContents(mod.files, contents));
@@ -209,11 +211,25 @@ async function buildAll(slots: readonly Slot[], build: BuildModule): Promise<voi
 
 /** fsyncs the paths of every slot side by side (DEFAULTS.openFilesAtOnce at most); a failure fails its module only. */
 async function syncEach(slots: readonly Slot[], paths: (slot: Slot) => readonly string[]): Promise<void> {
-  const items = slots.flatMap((slot) => paths(slot).map((p) => ({ slot, p })));
-  await mapLimit(items, async ({ slot, p }) => {
-    if (slot.outcome !== undefined) return;
-    await fsyncPath(p).catch((err: unknown) => fail(slot, err));
+  // A folder several modules need (.versions) is fsynced once; its failure fails each of them.
+  const owners = new Map<string, Slot[]>();
+  for (const slot of slots) for (const p of paths(slot)) owners.set(p, [...(owners.get(p) ?? []), slot]);
+  await mapLimit([...owners], async ([p, of]) => {
+    if (of.every((slot) => !pending(slot))) return;
+    await fsyncPath(p).catch((err: unknown) => of.filter(pending).forEach((slot) => fail(slot, err)));
   }, SYNCS_AT_ONCE);
+}
+
+/**
+ * The folders holding the folders a recursive mkdir of `dir` made (`made`: the first one it made, or undefined):
+ * each must be fsynced for the new folder's entry to be durable.
+ */
+function holdersOfMade(dir: string, made: string | undefined): string[] {
+  const holders: string[] = [];
+  if (made === undefined) return holders;
+  const top = path.resolve(made);
+  for (let d = path.resolve(dir); d.length >= top.length && d !== path.dirname(d); d = path.dirname(d)) holders.push(path.dirname(d));
+  return holders;
 }
 
 /** The contents of a module's files, from blobs read from the clone. */
@@ -242,7 +258,8 @@ export async function writeFiles(repoDir: string, files: readonly ModuleFile[], 
  * several flips durable at once.
  */
 export async function activate(layout: Layout, name: string, dirName: string, hook: StepHook = noHook, repairs = false, options: { durable?: boolean } = {}): Promise<void> {
-  mkdirSync(layout.modulesDir, { recursive: true });
+  // On a first install the modules folder is new: its entry is made durable before any link in it counts.
+  for (const holder of holdersOfMade(layout.modulesDir, mkdirSync(layout.modulesDir, { recursive: true }))) await fsyncPath(holder);
   const live = liveLink(layout, name);
   await adoptPlainFolder(layout, name);
   const current = readLinkOrUndefinedSync(live);
