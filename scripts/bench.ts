@@ -46,11 +46,12 @@ const SEED_MS: Record<string, number> = { steady20: 190, steady100: 633, bumped1
 /** What happens before each install step's hook (src/orchestrator/install.ts, phase1.ts). */
 const STEP_LABELS: Record<string, string> = {
   'files-written': 'files from commit to staging',
-  staged: 'manifest, esbuild, fsync tree',
-  'version-published': 'rename, fsync parent',
+  staged: 'manifest, esbuild (one call per batch), fsync of the batch',
+  'version-published': 'rename',
   'previous-recorded': 'record rollback target',
-  flipped: 'symlink flip, fsync',
-  'index-written': 'global index rewrite',
+  'trial-recorded': 'trial mark, fsync of the versions folder',
+  flipped: 'symlink flip',
+  'index-written': 'fsync of modules folder, global index rewrite (once per batch)',
 };
 
 const log = (line: string): void => console.log(line);

@@ -57,6 +57,7 @@ const phase1Run = (s: Setup, hook?: StepHook): Promise<RunReport> => runPhase1On
 /**
  * Times the install steps through the run's step hook: each hook call closes the interval since the previous
  * one and is charged to its step. The first interval of a run (sync, plan, first module's files) is left out.
+ * A batch is staged while the one before is made live, so an interval holds whatever ran in it, of either.
  */
 class StepClock {
   readonly totals = new Map<string, number>();

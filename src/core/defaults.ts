@@ -103,10 +103,10 @@ export const DEFAULTS = Object.freeze({
   /** Files a bulk file operation (fsync of a staged tree) keeps open at once. */
   openFilesAtOnce: 32,
   /**
-   * Module versions Phase 1 stages at once (files, esbuild, fsync of their own folders) while the ones staged
-   * before are made live one by one, in plan order.
+   * Module versions Phase 1 stages together, as one batch (files, one esbuild call, fsync of every written file
+   * and folder side by side), while the batch staged before is made live one module at a time, in plan order.
    */
-  stagingAtOnce: 4,
+  stagingBatch: 25,
   /** Deadline of the notify command; it is killed (with its process group) after it. */
   notifyTimeoutMs: 60_000,
   /** Output of the notify command kept for the log, per stream, bytes. */

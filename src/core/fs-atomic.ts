@@ -3,17 +3,23 @@
  * A crash at any moment leaves either the old or the new content, never a mix.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, constants, readlinkSync } from 'node:fs';
+import { promises as fsp, closeSync, constants, fsync, openSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { mapLimit } from './limit.js';
 
-/** fsyncs a file or directory by path. */
+const fsyncFd = promisify(fsync);
+
+/**
+ * fsyncs a file or directory by path. The open and the close are made directly (each a cheap system call);
+ * only the fsync, which waits for the disk, goes through the thread pool, so many run side by side.
+ */
 export async function fsyncPath(p: string): Promise<void> {
-  const fh = await fsp.open(p, constants.O_RDONLY);
+  const fd = openSync(p, constants.O_RDONLY);
   try {
-    await fh.sync();
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -57,6 +63,21 @@ export async function flipSymlink(link: string, target: string): Promise<void> {
   const tmp = tempSibling(link, 'link');
   await fsp.symlink(target, tmp);
   await publish(tmp, link);
+}
+
+/**
+ * flipSymlink without the fsync, synchronously: the link changes by one rename all the same, but the caller
+ * fsyncs the folder (once for several flips) before anything may depend on the flip surviving a power loss.
+ */
+export function flipSymlinkSync(link: string, target: string): void {
+  const tmp = tempSibling(link, 'link');
+  symlinkSync(target, tmp);
+  try {
+    renameSync(tmp, link);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** Renames a finished temp entry over `target` (discarding it if that fails) and makes the rename durable. */

@@ -24,7 +24,7 @@ export class BlobBatches {
 
   /**
    * The blobs of `mod`'s files; loads the batch that starts with it when they are not in memory yet. Safe to
-   * call concurrently (modules are staged a few at a time).
+   * call concurrently.
    */
   async for(mod: RemoteModule): Promise<Map<string, Buffer>> {
     for (;;) {

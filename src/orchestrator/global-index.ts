@@ -27,7 +27,7 @@ export async function readGlobalIndex(layout: Layout): Promise<Record<string, un
 
 /** The index for what is installed, keeping every other field of `previous`. */
 export function deriveGlobalIndex(
-  installed: InstalledModule[],
+  installed: readonly Pick<InstalledModule, 'name' | 'version'>[],
   previous: Record<string, unknown> | undefined,
   meta: { orchestratorVersion: string; channel?: string },
 ): GlobalIndex {

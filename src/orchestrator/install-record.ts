@@ -39,10 +39,18 @@ export async function digestOf(file: string): Promise<FileDigest> {
   return { size, sha256: hash.digest('hex') };
 }
 
-/** The record of a staged version folder, with the digests of its checked files. */
-export async function makeRecord(dir: string, fields: Omit<InstallRecord, 'files'>): Promise<InstallRecord> {
+/**
+ * The record of a staged version folder, with the digests of its checked files. `known`: checked files whose
+ * bytes the caller holds (what it has just written), by their path relative to `dir` ("index.json"); those are
+ * digested from memory, the others read.
+ */
+export async function makeRecord(dir: string, fields: Omit<InstallRecord, 'files'>, known: ReadonlyMap<string, Buffer> = new Map()): Promise<InstallRecord> {
   const files: Record<string, FileDigest> = {};
-  for (const rel of CHECKED_FILES) files[rel.split(path.sep).join('/')] = await digestOf(path.join(dir, rel));
+  for (const rel of CHECKED_FILES) {
+    const key = rel.split(path.sep).join('/');
+    const bytes = known.get(key);
+    files[key] = bytes !== undefined ? { size: bytes.length, sha256: sha256(bytes) } : await digestOf(path.join(dir, rel));
+  }
   return { ...fields, files };
 }
 

@@ -6,20 +6,29 @@
  * stays linked for rollback. A SIGKILL anywhere leaves the module fully old or fully new.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, readdirSync } from 'node:fs';
+import { promises as fsp, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { flipSymlink, fsyncPath, fsyncTree, readLinkOrUndefined, readLinkOrUndefinedSync } from '../core/fs-atomic.js';
+import { flipSymlink, flipSymlinkSync, fsyncPath, readLinkOrUndefined, readLinkOrUndefinedSync } from '../core/fs-atomic.js';
+import { mapLimit } from '../core/limit.js';
 import { readBlobs } from './git.js';
-import { UnsafeTreeError, writeTree } from './tree-writer.js';
+import { UnsafeTreeError, writeTreeSync } from './tree-writer.js';
+import type { TreeFileContent } from './tree-writer.js';
 import { ADDED_DIR, ADOPTED_PREFIX, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, trialLink, versionsOf } from './layout.js';
 import type { Layout } from './layout.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { parseModuleManifest } from '../core/manifest.js';
 import type { ModuleFile, RemoteModule } from './snapshot.js';
-import { makeRecord, verifyVersionDir } from './install-record.js';
+import { checkVersionDirSync, makeRecord } from './install-record.js';
 
 /** Turns a staged module folder into the code the sandbox runs. Throws UpdatesError E_BUILD when it cannot. */
-export type BuildModule = (moduleDir: string, moduleName: string) => Promise<string>;
+export interface BuildModule {
+  (moduleDir: string, moduleName: string): Promise<string>;
+  /**
+   * Optional: builds several staged folders at once; one outcome per module, in order, each what the call above
+   * gives for it (its code or its error). Without it, the modules of a batch are built one by one.
+   */
+  many?: (modules: readonly { dir: string; name: string }[]) => Promise<({ code: string } | { err: unknown })[]>;
+}
 
 /** Test hook: called at each step boundary, so tests can kill the process exactly there. */
 export type StepHook = (step: string, module: string) => void | Promise<void>;
@@ -27,6 +36,21 @@ const noHook: StepHook = () => undefined;
 
 /** The version folder name of a module at a tree. */
 export const versionDirName = (version: string, treeOid: string): string => `${version}-${treeOid.slice(0, 12)}`;
+
+/** A module to stage: as read from the commit, with its files' contents when they are loaded already. */
+export interface StageRequest { mod: RemoteModule; blobs?: Map<string, Buffer> }
+
+/** A staged module version: its version folder's name, or why it could not be staged (an UpdatesError, mostly). */
+export type Staged = { dir: string } | { err: unknown };
+
+/**
+ * fsyncs a batch keeps waiting at once: fewer than the thread pool's 4 threads, so the fsync of the module being
+ * made live meanwhile (activate) never queues behind a whole batch's.
+ */
+const SYNCS_AT_ONCE = 3;
+
+/** Builds run one at a time per batch when the builder cannot take a batch. */
+const BUILDS_AT_ONCE = 4;
 
 /**
  * Stages `mod` (as read from `commit`) into .versions/<name>/<version>-<tree>, complete and durable.
@@ -42,41 +66,179 @@ export async function stageModule(
   hook: StepHook = noHook,
   blobs?: Map<string, Buffer>,
 ): Promise<string> {
-  if (mod.manifest === undefined) throw new Error(`stageModule: ${mod.name} has no valid manifest`);
-  if (mod.unchanged === true) throw new Error(`stageModule: ${mod.name} was not read from the commit (same tree as installed)`);
-  const version = mod.manifest.metadata.schema_version;
-  const parent = versionsOf(layout, mod.name);
-  let dirName = versionDirName(version, mod.treeOid);
-  if (await exists(path.join(parent, dirName))) {
-    if ((await verifyVersionDir(path.join(parent, dirName))) === undefined) return dirName;
-    dirName = `${dirName}-r${randomBytes(3).toString('hex')}`;
+  const [staged] = await stageModules(layout, repoDir, [{ mod, ...(blobs ? { blobs } : {}) }], commit, build, hook);
+  if (staged === undefined) throw new Error(`stageModule: ${mod.name} was not staged`);
+  if ('err' in staged) throw staged.err instanceof Error ? staged.err : new Error(messageOf(staged.err));
+  return staged.dir;
+}
+
+/** One module of a batch on its way through stageModules. */
+interface Slot {
+  mod: RemoteModule;
+  parent: string;
+  dirName: string;
+  staging?: string | undefined;
+  /** What must be fsynced before the rename: every folder and file written into the staging folder. */
+  durable: string[];
+  manifest?: Buffer;
+  /** The built bundle. */
+  code?: Buffer;
+  /** Set once the module is done: staged, reused, or failed. */
+  outcome?: Staged;
+}
+
+/**
+ * Stages a batch of modules, each as stageModule does, with their common steps taken together: every tree is
+ * written (directly, without the thread pool), all are built in one call of `build.many` when the builder has
+ * it, every written file and folder is fsynced side by side, and only then is each staging folder renamed to its
+ * version folder, in order. One outcome per request, in order; a module's failure is its own outcome and never
+ * stops the others. Never rejects for a module's problem.
+ *
+ * Crash safety is that of one module: a staging folder is hidden until its contents are durable; it appears
+ * complete by one rename; nothing here goes live. The rename itself is made durable by activate(), whose fsync
+ * of the module's versions folder comes before the live link may name the folder; until then a power loss can
+ * only undo the rename (the next run removes the staging folder and stages again).
+ */
+export async function stageModules(
+  layout: Layout,
+  repoDir: string,
+  requests: readonly StageRequest[],
+  commit: string,
+  build: BuildModule,
+  hook: StepHook = noHook,
+): Promise<Staged[]> {
+  const slots: Slot[] = [];
+  for (const { mod, blobs } of requests) {
+    const slot: Slot = { mod, parent: versionsOf(layout, mod.name), dirName: '', durable: [] };
+    slots.push(slot);
+    try {
+      if (mod.manifest === undefined) throw new Error(`stageModule: ${mod.name} has no valid manifest`);
+      if (mod.unchanged === true) throw new Error(`stageModule: ${mod.name} was not read from the commit (same tree as installed)`);
+      slot.dirName = versionDirName(mod.manifest.metadata.schema_version, mod.treeOid);
+      if (entryExists(path.join(slot.parent, slot.dirName))) {
+        if (checkVersionDirSync(path.join(slot.parent, slot.dirName)).damaged === undefined) {
+          slot.outcome = { dir: slot.dirName };
+          continue;
+        }
+        slot.dirName = `${slot.dirName}-r${randomBytes(3).toString('hex')}`;
+      }
+      // A folder made here (the module's versions folder; on a first install .versions too) is durable only once
+      // the folder holding it is fsynced, with the rest of the batch.
+      slot.durable.push(...holdersOfMade(slot.parent, mkdirSync(slot.parent, { recursive: true })));
+      slot.staging = path.join(slot.parent, `.staging-${randomBytes(6).toString('hex')}`);
+      const contents = blobs ?? (await readBlobs(repoDir, mod.files.map((f) => f.oid)));
+      const written = writeTreeSync(slot.staging, treeContents(mod.files, contents));
+      slot.durable.push(...written.dirs, ...written.files);
+      await hook('files-written', mod.name);
+      // The manifest as written: a regular file holds its blob's bytes; anything else is read back.
+      const manifestFile = mod.files.find((f) => f.rel === 'index.json');
+      const manifestBytes = manifestFile !== undefined && manifestFile.mode !== '120000' ? contents.get(manifestFile.oid) : undefined;
+      slot.manifest = manifestBytes ?? readFileSync(path.join(slot.staging, 'index.json'));
+      const check = parseModuleManifest(slot.manifest.toString('utf8'), mod.name);
+      if (!check.ok) throw new UpdatesError('E_MANIFEST_INVALID', { module: mod.name, detail: check.reason });
+    } catch (err) {
+      fail(slot, err);
+    }
   }
-  const final = path.join(parent, dirName);
-  await fsp.mkdir(parent, { recursive: true });
-  const staging = path.join(parent, `.staging-${randomBytes(6).toString('hex')}`);
-  try {
-    await writeFiles(repoDir, mod.files, staging, blobs);
-    await hook('files-written', mod.name);
-    const check = parseModuleManifest(await fsp.readFile(path.join(staging, 'index.json'), 'utf8'), mod.name);
-    if (!check.ok) throw new UpdatesError('E_MANIFEST_INVALID', { module: mod.name, detail: check.reason });
-    const code = await build(staging, mod.name);
-    await fsp.mkdir(path.join(staging, ADDED_DIR), { recursive: true });
-    await fsp.writeFile(path.join(staging, BUNDLE_FILE), code);
-    const record = await makeRecord(staging, { module: mod.name, version, commit, tree: mod.treeOid, installedAt: new Date().toISOString() });
-    await fsp.writeFile(path.join(staging, INSTALL_RECORD), `${JSON.stringify(record, null, 2)}\n`);
-    await fsyncTree(staging);
-    await hook('staged', mod.name);
-    await fsp.rm(final, { recursive: true, force: true });
-    await fsp.rename(staging, final);
-    await fsyncPath(parent);
-    await hook('version-published', mod.name);
-    return dirName;
-  } catch (err) {
-    await fsp.rm(staging, { recursive: true, force: true });
-    if (err instanceof UpdatesError) throw err;
-    if (err instanceof UnsafeTreeError) throw new UpdatesError('E_MODULE_CONTENT', { module: mod.name, detail: `refused, not installed: ${err.message}` });
-    throw new UpdatesError('E_INSTALL', { module: mod.name, detail: messageOf(err) }, { cause: err });
+  await buildAll(slots.filter(pending), build);
+  const installedAt = new Date().toISOString();
+  for (const slot of slots.filter(pending)) {
+    try {
+      const staging = slot.staging as string;
+      const version = (slot.mod.manifest as NonNullable<RemoteModule['manifest']>).metadata.schema_version;
+      const added = path.join(staging, ADDED_DIR);
+      mkdirSync(added);
+      slot.durable.push(added);
+      writeFileSync(path.join(staging, BUNDLE_FILE), slot.code as Buffer, { flag: 'wx' });
+      const record = await makeRecord(staging, { module: slot.mod.name, version, commit, tree: slot.mod.treeOid, installedAt }, new Map([['index.json', slot.manifest as Buffer], [BUNDLE_FILE.split(path.sep).join('/'), slot.code as Buffer]]));
+      writeFileSync(path.join(staging, INSTALL_RECORD), `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
+      slot.durable.push(path.join(staging, BUNDLE_FILE), path.join(staging, INSTALL_RECORD));
+    } catch (err) {
+      fail(slot, err);
+    }
   }
+  await syncEach(slots.filter(pending), (slot) => slot.durable);
+  for (const slot of slots.filter(pending)) {
+    try {
+      await hook('staged', slot.mod.name);
+      const final = path.join(slot.parent, slot.dirName);
+      rmSync(final, { recursive: true, force: true });
+      renameSync(slot.staging as string, final);
+      slot.staging = undefined;
+      await hook('version-published', slot.mod.name);
+      slot.outcome = { dir: slot.dirName };
+    } catch (err) {
+      fail(slot, err);
+    }
+  }
+  return slots.map((slot) => slot.outcome ?? { err: new Error(`${slot.mod.name} was not staged`) });
+}
+
+/** A module still on its way: neither staged nor failed yet. */
+const pending = (slot: Slot): boolean => slot.outcome === undefined;
+
+/** Records a module's failure (as stageModule reports it) and removes its staging folder. */
+function fail(slot: Slot, err: unknown): void {
+  if (slot.staging !== undefined) rmSync(slot.staging, { recursive: true, force: true });
+  slot.staging = undefined;
+  slot.outcome = { err: stagingError(slot.mod.name, err) };
+}
+
+function stagingError(module: string, err: unknown): unknown {
+  if (err instanceof UpdatesError) return err;
+  if (err instanceof UnsafeTreeError) return new UpdatesError('E_MODULE_CONTENT', { module, detail: `refused, not installed: ${err.message}` });
+  return new UpdatesError('E_INSTALL', { module, detail: messageOf(err) }, { cause: err });
+}
+
+/** Builds the staged folders of `slots`: in one call when the builder takes batches, else a few at a time. */
+async function buildAll(slots: readonly Slot[], build: BuildModule): Promise<void> {
+  const modules = slots.map((slot) => ({ dir: slot.staging as string, name: slot.mod.name }));
+  let outcomes: ({ code: string } | { err: unknown })[];
+  if (build.many !== undefined && slots.length > 1) outcomes = await build.many(modules);
+  else {
+    outcomes = [];
+    await mapLimit([...modules.keys()], async (i) => {
+      const m = modules[i] as { dir: string; name: string };
+      outcomes[i] = await build(m.dir, m.name).then((code) => ({ code }), (err: unknown) => ({ err }));
+    }, BUILDS_AT_ONCE);
+  }
+  for (const [i, slot] of slots.entries()) {
+    const outcome = outcomes[i] ?? { err: new Error('the build gave no outcome') };
+    if ('err' in outcome) fail(slot, outcome.err);
+    else slot.code = Buffer.from(outcome.code, 'utf8');
+  }
+}
+
+/** fsyncs the paths of every slot side by side (DEFAULTS.openFilesAtOnce at most); a failure fails its module only. */
+async function syncEach(slots: readonly Slot[], paths: (slot: Slot) => readonly string[]): Promise<void> {
+  // A folder several modules need (.versions) is fsynced once; its failure fails each of them.
+  const owners = new Map<string, Slot[]>();
+  for (const slot of slots) for (const p of paths(slot)) owners.set(p, [...(owners.get(p) ?? []), slot]);
+  await mapLimit([...owners], async ([p, of]) => {
+    if (of.every((slot) => !pending(slot))) return;
+    await fsyncPath(p).catch((err: unknown) => of.filter(pending).forEach((slot) => fail(slot, err)));
+  }, SYNCS_AT_ONCE);
+}
+
+/**
+ * The folders holding the folders a recursive mkdir of `dir` made (`made`: the first one it made, or undefined):
+ * each must be fsynced for the new folder's entry to be durable.
+ */
+function holdersOfMade(dir: string, made: string | undefined): string[] {
+  const holders: string[] = [];
+  if (made === undefined) return holders;
+  const top = path.resolve(made);
+  for (let d = path.resolve(dir); d.length >= top.length && d !== path.dirname(d); d = path.dirname(d)) holders.push(path.dirname(d));
+  return holders;
+}
+
+/** The contents of a module's files, from blobs read from the clone. */
+function treeContents(files: readonly ModuleFile[], blobs: ReadonlyMap<string, Buffer>): TreeFileContent[] {
+  return files.map((f) => {
+    const content = blobs.get(f.oid);
+    if (content === undefined) throw new Error(`object ${f.oid} of ${f.rel} is missing from the clone`);
+    return { rel: f.rel, mode: f.mode, content };
+  });
 }
 
 /**
@@ -85,33 +247,34 @@ export async function stageModule(
  */
 export async function writeFiles(repoDir: string, files: readonly ModuleFile[], staging: string, preloaded?: Map<string, Buffer>): Promise<void> {
   const blobs = preloaded ?? (await readBlobs(repoDir, files.map((f) => f.oid)));
-  await writeTree(staging, files.map((f) => {
-    const content = blobs.get(f.oid);
-    if (content === undefined) throw new Error(`object ${f.oid} of ${f.rel} is missing from the clone`);
-    return { rel: f.rel, mode: f.mode, content };
-  }));
+  writeTreeSync(staging, treeContents(files, blobs));
 }
-
 /**
  * Makes `dirName` the live version of `name`. The version live before becomes `previous`, for rollback (unless it
  * is a damaged copy being repaired (`repairs`): then `previous` stays as it was), and the new one goes on trial
- * until its first run. Order matters: `previous` and `.trial` are written before the live link moves, so a crash
- * anywhere leaves the next run knowing what to roll back to and that it has to.
+ * until its first run. Order matters: `previous` and `.trial` are written, and made durable, before the live link
+ * moves, so a crash anywhere leaves the next run knowing what to roll back to and that it has to.
+ * `durable: false` leaves the fsync of the modules folder (the live link's flip) to the caller, which makes
+ * several flips durable at once.
  */
-export async function activate(layout: Layout, name: string, dirName: string, hook: StepHook = noHook, repairs = false): Promise<void> {
-  await fsp.mkdir(layout.modulesDir, { recursive: true });
+export async function activate(layout: Layout, name: string, dirName: string, hook: StepHook = noHook, repairs = false, options: { durable?: boolean } = {}): Promise<void> {
+  // On a first install the modules folder is new: its entry is made durable before any link in it counts.
+  for (const holder of holdersOfMade(layout.modulesDir, mkdirSync(layout.modulesDir, { recursive: true }))) await fsyncPath(holder);
   const live = liveLink(layout, name);
   await adoptPlainFolder(layout, name);
-  const current = await readLinkOrUndefined(live);
+  const current = readLinkOrUndefinedSync(live);
   const next = linkTarget(name, dirName);
   if (current === next) return;
   if (current !== undefined && !repairs) {
-    await flipSymlink(previousLink(layout, name), path.basename(current));
+    flipSymlinkSync(previousLink(layout, name), path.basename(current));
     await hook('previous-recorded', name);
   }
-  await flipSymlink(trialLink(layout, name), dirName);
+  flipSymlinkSync(trialLink(layout, name), dirName);
+  // Both links live in the module's versions folder: one fsync makes them durable, before the live link moves.
+  await fsyncPath(versionsOf(layout, name));
   await hook('trial-recorded', name);
-  await flipSymlink(live, next);
+  flipSymlinkSync(live, next);
+  if (options.durable ?? true) await fsyncPath(layout.modulesDir);
   await hook('flipped', name);
 }
 
@@ -121,7 +284,7 @@ export async function activate(layout: Layout, name: string, dirName: string, ho
  */
 async function adoptPlainFolder(layout: Layout, name: string): Promise<void> {
   const live = liveLink(layout, name);
-  const st = await fsp.lstat(live).catch(() => undefined);
+  const st = lstatSync(live, { throwIfNoEntry: false });
   if (st === undefined || !st.isDirectory()) return;
   const adopted = `${ADOPTED_PREFIX}${Date.now()}`;
   await fsp.mkdir(versionsOf(layout, name), { recursive: true });
@@ -190,6 +353,10 @@ function readdirOrEmpty(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+function entryExists(p: string): boolean {
+  return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
 }
 
 async function exists(p: string): Promise<boolean> {

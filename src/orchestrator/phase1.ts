@@ -5,14 +5,14 @@ import path from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { fsyncPath } from '../core/fs-atomic.js';
-import { mapLimit } from '../core/limit.js';
 import { fsErrorOf } from '../core/fs-errors.js';
+import { mapLimit } from '../core/limit.js';
 import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
 import type { GlobalIndex } from './global-index.js';
 import { BlobBatches } from './blob-batches.js';
-import { activate, collectGarbage, stageModule } from './install.js';
-import type { BuildModule, StepHook } from './install.js';
+import { activate, collectGarbage, stageModules } from './install.js';
+import type { BuildModule, Staged, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
 import type { InstalledModule } from './installed.js';
 import type { Journal } from './journal.js';
@@ -94,8 +94,10 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
     journal,
     index: deriveGlobalIndex(installed, await readGlobalIndex(layout), { orchestratorVersion: o.orchestratorVersion }),
     blobs: new BlobBatches(o.repoDir, pending.flatMap((p) => (p.remote ? [p.remote] : []))),
+    flipped: [],
+    failures: 0,
   };
-  const staged = o.checkOnly ? new Map<string, Promise<Staged>>() : stageAhead(o, pending, ctx);
+  const staged = o.checkOnly ? { byModule: new Map<string, Promise<Staged>>(), lastOfBatch: new Set<string>() } : stageAhead(o, pending, ctx);
   for (const entry of plan) {
     if (installs(entry.action)) {
       result.updatesAvailable = true;
@@ -104,7 +106,8 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
         if (entry.remote !== undefined) result.available.set(entry.module, entry.remote);
         logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `update available: ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
       } else {
-        await installOne(o, entry, ctx, staged.get(entry.module));
+        await installOne(o, entry, ctx, staged.byModule.get(entry.module));
+        if (staged.lastOfBatch.has(entry.module)) await publishBatch(o, ctx);
       }
     } else if (entry.action !== 'current') {
       report.updates.push(update(entry, entry.action as 'held' | 'kept-newer' | 'invalid' | 'local-only' | 'unbumped'));
@@ -113,13 +116,15 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
       if (entry.action === 'invalid') report.errors.push({ code: entry.remote?.problem?.code ?? 'E_MANIFEST_INVALID', message: entry.reason ?? '' });
     }
   }
-  // The index was rewritten after each flip without an fsync (it is derived from what is live, and every run
-  // derives it anew); it is made durable once, for the whole batch.
+  await publishBatch(o, ctx);
+  // The index was rewritten after each batch of flips without an fsync (it is derived from what is live, and
+  // every run derives it anew); it is made durable once, for the whole run.
   if (result.updated.size > 0) await makeDurable(layout.globalIndex);
   if (!o.checkOnly) {
     journal.lastCommit = commit;
-    // With nothing installed, what was read before the plan is still what is live.
-    await refreshIndex(o, snapshot.rootIndex?.metadata.channel, pending.length === 0 ? installed : undefined);
+    // What was read before the plan, with this run's flips, is what is live (the run lock keeps anyone else
+    // out); after a failed install, which might have stopped anywhere, it is read again.
+    await refreshIndex(o, snapshot.rootIndex?.metadata.channel, ctx.failures === 0 ? liveAfter(installed, result.updated) : undefined);
   }
   return result;
 }
@@ -151,6 +156,18 @@ async function sync(o: Phase1Options, report: RunReport, journal: Journal): Prom
   }
 }
 
+/** The name and version of every live module: `installed` (read before the plan) with this run's flips, by name. */
+function liveAfter(installed: readonly InstalledModule[], updated: ReadonlyMap<string, { to: string }>): Pick<InstalledModule, 'name' | 'version'>[] {
+  const live = installed.map((m): Pick<InstalledModule, 'name' | 'version'> => {
+    const version = updated.get(m.name)?.to ?? m.version;
+    return version !== undefined ? { name: m.name, version } : { name: m.name };
+  });
+  const known = new Set(installed.map((m) => m.name));
+  for (const [name, { to }] of updated) if (!known.has(name)) live.push({ name, version: to });
+  // Sorted by name, as readInstalled lists them.
+  return live.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** The installed modules the snapshot need not read again: intact, with a valid manifest and a known tree. */
 function knownModules(installed: readonly InstalledModule[]): Map<string, KnownModule> {
   const known = new Map<string, KnownModule>();
@@ -160,33 +177,82 @@ function knownModules(installed: readonly InstalledModule[]): Map<string, KnownM
   return known;
 }
 
-/** What installing one module needs besides the options: the run so far, the index kept in memory, the blobs. */
-interface InstallContext { commit: string; report: RunReport; result: Phase1Result; journal: Journal; index: GlobalIndex; blobs: BlobBatches }
+/**
+ * What installing one module needs besides the options: the run so far, the index kept in memory, the blobs,
+ * and the modules flipped live since the index was last written.
+ */
+interface InstallContext { commit: string; report: RunReport; result: Phase1Result; journal: Journal; index: GlobalIndex; blobs: BlobBatches; flipped: string[]; failures: number }
 
-/** A module version staged ahead of its activation: its version folder's name, or why it could not be staged. */
-type Staged = { dir: string } | { err: unknown };
+/** The stagings of the modules to install, by module, and the last module of each batch (in plan order). */
+interface Stagings { byModule: Map<string, Promise<Staged>>; lastOfBatch: Set<string> }
 
 /**
- * Stages the modules to install, at most DEFAULTS.stagingAtOnce at once, in plan order: each in its own
- * folders, so they overlap one another's esbuild and fsync waits. Nothing goes live here; activation stays one
- * module at a time, in plan order (installOne). Never rejects: a failure is that module's Staged.
+ * Stages the modules to install in batches of up to DEFAULTS.stagingBatch (and STAGING_BATCH_BYTES of files), in
+ * plan order, STAGING_BATCHES_AT_ONCE at a time: each batch is written, built and made durable together
+ * (stageModules), while the batches before are made live. Nothing goes live here; activation stays one module at
+ * a time, in plan order (installOne). Never rejects: a failure is that module's Staged.
  */
-function stageAhead(o: Phase1Options, pending: readonly PlanEntry[], ctx: InstallContext): Map<string, Promise<Staged>> {
-  const out = new Map<string, Promise<Staged>>();
+function stageAhead(o: Phase1Options, pending: readonly PlanEntry[], ctx: InstallContext): Stagings {
+  const byModule = new Map<string, Promise<Staged>>();
   const settle = new Map<string, (staged: Staged) => void>();
-  const toStage = pending.filter((e) => e.remote !== undefined);
-  for (const e of toStage) out.set(e.module, new Promise<Staged>((resolve) => settle.set(e.module, resolve)));
-  const stageOne = async (entry: PlanEntry, remote: RemoteModule): Promise<Staged> => {
+  const batches = stagingBatches(pending.filter((e) => e.remote !== undefined));
+  for (const e of batches.flat()) byModule.set(e.module, new Promise<Staged>((resolve) => settle.set(e.module, resolve)));
+  const stageBatch = async (batch: readonly PlanEntry[]): Promise<Staged[]> => {
     try {
-      o.logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to ?? '?'}`);
-      return { dir: await stageModule(o.layout, o.repoDir, remote, ctx.commit, o.build, o.hook, await ctx.blobs.for(remote)) };
+      const requests = [];
+      for (const entry of batch) {
+        o.logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `installing ${entry.module} ${entry.from ?? '(new)'} → ${entry.to ?? '?'}`);
+        const remote = entry.remote as RemoteModule;
+        requests.push({ mod: remote, blobs: await ctx.blobs.for(remote) });
+      }
+      return await stageModules(o.layout, o.repoDir, requests, ctx.commit, o.build, o.hook);
     } catch (err) {
-      return { err };
+      return batch.map(() => ({ err }));
     }
   };
-  // stageOne never rejects, so every module of the list is staged (or has its failure) and every promise settles.
-  void mapLimit(toStage, async (e) => settle.get(e.module)?.(await stageOne(e, e.remote as RemoteModule)), DEFAULTS.stagingAtOnce);
-  return out;
+  // Started in plan order. stageBatch never rejects, so every module is staged (or has its failure) and every
+  // promise settles.
+  void mapLimit(batches, async (batch) => {
+    const outcomes = await stageBatch(batch);
+    for (const [i, entry] of batch.entries()) settle.get(entry.module)?.(outcomes[i] ?? { err: new Error(`${entry.module} was not staged`) });
+  }, STAGING_BATCHES_AT_ONCE);
+  return { byModule, lastOfBatch: new Set(batches.map((b) => (b[b.length - 1] as PlanEntry).module)) };
+}
+
+/** Most bytes of module files one staging batch holds in memory. */
+const STAGING_BATCH_BYTES = 64 * 1024 * 1024;
+/** Batches staged at once, so that one is built (esbuild's CPU) while another waits for its fsyncs. */
+const STAGING_BATCHES_AT_ONCE = 2;
+
+/** Splits the modules to stage, in order, into batches of at most DEFAULTS.stagingBatch modules and STAGING_BATCH_BYTES (at least one module each). */
+function stagingBatches(entries: readonly PlanEntry[]): PlanEntry[][] {
+  const batches: PlanEntry[][] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const size = (e.remote?.files ?? []).reduce((n, f) => n + f.size, 0);
+    const last = batches[batches.length - 1];
+    if (last === undefined || last.length >= DEFAULTS.stagingBatch || bytes + size > STAGING_BATCH_BYTES) {
+      batches.push([e]);
+      bytes = size;
+    } else {
+      last.push(e);
+      bytes += size;
+    }
+  }
+  return batches;
+}
+
+/**
+ * After a batch's flips: makes them durable (one fsync of the modules folder) and rewrites the index once for
+ * all of them. Between a flip and this, the index lags what is live (it claims the version live before).
+ */
+async function publishBatch(o: Phase1Options, ctx: InstallContext): Promise<void> {
+  if (ctx.flipped.length === 0) return;
+  const flipped = ctx.flipped.splice(0);
+  await fsyncPath(o.layout.modulesDir);
+  // The index is kept in memory and only the flipped modules' entries change: no re-reading of every manifest.
+  await writeGlobalIndex(o.layout, ctx.index, { durable: false });
+  for (const module of flipped) await o.hook?.('index-written', module);
 }
 
 /** fsyncs a file and the folder that holds it. */
@@ -204,12 +270,10 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
   if (entry.remote === undefined || entry.to === undefined) return;
   try {
     if ('err' in staged) throw staged.err;
-    await activate(o.layout, entry.module, staged.dir, o.hook, entry.action === 'repair');
-    // Right after each flip, so the index lags what is live only for the moment between two renames. The
-    // index is kept in memory and only this module's entry changes: no re-reading of every manifest per flip.
+    // The modules folder is fsynced once per batch, before the index names the batch's versions (publishBatch).
+    await activate(o.layout, entry.module, staged.dir, o.hook, entry.action === 'repair', { durable: false });
     ctx.index.packages = Object.fromEntries(Object.entries({ ...ctx.index.packages, [entry.module]: entry.to }).sort(([a], [b]) => (a < b ? -1 : 1)));
-    await writeGlobalIndex(o.layout, ctx.index, { durable: false });
-    await o.hook?.('index-written', entry.module);
+    ctx.flipped.push(entry.module);
     result.updated.set(entry.module, { from: entry.from ?? null, to: entry.to });
     if (journal.held[entry.module]?.version !== entry.to) delete journal.held[entry.module];
     report.updates.push(update(entry, DONE_STATUS[entry.action as 'install' | 'update' | 'repair']));
@@ -217,6 +281,7 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
   } catch (err) {
     // A write without a path (into an open file) fails in the module's versions folder.
     const e = fsErrorOf(err instanceof UpdatesError ? err.cause : err, versionsOf(o.layout, entry.module)) ?? (err instanceof UpdatesError ? err : new UpdatesError('E_INSTALL', { module: entry.module, detail: messageOf(err) }));
+    ctx.failures += 1;
     report.updates.push({ ...update(entry, 'failed'), message: e.message });
     report.errors.push({ code: e.code, message: e.message });
     logger.error({ module: entry.module, code: e.code }, e.message);
@@ -241,7 +306,7 @@ function noteOrchestrator(o: Phase1Options, remote: string | undefined, problem:
 }
 
 /** Rewrites the global index from what is live (a no-op when it already matches); `live`: read already. */
-export async function refreshIndex(o: Pick<Phase1Options, 'layout' | 'orchestratorVersion'>, channel: string | undefined, live?: InstalledModule[]): Promise<void> {
+export async function refreshIndex(o: Pick<Phase1Options, 'layout' | 'orchestratorVersion'>, channel: string | undefined, live?: readonly Pick<InstalledModule, 'name' | 'version'>[]): Promise<void> {
   const installed = live ?? (await readInstalled(o.layout));
   const previous = await readGlobalIndex(o.layout);
   const index = deriveGlobalIndex(installed, previous, { orchestratorVersion: o.orchestratorVersion, ...(channel ? { channel } : {}) });

@@ -47,7 +47,7 @@ async function converge(install: string, url: string, want: Record<string, strin
 }
 
 async function phase1Points(): Promise<void> {
-  const steps = ['files-written', 'staged', 'version-published', 'previous-recorded', 'flipped', 'index-written'];
+  const steps = ['files-written', 'staged', 'version-published', 'previous-recorded', 'trial-recorded', 'flipped', 'index-written'];
   for (const module of quick ? ['two'] : MODULES) {
     for (const step of steps) {
       const repo = moduleRepo('1.0.0');

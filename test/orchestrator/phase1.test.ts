@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync,
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { DEFAULTS } from '../../src/core/defaults.js';
 import { fingerprint, globalPackages, liveTargets, liveVersions } from '../helpers/install-root.js';
 import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
 import { runPhase1Only } from '../helpers/run.js';
@@ -230,4 +231,33 @@ test('a clone whose origin was pointed elsewhere is made anew; an include in its
   report = await runPhase1Only(root, other.url);
   assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
   assert.equal(report.repository.recloned, false);
+});
+
+test('many modules bumped at once: one that does not build fails alone with its own E_BUILD; the others install', async () => {
+  // More modules than one staging batch holds, so the install spans batches.
+  const names = Array.from({ length: DEFAULTS.stagingBatch + 3 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+  const all = (version: string) => Object.assign({ ...rootIndex() }, ...names.map((n) => moduleFiles(n, { version }))) as Record<string, string>;
+  const repo = makeRepo(all('1.0.0'));
+  const root = tempDir();
+  assert.equal((await runPhase1Only(root, repo.url)).exitCode, 0);
+  const bad = names[3] as string;
+  repo.commit({
+    ...all('2.0.0'),
+    [`modules/${bad}/index.ts`]: "import { execSync } from 'node:child_process';\nexport async function main() { execSync('id'); return { success: true }; }\n",
+  });
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 1);
+  assert.deepEqual(report.errors.map((e) => e.code), ['E_BUILD']);
+  assert.match(report.errors[0]?.message ?? '', new RegExp(`module "${bad}" does not build: .*index\\.ts imports 'node:child_process'`));
+  for (const u of report.updates) assert.equal(u.status, u.module === bad ? 'failed' : 'updated', u.module);
+  const want = Object.fromEntries(names.map((n) => [n, n === bad ? '1.0.0' : '2.0.0']));
+  assert.deepEqual(liveVersions(root), want);
+  assert.deepEqual(globalPackages(root), want);
+  for (const n of names) {
+    const dir = path.join(root, 'modules', n);
+    assert.ok(existsSync(path.join(dir, '.updates', 'bundle.cjs')) && existsSync(path.join(dir, '.updates', 'install.json')), `${n} is complete`);
+  }
+  assert.deepEqual(readdirSync(path.join(root, '.versions', bad)).filter((e) => e.startsWith('.staging-')), [], 'no staging folder is left');
+  // Each bundle is the module's own: it names its own version.
+  assert.match(readFileSync(path.join(root, 'modules', names[0] as string, '.updates', 'bundle.cjs'), 'utf8'), new RegExp(`${names[0]} 2\\.0\\.0`));
 });

@@ -1,5 +1,5 @@
 // The esbuild plugin that decides, at build time, what a module may import: the SDK and files in its own folder.
-import { realpath } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import type { OnResolveArgs, OnResolveResult, Plugin } from 'esbuild';
@@ -31,6 +31,15 @@ function builtinAdvice(specifier: string): string {
   return SDK_ALTERNATIVE[name] ?? SDK_ALTERNATIVE[name.split('/')[0] ?? ''] ?? OWN_FOLDER_ONLY;
 }
 
+/** The realpath of `file`, or `file` itself when it has none (it does not exist). */
+function realpathOr(file: string): string {
+  try {
+    return realpathSync.native(file);
+  } catch {
+    return file;
+  }
+}
+
 /** Whether `file` (a realpath) lies inside `root` (a realpath). */
 export function isInside(root: string, file: string): boolean {
   const rel = path.relative(root, file);
@@ -38,20 +47,28 @@ export function isInside(root: string, file: string): boolean {
 }
 
 /**
- * Builds the plugin for one module folder. Every import goes through it: the SDK stays external, relative
- * imports are resolved by esbuild and then checked by realpath (so a symlink cannot lead out of the folder),
- * and everything else, including dynamic `import()` and `require.resolve`, is refused with advice.
+ * Builds the plugin for one module folder, or for the folders of a batch of modules bundled by one esbuild
+ * call. Every import goes through it: the SDK stays external, relative imports are resolved by esbuild and then
+ * checked by realpath (so a symlink cannot lead out of the folder), and everything else, including dynamic
+ * `import()` and `require.resolve`, is refused with advice. In a batch, each file is held to the folder of the
+ * module it belongs to (the one whose folder holds the importer, on disk): no module reaches another's files.
  */
-export function importPolicy(moduleDir: string): Plugin {
+export function importPolicy(moduleDirs: string | readonly string[]): Plugin {
+  const dirs = typeof moduleDirs === 'string' ? [moduleDirs] : [...moduleDirs];
   return {
     name: POLICY_PLUGIN,
     setup(build) {
-      let root = '';
-      build.onStart(async () => {
-        root = await realpath(moduleDir);
+      let folders: { dir: string; root: string }[] = [];
+      // realpath is called directly, not through the thread pool: one system call, where the pool may be busy
+      // with the fsyncs of an install going on meanwhile.
+      build.onStart(() => {
+        folders = dirs.map((dir) => ({ dir, root: realpathSync.native(dir) }));
       });
+      // The folder of the module a file (a realpath) belongs to. With one folder, every file is held to it.
+      const folderOf = (file: string): { dir: string; root: string } | undefined => (folders.length === 1 ? folders[0] : folders.find((f) => isInside(f.root, file)));
       const refuse = (args: OnResolveArgs, why: string): OnResolveResult => {
-        const from = args.importer === '' ? '(entry)' : path.relative(moduleDir, args.importer);
+        const dir = folderOf(args.importer)?.dir;
+        const from = args.importer === '' ? '(entry)' : dir === undefined ? args.importer : path.relative(dir, args.importer);
         return { errors: [{ text: `${from} imports '${args.path}': ${why}`, pluginName: POLICY_PLUGIN }] };
       };
       build.onResolve({ filter: /.*/ }, async (args): Promise<OnResolveResult | undefined> => {
@@ -62,6 +79,8 @@ export function importPolicy(moduleDir: string): Plugin {
         if (args.path === SDK_SPECIFIER) return { path: SDK_SPECIFIER, external: true };
         if (isBuiltin(args.path)) return refuse(args, `Node built-in modules are not available to modules; ${builtinAdvice(args.path)}`);
         if (!args.path.startsWith('.') && !path.isAbsolute(args.path)) return refuse(args, `packages are not available; ${OWN_FOLDER_ONLY}`);
+        const folder = folderOf(args.importer);
+        if (folder === undefined) return refuse(args, `the importing file is outside the module folder; ${OWN_FOLDER_ONLY}`);
         const resolved = await build.resolve(args.path, {
           importer: args.importer,
           resolveDir: args.resolveDir,
@@ -69,15 +88,18 @@ export function importPolicy(moduleDir: string): Plugin {
           pluginData: POLICY_PLUGIN,
         });
         if (resolved.errors.length > 0) return { errors: resolved.errors };
-        const real = await realpath(resolved.path).catch(() => resolved.path);
-        if (!isInside(root, real)) return refuse(args, `the file is outside the module folder; ${OWN_FOLDER_ONLY}`);
+        const real = realpathOr(resolved.path);
+        if (!isInside(folder.root, real)) return refuse(args, `the file is outside the module folder; ${OWN_FOLDER_ONLY}`);
         return { path: real };
       });
-      // Whatever esbuild reads (the entry point included) must be, on disk, a file of the module's folder.
-      build.onLoad({ filter: /.*/ }, async (args) => {
-        const real = await realpath(args.path).catch(() => args.path);
-        if (isInside(root, real)) return undefined;
-        return { errors: [{ text: `${path.relative(moduleDir, args.path)} resolves to ${real}, outside the module folder; ${OWN_FOLDER_ONLY}`, pluginName: POLICY_PLUGIN }] };
+      // Whatever esbuild reads (the entry point included) must be, on disk, a file of the module's folder: of the
+      // folder its path lies in (entry points and resolved imports are realpaths already).
+      build.onLoad({ filter: /.*/ }, (args) => {
+        const real = realpathOr(args.path);
+        const folder = folderOf(args.path);
+        if (folder !== undefined && isInside(folder.root, real)) return undefined;
+        const shown = folder === undefined ? args.path : path.relative(folder.dir, args.path);
+        return { errors: [{ text: `${shown} resolves to ${real}, outside the module folder; ${OWN_FOLDER_ONLY}`, pluginName: POLICY_PLUGIN }] };
       });
     },
   };
