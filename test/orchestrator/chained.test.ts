@@ -1,43 +1,13 @@
 // Phase 2 hands the sandbox process the next module ahead (chained): order, deadlines, failures and rollbacks
 // stay as if each module were sent only once the one before it had settled.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
 import { liveVersions } from '../helpers/install-root.js';
-import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
+import { makeRepo, rootIndex } from '../helpers/repo.js';
+import { orderLog, ordered, sandboxRoot } from '../helpers/order-module.js';
 import { runPhase1Only } from '../helpers/run.js';
-
-/**
- * A module that appends `tag` to /srv/order/log (under --root) through the SDK, read-then-write: one that started
- * before the one before it had written would lose that line.
- */
-function ordered(name: string, priority: number, options: { version?: string; tag?: string; before?: string; timeoutSeconds?: number } = {}): Record<string, string> {
-  const files = moduleFiles(name, {
-    version: options.version ?? '1.0.0',
-    priority,
-    ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
-    capabilities: { paths: [{ path: '/srv/order', access: ['read', 'write'] }] },
-    body: `${options.before ?? ''}
-  const prev = (await fs.exists('/srv/order/log')) ? await fs.readFile('/srv/order/log') : '';
-  await fs.writeFile('/srv/order/log', prev + '${options.tag ?? name}\\n');
-  return { success: true };`,
-  });
-  const key = `modules/${name}/index.ts`;
-  files[key] = (files[key] ?? '').replace("import { log } from 'updates-orchestrator/sdk';", "import { fs, log } from 'updates-orchestrator/sdk';");
-  return files;
-}
-
-function sandboxRoot(): string {
-  const root = tempDir('uo-root');
-  mkdirSync(path.join(root, 'srv', 'order'), { recursive: true });
-  return root;
-}
-
-function orderLog(root: string): string[] {
-  return readFileSync(path.join(root, 'srv', 'order', 'log'), 'utf8').split('\n').filter((l) => l !== '');
-}
 
 test('modules of distinct priorities, handed over ahead, each start only once the one before has written', async () => {
   const names = Array.from({ length: 16 }, (_, i) => `m${String(i).padStart(2, '0')}`);

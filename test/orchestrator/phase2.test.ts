@@ -1,35 +1,14 @@
 // Phase 2 through a full run: every enabled module runs in priority order, failures stay contained, and a
 // module that fails right after its update is rolled back, its old version run once, both reported.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
 import { liveVersions } from '../helpers/install-root.js';
-import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
+import { makeRepo, moduleFiles, rootIndex } from '../helpers/repo.js';
+import { ordered, sandboxRoot } from '../helpers/order-module.js';
 import { runNode, runPhase1Only } from '../helpers/run.js';
-
-/** A module that appends its name to /srv/order/log (under --root) through the SDK. */
-function ordered(name: string, priority: number, extra = ''): Record<string, string> {
-  const files = moduleFiles(name, {
-    version: '1.0.0',
-    priority,
-    capabilities: { paths: [{ path: '/srv/order', access: ['read', 'write'] }] },
-    body: `${extra}
-  const prev = (await fs.exists('/srv/order/log')) ? await fs.readFile('/srv/order/log') : '';
-  await fs.writeFile('/srv/order/log', prev + '${name}\\n');
-  return { success: true };`,
-  });
-  const key = `modules/${name}/index.ts`;
-  files[key] = (files[key] ?? '').replace("import { log } from 'updates-orchestrator/sdk';", "import { fs, log } from 'updates-orchestrator/sdk';");
-  return files;
-}
-
-function sandboxRoot(): string {
-  const root = tempDir('uo-root');
-  mkdirSync(path.join(root, 'srv', 'order'), { recursive: true });
-  return root;
-}
 
 test('enabled modules run by priority then name; disabled ones are updated but not run', async () => {
   const repo = makeRepo({
@@ -50,7 +29,7 @@ test('enabled modules run by priority then name; disabled ones are updated but n
 });
 
 test('a failing module does not stop the others; the run exits 1 and names it', async () => {
-  const repo = makeRepo({ ...rootIndex(), ...ordered('bad', 1, "throw new Error('boom');"), ...ordered('good', 2) });
+  const repo = makeRepo({ ...rootIndex(), ...ordered('bad', 1, { before: "throw new Error('boom');" }), ...ordered('good', 2) });
   const root = sandboxRoot();
   const report = await runPhase1Only(path.join(root, 'inst'), repo.url, { root, phase2: createPhase2({ services: 'record' }) });
   assert.equal(report.exitCode, 1);
@@ -123,7 +102,7 @@ test('a version that completed its first run is on trial no more: a later failur
   const install = path.join(root, 'inst');
   const phase2 = createPhase2({ services: 'record' });
   assert.equal((await runPhase1Only(install, repo.url, { root, phase2 })).exitCode, 0);
-  const updated = ordered('svc', 1, "if (await fs.exists('/srv/order/fail')) throw new Error('failing now');");
+  const updated = ordered('svc', 1, { before: "if (await fs.exists('/srv/order/fail')) throw new Error('failing now');" });
   updated['modules/svc/index.json'] = (updated['modules/svc/index.json'] ?? '').replace('"1.0.0"', '"1.1.0"');
   repo.commit(updated);
   assert.equal((await runPhase1Only(install, repo.url, { root, phase2 })).exitCode, 0);
