@@ -8,6 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { poolOf } from '../../orchestrator/phase2-pool.js';
+import { defaultIsolation } from '../../sandbox/supervisor/pool.js';
+import { prefetchSandboxUser } from '../../sandbox/supervisor/sandbox-user.js';
 import type { Command } from '../command.js';
 import { runsModules, sandboxSettings } from '../sandbox-settings.js';
 import { readConfigFile, requireRepoUrl, resolveSettings } from '../settings.js';
@@ -17,10 +19,16 @@ export const command: Command = async ({ argv, opts, installRoot, logger }) => {
   if (opts.legacy) return (await import('../run-config.js')).legacyRun(opts, settings, installRoot, await logger());
   const repoUrl = requireRepoUrl(settings);
   const runId = randomUUID().slice(0, 8);
+  const sandbox = runsModules(opts) ? sandboxSettings(settings, opts) : undefined;
+  // The sandbox user's lookup (a getent process) runs while the logger loads.
+  if (sandbox !== undefined && defaultIsolation() === 'process') prefetchSandboxUser(sandbox.sandboxUser);
   const log = await logger();
-  const pool = runsModules(opts) ? poolOf(sandboxSettings(settings, opts), log.child({ run: runId })) : undefined;
+  const pool = sandbox !== undefined ? poolOf(sandbox, log.child({ run: runId })) : undefined;
   pool?.warm();
   try {
+    // Spawned before the run machinery loads: loading it keeps this thread busy, and the steps up to the spawn
+    // (the bundle folder, the user, the cgroup) each need a turn of its event loop.
+    await pool?.spawned();
     const { run } = await import('../run-config.js');
     return await run(argv, opts, settings, repoUrl, installRoot, log, runId, pool);
   } finally {

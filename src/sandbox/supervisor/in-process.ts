@@ -45,6 +45,11 @@ export class InProcessEngine {
     return this.#pools;
   }
 
+  /** Nothing to spawn: the workers are this process's own threads. */
+  spawned(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Starts the workers of the default memory class ahead of the first job. */
   warm(): void {
     void this.#poolsNow().then((pools) => pools.prestart(DEFAULTS.moduleMaxMemoryMb), () => undefined);

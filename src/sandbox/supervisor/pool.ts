@@ -47,6 +47,7 @@ export interface SandboxPoolOptions {
 /** How jobs run, whichever the isolation. */
 interface Engine {
   warm(): void;
+  spawned(): Promise<void>;
   run(job: ModuleJob): Promise<ModuleOutcome>;
   start(job: ModuleJob, when: StartWhen): JobHandle;
   destroy(): Promise<void>;
@@ -94,6 +95,14 @@ export class SandboxPool {
    */
   warm(): void {
     if (!this.#destroyed) this.#engine.warm();
+  }
+
+  /**
+   * Resolves once the sandbox process that warm() starts exists (or its start failed; never rejects). Its own
+   * start then runs in parallel with whatever the caller does next, even work that keeps this thread busy.
+   */
+  spawned(): Promise<void> {
+    return this.#engine.spawned();
   }
 
   /** Runs one job to its outcome. Never rejects for anything the module does; safe to call concurrently. */

@@ -72,6 +72,8 @@ export class ProcessEngine {
   #user: Promise<SandboxUser> | undefined;
   #host: Promise<HostProcess> | undefined;
   #started = 0;
+  #spawned: Promise<void> | undefined;
+  #onSpawned: (() => void) | undefined;
   #warnedNoCap = false;
   #destroyed = false;
   /** The handles this engine made, with where their jobs went; weak, so a handle lives only as long as its holder. */
@@ -138,8 +140,20 @@ export class ProcessEngine {
    */
   warm(): void {
     if (this.#destroyed || this.#host !== undefined) return;
+    let spawned!: () => void;
+    this.#spawned = new Promise<void>((resolve) => (spawned = resolve));
+    this.#onSpawned = spawned;
     this.#host = this.#start();
-    this.#host.catch(() => undefined);
+    // A start that fails before the spawn settles spawned() too.
+    this.#host.then(spawned, spawned);
+  }
+
+  /**
+   * Resolves once the process warm() starts has been spawned (or its start failed): the rest of its start, Node's
+   * own and its workers', then goes on in that process, whatever this one does meanwhile.
+   */
+  spawned(): Promise<void> {
+    return this.#spawned ?? Promise.resolve();
   }
 
   /** Kills the process group (jobs in it fail), waits for it to go, and removes the bundle folder. */
@@ -169,10 +183,8 @@ export class ProcessEngine {
   async #start(): Promise<HostProcess> {
     const began = performance.now();
     const { size, logger, memoryLimitMb } = this.options;
-    if (this.#bundle === undefined) {
-      const removed = await removeLeftovers();
-      if (removed.length > 0) logger.info({ removed }, 'sandbox: removed what the sandbox of a crashed run left behind');
-    }
+    // Beside the steps below, not before them: what a crashed run left carries its own (dead) pid, never ours.
+    const leftovers = this.#bundle === undefined ? this.#removeLeftovers() : undefined;
     // Independent steps, taken together: each is mostly waiting on the file system. A cgroup made for a start that
     // fails in another step is removed again (#cgroup itself never rejects: without one the process runs uncapped).
     const [bundleR, userR, cgroupR] = await Promise.allSettled([
@@ -182,6 +194,7 @@ export class ProcessEngine {
     ]);
     const cgroup = cgroupR.status === 'fulfilled' ? cgroupR.value : undefined;
     if (bundleR.status === 'rejected' || userR.status === 'rejected') {
+      await leftovers;
       await cgroup?.remove().catch(() => undefined);
       throw bundleR.status === 'rejected' ? bundleR.reason : (userR as PromiseRejectedResult).reason;
     }
@@ -189,14 +202,20 @@ export class ProcessEngine {
     const user = userR.value;
     const dataLimitMb = this.options.memoryCaps.includes('rlimit') && rlimitDataUsable() && findPrlimit() !== undefined ? memoryLimitMb : undefined;
     const child = spawnHost({ bundle, user, size, dataLimitMb });
+    this.#onSpawned?.();
+    this.#onSpawned = undefined;
+    // Listening from the spawn on: the process's first message (ready) must not come before anyone hears it.
+    const host = new HostProcess(child, cgroup, { graceMs: HOST_GRACE_MS, capMb: memoryLimitMb }, logger);
+    const ready = host.ready(DEFAULTS.sandboxStartTimeoutMs);
+    ready.catch(() => undefined);
     try {
       if (cgroup !== undefined && child.pid !== undefined) await cgroup.attach(child.pid);
     } catch (err) {
       logger.warn({ err }, 'sandbox: could not put the sandbox process in its memory cgroup; it runs without that cap');
     }
-    const host = new HostProcess(child, cgroup, { graceMs: HOST_GRACE_MS, capMb: memoryLimitMb }, logger);
+    await leftovers;
     try {
-      await host.ready(DEFAULTS.sandboxStartTimeoutMs);
+      await ready;
     } catch (err) {
       // A spawn that failed outright never emits 'close', which is where the cgroup is removed otherwise.
       await cgroup?.remove().catch(() => undefined);
@@ -205,6 +224,16 @@ export class ProcessEngine {
     const ms = Math.round(performance.now() - began);
     logger.debug({ pid: child.pid, user: user.name, cgroup: cgroup?.dir, dataLimitMb, ms }, `sandbox process ${++this.#started} started`);
     return host;
+  }
+
+  /** removeLeftovers(), logged; never rejects. */
+  async #removeLeftovers(): Promise<void> {
+    try {
+      const removed = await removeLeftovers();
+      if (removed.length > 0) this.options.logger.info({ removed }, 'sandbox: removed what the sandbox of a crashed run left behind');
+    } catch (err) {
+      this.options.logger.warn({ err }, 'sandbox: could not remove what the sandbox of a crashed run left behind');
+    }
   }
 
   /**

@@ -37,13 +37,31 @@ async function lookup(names: readonly string[]): Promise<Map<string, SandboxUser
   return users;
 }
 
+/** A lookup started by prefetchSandboxUser, for the next resolveSandboxUser of the same names. */
+let prefetched: { key: string; found: Promise<Map<string, SandboxUser>> } | undefined;
+
+/**
+ * Starts the lookup resolveSandboxUser(configured) will need (a getent process), so that it runs while the caller
+ * does other work; the next resolveSandboxUser of the same user takes its answer.
+ */
+export function prefetchSandboxUser(configured?: string): void {
+  const names = configured !== undefined ? [configured] : [DEDICATED_SANDBOX_USER, FALLBACK_SANDBOX_USER];
+  const found = lookup(names);
+  found.catch(() => undefined);
+  prefetched = { key: names.join('\0'), found };
+}
+
 /**
  * Resolves the sandbox user. A configured name must exist; without one, `updates-sandbox` is used when present,
  * else `nobody`. uid 0 and gid 0 are refused: the point of the process is to hold no privilege.
  */
 export async function resolveSandboxUser(configured?: string): Promise<SandboxUser> {
   const names = configured !== undefined ? [configured] : [DEDICATED_SANDBOX_USER, FALLBACK_SANDBOX_USER];
-  const found = await lookup(names);
+  const key = names.join('\0');
+  // A lookup started ahead for the same names is taken, once; any other resolution looks up anew.
+  const ahead = prefetched?.key === key ? prefetched.found : undefined;
+  prefetched = undefined;
+  const found = await (ahead ?? lookup(names));
   for (const name of names) {
     const user = found.get(name);
     if (user === undefined) continue;
