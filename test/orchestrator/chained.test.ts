@@ -5,9 +5,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
 import { liveVersions } from '../helpers/install-root.js';
-import { makeRepo, rootIndex } from '../helpers/repo.js';
+import { makeRepo, moduleFiles, rootIndex } from '../helpers/repo.js';
 import { orderLog, ordered, sandboxRoot } from '../helpers/order-module.js';
-import { runPhase1Only } from '../helpers/run.js';
+import { runCli, runPhase1Only } from '../helpers/run.js';
 
 test('modules of distinct priorities, handed over ahead, each start only once the one before has written', async () => {
   const names = Array.from({ length: 16 }, (_, i) => `m${String(i).padStart(2, '0')}`);
@@ -75,4 +75,34 @@ test('an update on trial that fails is rolled back and its old version runs befo
   assert.equal(report.modules.find((m) => m.module === 'b-svc')?.status, 'rolled-back');
   assert.equal(report.modules.find((m) => m.module === 'c-after')?.status, 'ok');
   assert.deepEqual(orderLog(root).slice(3), ['a-first', 'b-svc 1.1.0', 'b-svc 1.0.0', 'c-after']);
+});
+
+test('log lines the sandbox process answers itself all reach the log, audited, before their module is reported done', async () => {
+  // Each module logs three lines and returns at once: the sandbox process answers its log calls, so the module is
+  // done before main has seen its lines. Every line must still be written, audited, and come before its ✓.
+  const names = Array.from({ length: 40 }, (_, i) => `log${String(i).padStart(2, '0')}`);
+  const files = Object.assign({ ...rootIndex() }, ...names.map((n, i) => moduleFiles(n, {
+    version: '1.0.0',
+    priority: i + 1,
+    body: `await log.info('${n} one');\n  await log.info('${n} two');\n  void log.info('${n} three');\n  return { success: true };`,
+  }))) as Record<string, string>;
+  const repo = makeRepo(files);
+  const root = sandboxRoot();
+  const flags = ['--repo-url', repo.url, '--root', root, '--modules-path', '/inst', '--services', 'record'];
+  assert.equal((await runCli(flags)).code, 0);
+  // The second run: nothing on trial, so every module is handed over ahead.
+  const r = await runCli(flags);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(lines.filter((l) => /after its run ended/.test(String(l['msg']))), []);
+  for (const n of names) {
+    const at = (pred: (l: Record<string, unknown>) => boolean): number[] => lines.flatMap((l, i) => (l['module'] === n && pred(l) ? [i] : []));
+    const written = at((l) => l['moduleLog'] === true);
+    const audited = at((l) => l['audit'] === true && l['method'] === 'log' && l['decision'] === 'allowed');
+    const done = at((l) => String(l['msg']).startsWith('✓ module'));
+    assert.deepEqual(written.map((i) => lines[i]?.['msg']), [`${n} one`, `${n} two`, `${n} three`], n);
+    assert.equal(audited.length, 3, n);
+    assert.equal(done.length, 1, n);
+    assert.ok(Math.max(...written, ...audited) < (done[0] as number), `${n}: its lines come before it is reported done`);
+  }
 });

@@ -69,3 +69,31 @@ test('a chained job\'s requests that come once the job before settled go to its 
   child.emit('close', null, 'SIGKILL');
   await hp.closed;
 });
+
+test('a chained job that is done while its requests wait for the job before it: they reach its broker before it ends', async () => {
+  // The process answers log lines itself, so a module can be done before main has handled them; here the job
+  // before still has a request with its broker when everything of the next one arrives, its end included.
+  const { child, process: hp } = host();
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const firstBroker = new FakeBroker(undefined, () => held);
+  const first = hp.submit(job('first', CODE, { broker: firstBroker }));
+  const nextBroker = new FakeBroker();
+  const next = hp.submit(job('next', CODE, { broker: nextBroker }), first.id);
+  child.emit('message', { t: 'started', id: first.id });
+  child.emit('message', { t: 'request', id: first.id, raw: { v: 1, id: 1, method: 'log', params: { level: 'info', message: 'first' } } });
+  child.emit('message', { t: 'settled', id: first.id, ok: true, reply: { ok: true, result: { success: true } } });
+  child.emit('message', { t: 'started', id: next.id });
+  child.emit('message', { t: 'request', id: next.id, raw: { v: 1, id: 1, method: 'log', params: { level: 'info', message: 'next' } } });
+  child.emit('message', { t: 'settled', id: next.id, ok: true, reply: { ok: true, result: { success: true } } });
+  assert.equal(nextBroker.seen.length, 0, 'held while the job before has a request in hand');
+  release();
+  const [a, b] = await Promise.all([first.result, next.result]);
+  assert.equal(a.outcome.status, 'ok');
+  assert.equal(b.outcome.status, 'ok');
+  assert.deepEqual(nextBroker.seen.map((s) => [s.raw.params['message'], s.afterClose]), [['next', false]], 'handled while its run was open');
+  assert.equal(hp.alive, true);
+  hp.kill('test over');
+  child.emit('close', null, 'SIGKILL');
+  await hp.closed;
+});

@@ -77,7 +77,9 @@ test('a broker refusal rejects the SDK call with an SdkError the module can reco
 
 test('a reply with an unknown id is ignored, so the call stays pending until the deadline', async () => {
   const broker = new FakeBroker((raw) => ({ v: 1, id: raw.id + 1000, ok: true, result: null }));
-  const outcome = await pool.run(job('echo', await bundleFixture('echo'), { broker, timeoutMs: 1000 }));
+  // A call the broker answers (a log line may be answered by the sandbox process itself).
+  const asks = 'const { clock } = require("updates-orchestrator/sdk"); module.exports.main = async () => { await clock.now(); return { success: true }; };';
+  const outcome = await pool.run(job('asks', asks, { broker, timeoutMs: 1000 }));
   assert.equal(outcome.status, 'timeout');
   assert.equal(broker.seen.length, 1);
 });

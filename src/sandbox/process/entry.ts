@@ -4,6 +4,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { PiscinaPools } from './piscina-pools.js';
 import { TaskDeadline } from './task-deadline.js';
+import { RequestLedger } from './log-ack.js';
 import { isTaskStarted } from '../wire/task.js';
 import type { WorkerTask } from '../wire/task.js';
 import { HOST_PROTOCOL_VERSION, quickReply, toHostSchema } from '../wire/host.js';
@@ -11,10 +12,11 @@ import type { RunMessage, ToMain } from '../wire/host.js';
 import { errnoCode } from '../../core/errno.js';
 import { DEFAULTS } from '../../core/defaults.js';
 
-/** A run in flight here: its port (to post broker replies on) and its deadline. */
+/** A run in flight here: its port (to post broker replies on), its deadline and what it asked of main. */
 interface HostRun {
   port: MessagePort;
   deadline: TaskDeadline;
+  requests: RequestLedger;
 }
 
 const [workerFile, sizeArg] = process.argv.slice(2);
@@ -98,12 +100,19 @@ async function startRun(message: RunMessage): Promise<void> {
   // The host's deadline, from when a worker starts the task; main keeps its own, a little later, in case this
   // process stops answering.
   const deadline = new TaskDeadline(message.timeoutMs);
-  runs.set(id, { port: port1, deadline });
+  const requests = new RequestLedger();
+  runs.set(id, { port: port1, deadline, requests });
   port1.on('message', (raw: unknown) => {
     if (isTaskStarted(raw)) {
       deadline.started();
       send({ t: 'started', id });
-    } else send({ t: 'request', id, raw });
+      return;
+    }
+    // A log line main's broker is bound to accept is answered here at once; main still checks, writes and
+    // audits it (in order, before this run's outcome), and its own answer is not passed on again.
+    const ack = runs.has(id) ? requests.forward(raw) : undefined;
+    if (ack !== undefined) port1.postMessage(ack);
+    send({ t: 'request', id, raw });
   });
   // A request that still arrives after the run settled goes to main too, which refuses and audits it; the port
   // closes with the worker's side and never keeps this process alive.
@@ -149,7 +158,10 @@ process.on('message', (raw: unknown) => {
     message = parsed.data;
   }
   if (message.t === 'run') acceptRun(message);
-  else runs.get(message.id)?.port.postMessage(message.reply);
+  else {
+    const run = runs.get(message.id);
+    if (run !== undefined && run.requests.answered(message.reply)) run.port.postMessage(message.reply);
+  }
 });
 
 // The workers of the default memory class start now, while main is still busy with Phase 1.

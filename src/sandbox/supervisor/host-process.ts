@@ -40,6 +40,11 @@ interface InFlight {
    * (relay.drained): delivered in order right after. Undefined when nothing is to wait for.
    */
   held?: unknown[] | undefined;
+  /**
+   * Its outcome, when it came while its requests were still held: the run ends once they are handed to its broker
+   * (a module whose log lines the sandbox process answered itself can be done before main has seen them).
+   */
+  outcomeHeld?: ModuleOutcome | undefined;
   resolve(result: HostResult): void;
 }
 
@@ -215,7 +220,11 @@ export class HostProcess {
       else if (this.#outOfOrder(run)) return;
       else if (run.held !== undefined) {
         if (run.held.length >= MAX_HELD) this.kill(`the sandbox process sent too many requests of module "${run.job.module}" before the module before it was done`);
-        else run.held.push(message.raw);
+        else {
+          // It reached main, held or not: a run that sent it is never run again.
+          run.active = true;
+          run.held.push(message.raw);
+        }
       } else {
         run.active = true;
         run.relay.deliver(message.raw);
@@ -271,6 +280,15 @@ export class HostProcess {
   #finish(id: number, outcome: ModuleOutcome, unstarted = false): void {
     const run = this.#jobs.get(id);
     if (run === undefined) return;
+    const next = this.#followerOf(run);
+    if (run.held !== undefined && !unstarted) {
+      // Its requests wait for the job before it to be done with its own; its end waits for them (see #release),
+      // and no deadline of its own runs meanwhile: it is over.
+      run.outcomeHeld ??= outcome;
+      clearTimeout(run.deadline);
+      run.deadline = undefined;
+      return;
+    }
     // An unstarted job's broker stays open for its next attempt (the relay then closes without it), and nothing
     // that still arrives under this id reaches it.
     if (unstarted) this.#keepBroker.add(id);
@@ -278,31 +296,40 @@ export class HostProcess {
     this.#jobs.delete(id);
     if (!unstarted) this.#ended.set(id, run.relay);
     clearTimeout(run.deadline);
-    // The follower's bounds run from now: until this one ended it could not start.
-    const next = run.follower !== undefined ? this.#jobs.get(run.follower) : undefined;
-    if (next !== undefined) {
-      const nextId = run.follower as number;
-      next.after = undefined;
-      next.held = [];
-      if (next.deadline === undefined && !next.running) {
-        next.started = performance.now();
-        next.deadline = setTimeout(() => this.#onDeadline(nextId), DEFAULTS.workerStartTimeoutMs + this.limits.graceMs);
-      }
-    }
     // Requests already with the broker finish (or are refused) before the run is reported over, and before a
     // request of the job that follows it is handled.
     void run.relay.drained().then(() => {
-      if (next !== undefined) this.#release(next);
+      if (next !== undefined) this.#release(run.follower as number, next);
       run.resolve({ outcome, unstarted });
     });
   }
 
-  /** Hands a job the requests held while the job before it finished its own. */
-  #release(run: InFlight): void {
+  /**
+   * The job that follows `run`, now that `run` has ended in the process (settled, or its end is held): from here on
+   * the follower may send, its requests wait until `run`'s own are done, and its start bound runs. Done once.
+   */
+  #followerOf(run: InFlight): InFlight | undefined {
+    const next = run.follower !== undefined ? this.#jobs.get(run.follower) : undefined;
+    if (next === undefined || next.after === undefined) return next;
+    const nextId = run.follower as number;
+    next.after = undefined;
+    next.held = [];
+    if (next.deadline === undefined && !next.running) {
+      next.started = performance.now();
+      next.deadline = setTimeout(() => this.#onDeadline(nextId), DEFAULTS.workerStartTimeoutMs + this.limits.graceMs);
+    }
+    return next;
+  }
+
+  /** Hands a job the requests held while the job before it finished its own; then ends it, if it is already over. */
+  #release(id: number, run: InFlight): void {
     const held = run.held ?? [];
     run.held = undefined;
     if (held.length > 0) run.active = true;
     for (const raw of held) run.relay.deliver(raw);
+    const outcome = run.outcomeHeld;
+    run.outcomeHeld = undefined;
+    if (outcome !== undefined) this.#finish(id, outcome);
   }
 
   async #onClose(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
