@@ -168,12 +168,12 @@ async function main(): Promise<void> {
       rows.push({ section: 'cli', what: `${n}: updates --version`, value: ms(r.versionMs, 0), baseline: `node -e 0 ${ms(r.nodeMs, 0)}`, ratio: ratio(r.versionMs, r.nodeMs) });
       if (r.peakTreeRssMb !== undefined) rows.push({ section: 'cli', what: `${n}: peak RSS, whole process tree`, value: `${r.peakTreeRssMb.toFixed(0)} MB`, baseline: '', ratio: '' });
     }
-    // What one more module costs a steady run: the slope between the smallest and each larger N.
-    const first = cli[0];
-    for (const c of cli.slice(1)) {
-      if (first === undefined) break;
-      rows.push({ section: 'cli', what: `steady, cost per extra module (${first.n} → ${c.n})`, value: ms((c.totalMs - first.totalMs) / (c.n - first.n), 2), baseline: '', ratio: '' });
-    }
+    // What one more module costs a steady run: the slope between each N and the next (medians of noisy runs, so
+    // a small step can even come out negative; the larger the step, the more it says).
+    cli.slice(1).forEach((c, i) => {
+      const prev = cli[i] as CliSteadyResult;
+      rows.push({ section: 'cli', what: `steady, cost per extra module (${prev.n} → ${c.n})`, value: ms((c.totalMs - prev.totalMs) / (c.n - prev.n), 2), baseline: '', ratio: '' });
+    });
     for (const [n, reps] of CONFIG.cliBumped) {
       log(`6. the CLI, every one of ${n} modules bumped`);
       const r = await benchCliBumped(n, reps, n >= 1000 ? 0 : CONFIG.warmup);
@@ -182,11 +182,10 @@ async function main(): Promise<void> {
       rows.push({ section: 'cli', what: `${n} modules all bumped: install and run (whole process)`, value: ms(r.totalMs, 0), baseline: `node -e 0 ${ms(r.nodeMs, 0)}`, ratio: ratio(r.totalMs, r.nodeMs) });
       rows.push({ section: 'cli', what: `${n} modules all bumped, per module`, value: ms(r.totalMs / n, 2), baseline: '', ratio: '' });
     }
-    const b0 = bumpedCli[0];
-    for (const b of bumpedCli.slice(1)) {
-      if (b0 === undefined) break;
-      rows.push({ section: 'cli', what: `all bumped, cost per extra module (${b0.n} → ${b.n})`, value: ms((b.totalMs - b0.totalMs) / (b.n - b0.n), 2), baseline: '', ratio: '' });
-    }
+    bumpedCli.slice(1).forEach((b, i) => {
+      const prev = bumpedCli[i] as CliBumpedResult;
+      rows.push({ section: 'cli', what: `all bumped, cost per extra module (${prev.n} → ${b.n})`, value: ms((b.totalMs - prev.totalMs) / (b.n - prev.n), 2), baseline: '', ratio: '' });
+    });
   } else log('5. the CLI: skipped (dist/ could not be built)');
 
   const totalS = (performance.now() - t0) / 1000;
