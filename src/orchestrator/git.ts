@@ -287,23 +287,6 @@ export function isAncestor(repoDir: string, ancestor: string, descendant: string
   });
 }
 
-/** One entry of `git ls-tree`. */
-export interface TreeEntry { mode: string; type: 'blob' | 'tree' | 'commit'; oid: string; size: number; path: string }
-
-/** Lists a tree (recursively or not) at `commit`, limited to `prefix`. */
-export async function lsTree(repoDir: string, commit: string, prefix: string, recursive: boolean): Promise<TreeEntry[]> {
-  const args = ['ls-tree', '-z', '-l', '--full-tree', ...(recursive ? ['-r'] : []), commit, '--', prefix];
-  const out = await (await gitAt(repoDir)).raw(args);
-  return out
-    .split('\0')
-    .filter((l) => l !== '')
-    .map((line) => {
-      const tab = line.indexOf('\t');
-      const [mode = '', type = '', oid = '', size = '-'] = line.slice(0, tab).split(' ').filter((f) => f !== '');
-      return { mode, type: type as TreeEntry['type'], oid, size: size === '-' ? 0 : Number(size), path: line.slice(tab + 1) };
-    });
-}
-
 /** Where objects are read from: a repository (one cat-file process per read) or an open ObjectReader. */
 export type ObjectSource = string | ObjectReader;
 

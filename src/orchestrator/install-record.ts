@@ -4,7 +4,7 @@
  * bundle) let every run verify a live version cheaply and re-install one that was damaged since.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { errnoCode } from '../core/errno.js';
@@ -54,35 +54,11 @@ export async function makeRecord(dir: string, fields: Omit<InstallRecord, 'files
   return { ...fields, files };
 }
 
-/** The git tree the version folder `dir` was installed from, or undefined when it has no readable record. */
-export async function installedTree(dir: string): Promise<string | undefined> {
-  try {
-    const parsed = recordSchema.safeParse(JSON.parse(await fsp.readFile(path.join(dir, INSTALL_RECORD), 'utf8')));
-    return parsed.success ? parsed.data.tree : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * Why the version folder `dir` no longer holds what was installed (record missing or unreadable, a checked
- * file missing, of another size or checksum), or undefined when it verifies. Sizes are compared first, so
- * a truncated file costs one stat.
- */
-export async function verifyVersionDir(dir: string): Promise<string | undefined> {
-  return (await checkVersionDir(dir)).damaged;
-}
-
-/**
- * verifyVersionDir's verdict (`damaged`), and the git tree the folder was installed from when its record is
- * readable (as installedTree() would read it), with one read of the record.
- */
-export async function checkVersionDir(dir: string): Promise<{ damaged?: string; tree?: string }> {
-  return checkVersionDirSync(dir);
-}
-
-/**
- * checkVersionDir, synchronously (see readInstalled for why). `known`: checked files the caller has already read,
+ * Why the version folder `dir` no longer holds what was installed (record missing or unreadable, a checked file
+ * missing, of another size or checksum; sizes are compared first, so a truncated file costs one stat), and the git
+ * tree it was installed from when its record is readable, with one read of the record. Synchronous: see
+ * readInstalled for why. `known`: checked files the caller has already read,
  * by their path relative to `dir` ("index.json"); those bytes are what is checked, and they are not read again.
  */
 export function checkVersionDirSync(dir: string, known: ReadonlyMap<string, Buffer> = new Map()): { damaged?: string; tree?: string } {

@@ -249,6 +249,7 @@ export async function writeFiles(repoDir: string, files: readonly ModuleFile[], 
   const blobs = preloaded ?? (await readBlobs(repoDir, files.map((f) => f.oid)));
   writeTreeSync(staging, treeContents(files, blobs));
 }
+
 /**
  * Makes `dirName` the live version of `name`. The version live before becomes `previous`, for rollback (unless it
  * is a damaged copy being repaired (`repairs`): then `previous` stays as it was), and the new one goes on trial

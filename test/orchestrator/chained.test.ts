@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createPhase2 } from '../../src/orchestrator/phase2.js';
+import type { RunReport } from '../../src/orchestrator/report.js';
 import { liveVersions } from '../helpers/install-root.js';
 import { makeRepo, moduleFiles, rootIndex } from '../helpers/repo.js';
 import { orderLog, ordered, sandboxRoot } from '../helpers/order-module.js';
@@ -23,36 +24,29 @@ test('modules of distinct priorities, handed over ahead, each start only once th
   assert.deepEqual(report.modules.map((m) => m.module), names, 'reported in order');
 });
 
-test('a module that overruns its deadline times out alone; the one after it still runs, after it', async () => {
-  const repo = makeRepo({
-    ...rootIndex(),
-    ...ordered('a-first', 1),
-    // Its first SDK call is answered; then it never returns. Its 1 s deadline is the failure under test.
-    ...ordered('b-hangs', 2, { timeoutSeconds: 1, before: "await fs.exists('/srv/order/log');\n  await new Promise(() => undefined);" }),
-    ...ordered('c-after', 3),
-  });
+/**
+ * Modules a-first, `middle` (priority 2) and c-after, installed by a first run; the second run, where nothing is on
+ * trial and so every module is handed over ahead, is returned with its root.
+ */
+async function secondRun(middle: Record<string, string>): Promise<{ report: RunReport; root: string }> {
+  const repo = makeRepo({ ...rootIndex(), ...ordered('a-first', 1), ...middle, ...ordered('c-after', 3) });
   const root = sandboxRoot();
   const install = path.join(root, 'inst');
   const phase2 = createPhase2({ services: 'record' });
   await runPhase1Only(install, repo.url, { root, phase2 });
-  const report = await runPhase1Only(install, repo.url, { root, phase2 });
+  return { report: await runPhase1Only(install, repo.url, { root, phase2 }), root };
+}
+
+test('a module that overruns its deadline times out alone; the one after it still runs, after it', async () => {
+  // Its first SDK call is answered; then it never returns. Its 1 s deadline is the failure under test.
+  const { report, root } = await secondRun(ordered('b-hangs', 2, { timeoutSeconds: 1, before: "await fs.exists('/srv/order/log');\n  await new Promise(() => undefined);" }));
   assert.equal(report.modules.find((m) => m.module === 'b-hangs')?.status, 'timeout');
   assert.equal(report.modules.find((m) => m.module === 'c-after')?.status, 'ok', JSON.stringify(report.modules));
   assert.deepEqual(orderLog(root), ['a-first', 'c-after', 'a-first', 'c-after']);
 });
 
 test('a module that crashes its worker fails alone; the one after it runs on a fresh worker', async () => {
-  const repo = makeRepo({
-    ...rootIndex(),
-    ...ordered('a-first', 1),
-    ...ordered('b-bomb', 2, { before: 'const keep: number[][] = [];\n  for (;;) keep.push(new Array(1_000_000).fill(7));' }),
-    ...ordered('c-after', 3),
-  });
-  const root = sandboxRoot();
-  const install = path.join(root, 'inst');
-  const phase2 = createPhase2({ services: 'record' });
-  await runPhase1Only(install, repo.url, { root, phase2 });
-  const report = await runPhase1Only(install, repo.url, { root, phase2 });
+  const { report, root } = await secondRun(ordered('b-bomb', 2, { before: 'const keep: number[][] = [];\n  for (;;) keep.push(new Array(1_000_000).fill(7));' }));
   assert.equal(report.modules.find((m) => m.module === 'b-bomb')?.status, 'memory', JSON.stringify(report.modules));
   assert.equal(report.modules.find((m) => m.module === 'c-after')?.status, 'ok', JSON.stringify(report.modules));
   assert.deepEqual(orderLog(root), ['a-first', 'c-after', 'a-first', 'c-after']);
