@@ -71,8 +71,8 @@ test('an update on trial that fails is rolled back and its old version runs befo
   assert.deepEqual(orderLog(root).slice(3), ['a-first', 'b-svc 1.1.0', 'b-svc 1.0.0', 'c-after']);
 });
 
-test('log lines the sandbox process answers itself all reach the log, audited, before their module is reported done', async () => {
-  // Each module logs three lines and returns at once: the sandbox process answers its log calls, so the module is
+test('log lines the worker answers itself all reach the log, audited, before their module is reported done', async () => {
+  // Each module logs three lines and returns at once: the worker answers its log calls, so the module is
   // done before main has seen its lines. Every line must still be written, audited, and come before its ✓.
   const names = Array.from({ length: 40 }, (_, i) => `log${String(i).padStart(2, '0')}`);
   const files = Object.assign({ ...rootIndex() }, ...names.map((n, i) => moduleFiles(n, {

@@ -9,7 +9,7 @@ import { FakeBroker, job } from './helpers.js';
 import { sandboxHosts } from './proc.js';
 
 /** A module whose first act is an SDK request. */
-// clock.now(), not a log line: the sandbox process answers a log line itself, and this request must wait for the broker.
+// clock.now(), not a log line: the worker answers a log line itself, and this request must wait for the broker.
 const ASKS = 'const { clock } = require("updates-orchestrator/sdk"); module.exports.main = async () => { await clock.now(); return { success: true }; };';
 
 const pools: SandboxPool[] = [];

@@ -1,46 +1,106 @@
-// The sandbox process answers a module's log line itself only when main's broker is bound to accept it: a
-// well-formed log request, within the run's request cap, with fewer requests unanswered than the in-flight cap.
+// A module's log line is answered in its own worker only when main's broker is bound to accept it: a well-formed
+// line, within the run's request cap, with fewer requests unanswered than the in-flight cap. The line still goes to
+// main, whose answer then only frees its in-flight slot.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { MessageChannel } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { test } from 'node:test';
 import { DEFAULTS } from '../../src/core/defaults.js';
-import { RequestLedger } from '../../src/sandbox/process/log-ack.js';
+import { isLogLine, RequestLedger } from '../../src/sandbox/worker/log-ack.js';
+import { createPortCall } from '../../src/sandbox/worker/port-call.js';
 
-const line = (id: number, extra: Record<string, unknown> = {}) => ({ v: 1, id, method: 'log', params: { level: 'info', message: `line ${id}`, ...extra } });
-
-test('a well-formed log line is answered at once, and main\'s own answer to it is not passed on again', () => {
+test('a well-formed log line is answered at once; main\'s answer to it settles nothing more', () => {
   const ledger = new RequestLedger();
-  assert.deepEqual(ledger.forward(line(1)), { v: 1, id: 1, ok: true, result: null });
-  assert.equal(ledger.answered({ v: 1, id: 1, ok: true, result: null }), false);
-  // Any other call waits for main, whose answer goes on.
-  assert.equal(ledger.forward({ v: 1, id: 2, method: 'clock.now', params: {} }), undefined);
-  assert.equal(ledger.answered({ v: 1, id: 2, ok: true, result: {} }), true);
+  assert.equal(ledger.sent(1, true), true);
+  assert.equal(ledger.answered(1), false);
+  // Any other call waits for main, whose answer settles it.
+  assert.equal(ledger.sent(2, false), false);
+  assert.equal(ledger.answered(2), true);
+  // An answer to nothing sent, or a second answer, settles nothing.
+  assert.equal(ledger.answered(2), false);
+  assert.equal(ledger.answered(99), false);
 });
 
-test('what main might refuse is left to main: malformed lines, the request cap, the in-flight cap, a reused id', () => {
-  const ledger = new RequestLedger();
-  for (const bad of [
-    line(1, { level: 'fatal' }),
-    line(2, { message: 'x'.repeat(8193) }),
-    line(3, { extra: true }),
-    { v: 1, id: 4, method: 'log', params: { level: 'info', message: 5 } },
-    { v: 2, id: 5, method: 'log', params: { level: 'info', message: 'v2' } },
-    { v: 1, id: 6, method: 'log', params: { level: 'info', message: 'x' }, more: 1 },
-    { v: 1, id: -1, method: 'log', params: { level: 'info', message: 'x' } },
-  ]) assert.equal(ledger.forward(bad), undefined, JSON.stringify(bad).slice(0, 80));
-  // While fewer requests than the in-flight cap are unanswered, lines are answered here; past it, by main.
+test('what main might refuse is left to main: malformed lines, the request cap, the in-flight cap', () => {
+  for (const [level, message] of [['fatal', 'x'], ['info', 'x'.repeat(8193)], ['info', 5], [undefined, 'x'], ['info', undefined]] as const) {
+    assert.equal(isLogLine(level, message), false, `${String(level)} ${typeof message}`);
+  }
+  assert.equal(isLogLine('warn', 'x'.repeat(8192)), true);
+  // While fewer requests than the in-flight cap are unanswered, lines are answered in the worker; past it, by main.
   const waiting = new RequestLedger();
-  for (let id = 1; id <= DEFAULTS.brokerMaxInFlight; id++) assert.notEqual(waiting.forward(line(id)), undefined, `line ${id}`);
-  assert.equal(waiting.forward(line(DEFAULTS.brokerMaxInFlight + 1)), undefined, 'as many unanswered as main may have in flight');
-  waiting.answered({ v: 1, id: 1, ok: true, result: null });
-  waiting.answered({ v: 1, id: 2, ok: true, result: null });
-  assert.notEqual(waiting.forward(line(DEFAULTS.brokerMaxInFlight + 2)), undefined, 'room again once main answered');
-  // An id whose earlier answer is still out is not answered twice.
-  assert.equal(waiting.forward(line(3)), undefined);
-  // The request cap counts every request, answered here or not.
+  for (let id = 1; id <= DEFAULTS.brokerMaxInFlight; id++) assert.equal(waiting.sent(id, true), true, `line ${id}`);
+  assert.equal(waiting.sent(DEFAULTS.brokerMaxInFlight + 1, true), false, 'as many unanswered as main may have in flight');
+  waiting.answered(1);
+  waiting.answered(2);
+  assert.equal(waiting.sent(DEFAULTS.brokerMaxInFlight + 2, true), true, 'room again once main answered');
+  // The request cap counts every request, answered in the worker or not.
   const capped = new RequestLedger();
   for (let id = 1; id <= DEFAULTS.brokerMaxRequests; id++) {
-    capped.forward({ v: 1, id, method: 'clock.now', params: {} });
-    capped.answered({ v: 1, id, ok: true, result: {} });
+    capped.sent(id, false);
+    capped.answered(id);
   }
-  assert.equal(capped.forward(line(DEFAULTS.brokerMaxRequests + 1)), undefined, 'past the cap, main refuses it and says so');
+  assert.equal(capped.sent(DEFAULTS.brokerMaxRequests + 1, true), false, 'past the cap, main refuses it and says so');
+});
+
+/** Collects what the worker side sends on `port`. */
+function received(port: MessagePort): unknown[] {
+  const seen: unknown[] = [];
+  port.on('message', (m: unknown) => seen.push(m));
+  return seen;
+}
+
+test('the worker\'s channel answers a log line without main, and still sends main the line as checked', async () => {
+  const { port1, port2 } = new MessageChannel();
+  const sent = received(port1);
+  const channel = createPortCall(port2);
+  // Nothing answers on port1: the log call resolves all the same, and the run can end.
+  assert.equal(await channel.call('log', { level: 'info', message: 'hello' }), null);
+  const now = channel.call('clock.now', {});
+  let answered = false;
+  void now.then(() => (answered = true));
+  while (sent.length < 2) await once(port1, 'message');
+  assert.deepEqual(sent[0], { v: 1, id: 1, method: 'log', params: { level: 'info', message: 'hello' } });
+  assert.equal(answered, false, 'a call other than log waits for main');
+  // main's answer to the log line settles nothing; its answer to clock.now does.
+  port1.postMessage({ v: 1, id: 1, ok: false, error: { code: 'E_DENIED', message: 'late' } });
+  port1.postMessage({ v: 1, id: 2, ok: true, result: { iso: '2026-01-01T00:00:00.000Z', epochMs: 0 } });
+  assert.deepEqual(await now, { iso: '2026-01-01T00:00:00.000Z', epochMs: 0 });
+  await channel.settled();
+  channel.close();
+  port1.close();
+});
+
+test('a log line past the in-flight cap, or malformed, waits for main\'s answer and gets its refusal', async () => {
+  const { port1, port2 } = new MessageChannel();
+  const sent = received(port1);
+  const channel = createPortCall(port2);
+  for (let i = 0; i < DEFAULTS.brokerMaxInFlight; i++) assert.equal(await channel.call('log', { level: 'debug', message: `line ${i}` }), null);
+  let past: unknown = 'pending';
+  const over = channel.call('log', { level: 'debug', message: 'one too many' }).then((v) => (past = v));
+  const bad = channel.call('log', { level: 'fatal' as 'info', message: 'no such level' });
+  while (sent.length < DEFAULTS.brokerMaxInFlight + 2) await once(port1, 'message');
+  assert.equal(past, 'pending', 'with the in-flight cap reached, the line waits for main');
+  port1.postMessage({ v: 1, id: DEFAULTS.brokerMaxInFlight + 1, ok: true, result: null });
+  port1.postMessage({ v: 1, id: DEFAULTS.brokerMaxInFlight + 2, ok: false, error: { code: 'E_BAD_REQUEST', message: 'invalid level' } });
+  await over;
+  assert.equal(past, null);
+  await assert.rejects(bad, /invalid level/);
+  channel.close();
+  port1.close();
+});
+
+test('a log line\'s params are read once: the line sent is the one checked', async () => {
+  const { port1, port2 } = new MessageChannel();
+  const sent = received(port1);
+  const channel = createPortCall(port2);
+  let reads = 0;
+  const params = { level: 'info' as const, get message(): string { reads += 1; return reads === 1 ? 'checked' : 'x'.repeat(9000); } };
+  // The getter runs once for the check; the line sent is the checked copy, not the getter's second answer.
+  assert.equal(await channel.call('log', params), null);
+  while (sent.length < 1) await once(port1, 'message');
+  assert.deepEqual(sent[0], { v: 1, id: 1, method: 'log', params: { level: 'info', message: 'checked' } });
+  assert.equal(reads, 1);
+  channel.close();
+  port1.close();
 });

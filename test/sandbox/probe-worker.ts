@@ -3,7 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { sealWorkerCreation } from '../../src/sandbox/worker/worker-seal.js';
+import { TASK_ENDED } from '../../src/sandbox/wire/task.js';
 
 let sealed = false;
 
@@ -34,7 +36,7 @@ function nestedWorkerWrite(target: string): Promise<string> {
 }
 
 /** Answers like the real worker: `{ ok: true, result }`, with the probes' findings as the result's JSON message. */
-export default async function probe(task: { args: string[] }): Promise<unknown> {
+export default async function probe(task: { args: string[]; port: MessagePort }): Promise<unknown> {
   // As the real worker does before its first module; args[1] === 'unsealed' probes the bare permission model.
   if (!sealed && task.args[1] !== 'unsealed') sealWorkerCreation();
   sealed = true;
@@ -51,5 +53,8 @@ export default async function probe(task: { args: string[] }): Promise<unknown> 
     nestedWorker: await nestedWorkerWrite(`${target}-nested`),
     builtinWorker: attempt(() => new (process.getBuiltinModule('node:worker_threads').Worker)('0', { eval: true, execArgv: [] }).threadId),
   };
+  // As the real worker does: the end notice on the port, then the reply.
+  task.port.postMessage(TASK_ENDED);
+  task.port.close();
   return { ok: true, result: { success: true, message: JSON.stringify(report) } };
 }

@@ -15,7 +15,7 @@ const PROBE_WORKER = fileURLToPath(new URL('./probe-worker.ts', import.meta.url)
 const BROKEN_WORKER = fileURLToPath(new URL('./broken-worker.ts', import.meta.url));
 const OK = 'module.exports.main = async () => ({ success: true, message: "fine" });';
 /** A module whose first act is an SDK request. */
-// clock.now(), not a log line: the sandbox process answers a log line itself, and this request must wait for the broker.
+// clock.now(), not a log line: the worker answers a log line itself, and this request must wait for the broker.
 const ASKS = 'const { clock } = require("updates-orchestrator/sdk"); module.exports.main = async () => { await clock.now(); return { success: true }; };';
 
 const pools: SandboxPool[] = [];

@@ -4,19 +4,17 @@ import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { PiscinaPools } from './piscina-pools.js';
 import { TaskDeadline } from './task-deadline.js';
-import { RequestLedger } from './log-ack.js';
-import { isTaskStarted } from '../wire/task.js';
+import { isTaskEnded, isTaskStarted } from '../wire/task.js';
 import type { WorkerTask } from '../wire/task.js';
 import { HOST_PROTOCOL_VERSION, quickReply, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
 import { errnoCode } from '../../core/errno.js';
 import { DEFAULTS } from '../../core/defaults.js';
 
-/** A run in flight here: its port (to post broker replies on), its deadline and what it asked of main. */
+/** A run in flight here: its port (to post broker replies on) and its deadline. */
 interface HostRun {
   port: MessagePort;
   deadline: TaskDeadline;
-  requests: RequestLedger;
 }
 
 const [workerFile, sizeArg] = process.argv.slice(2);
@@ -100,18 +98,20 @@ async function startRun(message: RunMessage): Promise<void> {
   // The host's deadline, from when a worker starts the task; main keeps its own, a little later, in case this
   // process stops answering.
   const deadline = new TaskDeadline(message.timeoutMs);
-  const requests = new RequestLedger();
-  runs.set(id, { port: port1, deadline, requests });
+  runs.set(id, { port: port1, deadline });
+  let portEnded: () => void = () => undefined;
+  /** The worker's end notice: every request of the run has come through the port (see TASK_ENDED). */
+  const requestsIn = new Promise<void>((resolve) => (portEnded = resolve));
   port1.on('message', (raw: unknown) => {
     if (isTaskStarted(raw)) {
       deadline.started();
       send({ t: 'started', id });
       return;
     }
-    // A log line main's broker is bound to accept is answered here at once; main still checks, writes and
-    // audits it (in order, before this run's outcome), and its own answer is not passed on again.
-    const ack = runs.has(id) ? requests.forward(raw) : undefined;
-    if (ack !== undefined) port1.postMessage(ack);
+    if (isTaskEnded(raw)) {
+      portEnded();
+      return;
+    }
     send({ t: 'request', id, raw });
   });
   // A request that still arrives after the run settled goes to main too, which refuses and audits it; the port
@@ -122,6 +122,8 @@ async function startRun(message: RunMessage): Promise<void> {
   let clean = false;
   try {
     const reply = await pools.run(task, message.maxMemoryMb, deadline.signal);
+    // The reply comes on piscina's own channel and can overtake the port: the run's requests go to main first.
+    await requestsIn;
     // The follower starts before main hears of this one: its start is then off the IPC round trip.
     clean = true;
     deadline.clear();
@@ -159,8 +161,7 @@ process.on('message', (raw: unknown) => {
   }
   if (message.t === 'run') acceptRun(message);
   else {
-    const run = runs.get(message.id);
-    if (run !== undefined && run.requests.answered(message.reply)) run.port.postMessage(message.reply);
+    runs.get(message.id)?.port.postMessage(message.reply);
   }
 });
 

@@ -74,7 +74,10 @@ export class InProcessEngine {
     let outcome: ModuleOutcome;
     try {
       const pools = await this.#poolsNow();
-      outcome = outcomeOfReply(job, await pools.run(task, job.maxMemoryMb, deadline.signal), elapsed());
+      const reply = await pools.run(task, job.maxMemoryMb, deadline.signal);
+      // The reply comes on piscina's own channel and can overtake the port: the run's requests reach the broker first.
+      await relay.requestsIn;
+      outcome = outcomeOfReply(job, reply, elapsed());
     } catch (err) {
       outcome = outcomeOfTaskRejection(job, err, deadline, elapsed());
     } finally {

@@ -34,6 +34,18 @@ export function isTaskStarted(raw: unknown): boolean {
 }
 
 /**
+ * The last message a worker posts on a task's port, once the module's run is over and before its reply goes out.
+ * A port delivers in order, so when it arrives every SDK request of the run has arrived too, even those the worker
+ * answered itself (log lines): the run's end waits for it, so none of them comes after the run's broker closed.
+ */
+export const TASK_ENDED = Object.freeze({ t: 'task-ended' as const });
+
+/** Whether a message from a task's port is the worker's TASK_ENDED notice. */
+export function isTaskEnded(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === TASK_ENDED.t;
+}
+
+/**
  * What a worker answers: the validated result of main(), or why the module failed (a catalogue code). The host
  * validates each reply again: a worker is where hostile code ran.
  */

@@ -4,6 +4,7 @@ import type { Call } from '../../sdk/client.js';
 import { SdkError } from '../../sdk/client.js';
 import type { Method, Params, Results } from '../../sdk/protocol.js';
 import { PROTOCOL_VERSION, replySchema } from '../../sdk/protocol.js';
+import { isLogLine, RequestLedger } from './log-ack.js';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -26,9 +27,12 @@ export interface PortCall {
 /**
  * Binds the SDK transport to `port`. Ids are local counters; a reply is matched by id and anything that is not a
  * well-formed reply to a pending request is ignored, so the host cannot be made to resolve the wrong call.
+ * A log line main's broker is bound to accept is answered at once (see RequestLedger): the module does not wait
+ * for a round trip to main for it, and main still checks, writes and audits it before the module's outcome.
  */
 export function createPortCall(port: MessagePort): PortCall {
   const pending = new Map<number, Pending>();
+  const ledger = new RequestLedger();
   /** Wakes settled() when the last pending request has its reply. */
   let onIdle: (() => void) | undefined;
   let nextId = 1;
@@ -37,6 +41,7 @@ export function createPortCall(port: MessagePort): PortCall {
     const parsed = replySchema.safeParse(raw);
     if (!parsed.success) return;
     const reply = parsed.data;
+    if (!ledger.answered(reply.id)) return;
     const waiter = pending.get(reply.id);
     if (waiter === undefined) return;
     pending.delete(reply.id);
@@ -51,11 +56,18 @@ export function createPortCall(port: MessagePort): PortCall {
         return;
       }
       const id = nextId++;
+      // A log line is sent as the two strings checked here, so what the ledger judged is what main receives.
+      const line = method === 'log' ? logLineOf(params) : undefined;
       try {
         // postMessage clones the params here, running any getter once; the broker validates that copy.
-        port.postMessage({ v: PROTOCOL_VERSION, id, method, params });
+        port.postMessage({ v: PROTOCOL_VERSION, id, method, params: line ?? params });
       } catch (err) {
         reject(new SdkError('E_BAD_REQUEST', `invalid SDK request ${method}: the arguments cannot be sent (${describe(err)})`));
+        return;
+      }
+      if (ledger.sent(id, line !== undefined)) {
+        // The broker's answer to a log line it accepts is null.
+        resolve(null as Results[M]);
         return;
       }
       pending.set(id, { resolve, reject });
@@ -79,6 +91,13 @@ export function createPortCall(port: MessagePort): PortCall {
       port.close();
     },
   };
+}
+
+/** A log request's params as fresh plain strings, when they make a well-formed line; else undefined. */
+function logLineOf(params: unknown): { level: string; message: string } | undefined {
+  if (typeof params !== 'object' || params === null) return undefined;
+  const { level, message } = params as { level?: unknown; message?: unknown };
+  return isLogLine(level, message) ? { level: level as string, message: message as string } : undefined;
 }
 
 function describe(err: unknown): string {

@@ -4,7 +4,7 @@ import { createSdk, SdkError } from '../../sdk/client.js';
 import { runInCompartment } from './compartment-run.js';
 import { createPortCall } from './port-call.js';
 import { sealWorkerCreation } from './worker-seal.js';
-import { TASK_STARTED } from '../wire/task.js';
+import { TASK_ENDED, TASK_STARTED } from '../wire/task.js';
 import type { WorkerReply, WorkerTask } from '../wire/task.js';
 
 let lockedDown = false;
@@ -57,7 +57,9 @@ export default async function runModuleTask(task: WorkerTask): Promise<WorkerRep
     // Calls the module started without awaiting them are answered before its result goes out.
     await channel.settled();
   } finally {
-    // Then the channel closes: nothing the module left running can reach the broker.
+    // Then the channel closes: nothing the module left running can reach the broker. The end notice goes first,
+    // behind every request of the run on the same port.
+    task.port.postMessage(TASK_ENDED);
     channel.close();
   }
   await leftoverMicrotasksDrained();
