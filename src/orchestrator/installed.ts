@@ -102,12 +102,19 @@ function readOneSync(layout: Layout, name: string, o: ReadInstalledOptions): Ins
   return mod;
 }
 
+/** A version folder's name as install.ts's versionDirName makes it: the version, then 12 hex digits of its tree. */
+const INSTALLED_DIR = /^(.+)-[0-9a-f]{12}$/;
+
 /** The version a module's `previous` link (its rollback target) points to, or undefined when there is none. */
 export async function readPrevious(layout: Layout, name: string): Promise<{ versionDir: string; version?: string } | undefined> {
   // Synchronous, as readInstalled: the metrics read this for every installed module at the end of each run.
   const target = readLinkOrUndefinedSync(previousLink(layout, name));
   if (target === undefined) return undefined;
   const dir = path.join(versionsOf(layout, name), target);
+  // A folder this orchestrator installed is named after the version its manifest declares (versionDirName).
+  const named = INSTALLED_DIR.exec(target)?.[1];
+  const fromName = named !== undefined ? semver.valid(named) : null;
+  if (fromName !== null) return lstatSync(path.join(dir, 'index.json'), { throwIfNoEntry: false }) !== undefined ? { versionDir: target, version: fromName } : undefined;
   let text: string;
   try {
     text = readFileSync(path.join(dir, 'index.json'), 'utf8');
