@@ -107,6 +107,11 @@ export const DEFAULTS = Object.freeze({
    * and folder side by side), while the batch staged before is made live one module at a time, in plan order.
    */
   stagingBatch: 25,
+  /**
+   * Modules that run one at a time handed to the sandbox ahead of their turn, each to follow the one before: a
+   * few, so the sandbox always has the next at hand while the orchestrator handles the last one's outcome.
+   */
+  chainAhead: 4,
   /** Deadline of the notify command; it is killed (with its process group) after it. */
   notifyTimeoutMs: 60_000,
   /** Output of the notify command kept for the log, per stream, bytes. */

@@ -274,19 +274,30 @@ async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: Installe
 }
 
 /**
- * Runs modules strictly one after another. While one runs, the next is made ready (its trial state, bundle and
- * broker) and handed to the sandbox to start the moment this one settles there; never after a module on trial,
- * whose failure means a rollback and a rerun of its previous version before the next module starts.
+ * Runs modules strictly one after another. While one runs, the next few (DEFAULTS.chainAhead) are made ready
+ * (their trial state, bundle and broker) and handed to the sandbox, each to start the moment the one before it
+ * settles there; never after a module on trial, whose failure means a rollback and a rerun of its previous version
+ * before the next module starts.
  */
 async function runOneByOne(ctx: Phase2Context, sandbox: Sandbox, mods: readonly InstalledModule[]): Promise<void> {
-  let next: Launched | undefined;
-  for (let i = 0; i < mods.length; i++) {
+  const launched: Launched[] = [];
+  let i = 0;
+  /** Launches modules until DEFAULTS.chainAhead are in flight, each after the one before; none after a module on trial. */
+  const fill = async (): Promise<void> => {
+    while (i < mods.length && launched.length < DEFAULTS.chainAhead && interruptedBy() === undefined) {
+      const last = launched.at(-1);
+      if (last !== undefined && last.updated !== undefined) return;
+      launched.push(await launch(ctx, sandbox, mods[i++] as InstalledModule, last?.run.job));
+    }
+  };
+  await fill();
+  while (launched.length > 0) {
     if (interruptedBy() !== undefined) return;
-    const current = next ?? (await launch(ctx, sandbox, mods[i] as InstalledModule));
-    next = undefined;
-    const following = mods[i + 1];
-    if (following !== undefined && current.updated === undefined && interruptedBy() === undefined) next = await launch(ctx, sandbox, following, current.run.job);
+    const current = launched.shift() as Launched;
+    // The next ones are handed over while this one runs (unless it is on trial: then after its outcome).
+    if (current.updated === undefined) await fill();
     await settle(ctx, sandbox, current);
+    await fill();
   }
 }
 

@@ -45,6 +45,26 @@ test('a module that overruns its deadline times out alone; the one after it stil
   assert.deepEqual(orderLog(root), ['a-first', 'c-after', 'a-first', 'c-after']);
 });
 
+test('the modules handed over behind one that times out never start there; each runs afterwards, in order', async () => {
+  // d, e and f are handed over behind b-hangs (DEFAULTS.chainAhead), offered in turn to the worker running it.
+  const later = ['c-after', 'd-after', 'e-after', 'f-after'];
+  const repo = makeRepo({
+    ...rootIndex(),
+    ...ordered('a-first', 1),
+    ...ordered('b-hangs', 2, { timeoutSeconds: 1, before: "await fs.exists('/srv/order/log');\n  await new Promise(() => undefined);" }),
+    ...Object.assign({}, ...later.map((n, i) => ordered(n, i + 3))) as Record<string, string>,
+  });
+  const root = sandboxRoot();
+  const install = path.join(root, 'inst');
+  const phase2 = createPhase2({ services: 'record' });
+  await runPhase1Only(install, repo.url, { root, phase2 });
+  const report = await runPhase1Only(install, repo.url, { root, phase2 });
+  assert.equal(report.modules.find((m) => m.module === 'b-hangs')?.status, 'timeout');
+  for (const n of later) assert.equal(report.modules.find((m) => m.module === n)?.status, 'ok', JSON.stringify(report.modules));
+  assert.deepEqual(report.modules.map((m) => m.module), ['a-first', 'b-hangs', ...later]);
+  assert.deepEqual(orderLog(root), ['a-first', ...later, 'a-first', ...later]);
+});
+
 test('a module that crashes its worker fails alone; the one after it runs on a fresh worker', async () => {
   const { report, root } = await secondRun(ordered('b-bomb', 2, { before: 'const keep: number[][] = [];\n  for (;;) keep.push(new Array(1_000_000).fill(7));' }));
   assert.equal(report.modules.find((m) => m.module === 'b-bomb')?.status, 'memory', JSON.stringify(report.modules));

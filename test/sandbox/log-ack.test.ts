@@ -67,7 +67,7 @@ test('the worker\'s channel answers a log line without main, and still sends mai
   port1.postMessage({ v: 1, id: 2, ok: true, result: { iso: '2026-01-01T00:00:00.000Z', epochMs: 0 } });
   assert.deepEqual(await now, { iso: '2026-01-01T00:00:00.000Z', epochMs: 0 });
   await channel.settled();
-  channel.close();
+  channel.stop();
   port1.close();
 });
 
@@ -86,7 +86,7 @@ test('a log line past the in-flight cap, or malformed, waits for main\'s answer 
   await over;
   assert.equal(past, null);
   await assert.rejects(bad, /invalid level/);
-  channel.close();
+  channel.stop();
   port1.close();
 });
 
@@ -101,6 +101,6 @@ test('a log line\'s params are read once: the line sent is the one checked', asy
   while (sent.length < 1) await once(port1, 'message');
   assert.deepEqual(sent[0], { v: 1, id: 1, method: 'log', params: { level: 'info', message: 'checked' } });
   assert.equal(reads, 1);
-  channel.close();
+  channel.stop();
   port1.close();
 });

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { sealWorkerCreation } from '../../src/sandbox/worker/worker-seal.js';
-import { TASK_ENDED } from '../../src/sandbox/wire/task.js';
+import type { TaskEnded } from '../../src/sandbox/wire/task.js';
 
 let sealed = false;
 
@@ -35,8 +35,8 @@ function nestedWorkerWrite(target: string): Promise<string> {
   });
 }
 
-/** Answers like the real worker: `{ ok: true, result }`, with the probes' findings as the result's JSON message. */
-export default async function probe(task: { args: string[]; port: MessagePort }): Promise<unknown> {
+/** Answers like the real worker: `{ ok: true, result }` on the task's port, with the probes' findings as the result's JSON message. */
+export default async function probe(task: { args: string[]; port: MessagePort }): Promise<number> {
   // As the real worker does before its first module; args[1] === 'unsealed' probes the bare permission model.
   if (!sealed && task.args[1] !== 'unsealed') sealWorkerCreation();
   sealed = true;
@@ -53,8 +53,9 @@ export default async function probe(task: { args: string[]; port: MessagePort })
     nestedWorker: await nestedWorkerWrite(`${target}-nested`),
     builtinWorker: attempt(() => new (process.getBuiltinModule('node:worker_threads').Worker)('0', { eval: true, execArgv: [] }).threadId),
   };
-  // As the real worker does: the end notice on the port, then the reply.
-  task.port.postMessage(TASK_ENDED);
+  // As the real worker does: the reply in the end notice on the run's port; the task resolves to how many ran.
+  const ended: TaskEnded = { t: 'task-ended', reply: { ok: true, result: { success: true, message: JSON.stringify(report) } }, next: false };
+  task.port.postMessage(ended);
   task.port.close();
-  return { ok: true, result: { success: true, message: JSON.stringify(report) } };
+  return 1;
 }

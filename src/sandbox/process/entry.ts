@@ -5,16 +5,38 @@ import type { MessagePort } from 'node:worker_threads';
 import { PiscinaPools } from './piscina-pools.js';
 import { TaskDeadline } from './task-deadline.js';
 import { isTaskEnded, isTaskStarted } from '../wire/task.js';
-import type { WorkerTask } from '../wire/task.js';
+import type { NextTask, TaskEnded, WorkerTask } from '../wire/task.js';
 import { HOST_PROTOCOL_VERSION, quickReply, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
 import { errnoCode } from '../../core/errno.js';
 import { DEFAULTS } from '../../core/defaults.js';
 
-/** A run in flight here: its port (to post broker replies on) and its deadline. */
+/**
+ * One piscina task: a run, then each run its worker took to follow it (NextTask), all ended by one abort (the
+ * deadline of whichever is running).
+ */
+interface Chain {
+  abort: AbortController;
+  maxMemoryMb: number;
+  /** Whether the piscina task is still in flight, so that its last run may still take an offer. */
+  running: boolean;
+}
+
+/** A run here: its port (to post broker replies on), its deadline, its place in a chain. */
 interface HostRun {
+  message: RunMessage;
   port: MessagePort;
-  deadline: TaskDeadline;
+  chain: Chain;
+  /** Set once the run is listened to: from its start when it begins a chain, else once its worker took it. */
+  deadline?: TaskDeadline;
+  started: boolean;
+  ended: boolean;
+  /** The run offered to follow this one on its worker, until this one ends. */
+  offered?: HostRun | undefined;
+  /** The run this one's worker took to follow it (its end notice said so). */
+  taken?: HostRun;
+  /** Resolves when the port has closed: everything the worker posted on it has come in. */
+  closed: Promise<void>;
 }
 
 const [workerFile, sizeArg] = process.argv.slice(2);
@@ -41,7 +63,7 @@ const pools = new PiscinaPools(workerFile ?? '', Math.max(1, Number(sizeArg) || 
   const message = messageOf(err).slice(0, 2000);
   send({ t: 'log', level: 'error', message: `a worker failed outside any task: ${message}` });
   // Runs still waiting for a worker fail now with that error, rather than each waiting out the start bound.
-  for (const run of runs.values()) run.deadline.workerFailed(message);
+  for (const run of runs.values()) run.deadline?.workerFailed(message);
 });
 
 /** Runs queued behind the run they follow (RunMessage.after), by the id of that run. */
@@ -54,6 +76,8 @@ const queued = new Set<number>();
  */
 const ended = new Map<number, boolean>();
 const MAX_ENDED = 64;
+/** How long a failed chain's running run may take to close its port (its worker is gone or has let it go). */
+const PORT_CLOSE_MS = 5000;
 
 function cancel(message: RunMessage, why: string): void {
   send({ t: 'settled', id: message.id, ok: false, error: { message: why }, aborted: false, cancelled: true });
@@ -75,12 +99,21 @@ function whenEnded(id: number, clean: boolean): void {
   else cancel(next, 'not started: the module it follows did not finish normally');
 }
 
-/** A run to start now, or behind the run it follows. */
+/**
+ * A run to start now, or behind the run it follows: offered to that run's worker when it may still take it (same
+ * memory class, its piscina task in flight, nothing offered yet), else queued until that run ends here.
+ */
 function acceptRun(message: RunMessage): void {
   const { after } = message;
   if (after === undefined) {
     void startRun(message);
-  } else if ((runs.has(after) || queued.has(after)) && !followers.has(after)) {
+    return;
+  }
+  const before = runs.get(after);
+  const free = !followers.has(after) && before?.offered === undefined && before?.taken === undefined;
+  if (before !== undefined && free && !before.ended && before.chain.running && before.chain.maxMemoryMb === message.maxMemoryMb) {
+    offer(before, message);
+  } else if ((before !== undefined || queued.has(after)) && free) {
     followers.set(after, message);
     queued.add(message.id);
   } else if (ended.get(after) === true) {
@@ -91,55 +124,142 @@ function acceptRun(message: RunMessage): void {
   }
 }
 
-/** Starts one run: its own channel, its own deadline; the settled message always goes out exactly once. */
-async function startRun(message: RunMessage): Promise<void> {
-  const { id } = message;
+/** A new run's channel and state; nothing is read from its port until listen(). */
+function newRun(message: RunMessage, chain: Chain): { run: HostRun; task: WorkerTask } {
   const { port1, port2 } = new MessageChannel();
-  // The host's deadline, from when a worker starts the task; main keeps its own, a little later, in case this
-  // process stops answering.
-  const deadline = new TaskDeadline(message.timeoutMs);
-  runs.set(id, { port: port1, deadline });
-  let portEnded: () => void = () => undefined;
-  /** The worker's end notice: every request of the run has come through the port (see TASK_ENDED). */
-  const requestsIn = new Promise<void>((resolve) => (portEnded = resolve));
-  port1.on('message', (raw: unknown) => {
+  let onClose: () => void = () => undefined;
+  const run: HostRun = { message, port: port1, chain, started: false, ended: false, closed: new Promise<void>((resolve) => (onClose = resolve)) };
+  // The port closes with the worker's side; it never keeps this process alive.
+  port1.once('close', () => {
+    port1.removeAllListeners('message');
+    onClose();
+  });
+  port1.unref();
+  runs.set(message.id, run);
+  const task: WorkerTask = { module: message.module, code: message.code, configuration: message.configuration, args: message.args, check: message.check, port: port2 };
+  return { run, task };
+}
+
+/**
+ * Reads a run's port from now on, and starts its deadline: the host's, from when its worker starts it (main keeps
+ * its own, a little later, in case this process stops answering). Its deadline aborts the whole chain's task.
+ */
+function listen(run: HostRun): void {
+  const { id } = run.message;
+  const deadline = new TaskDeadline(run.message.timeoutMs);
+  run.deadline = deadline;
+  deadline.signal.addEventListener('abort', () => run.chain.abort.abort(), { once: true });
+  run.port.on('message', (raw: unknown) => {
     if (isTaskStarted(raw)) {
+      run.started = true;
       deadline.started();
       send({ t: 'started', id });
-      return;
+    } else if (isTaskEnded(raw)) {
+      runEnded(run, raw);
+    } else {
+      send({ t: 'request', id, raw });
     }
-    if (isTaskEnded(raw)) {
-      portEnded();
-      return;
-    }
-    send({ t: 'request', id, raw });
   });
-  // A request that still arrives after the run settled goes to main too, which refuses and audits it; the port
-  // closes with the worker's side and never keeps this process alive.
-  port1.once('close', () => port1.removeAllListeners('message'));
-  port1.unref();
-  const task: WorkerTask = { module: message.module, code: message.code, configuration: message.configuration, args: message.args, check: message.check, port: port2 };
-  let clean = false;
-  try {
-    const reply = await pools.run(task, message.maxMemoryMb, deadline.signal);
-    // The reply comes on piscina's own channel and can overtake the port: the run's requests go to main first.
-    await requestsIn;
-    // The follower starts before main hears of this one: its start is then off the IPC round trip.
-    clean = true;
-    deadline.clear();
-    runs.delete(id);
-    whenEnded(id, true);
-    send({ t: 'settled', id, ok: true, reply });
-  } catch (err) {
-    const code = errnoCode(err);
-    const error = { ...(code !== undefined ? { code } : {}), message: messageOf(err) };
-    const why = deadline.reason === 'start' ? { notStarted: true as const } : deadline.reason === 'worker' ? { workerError: deadline.workerError ?? '' } : {};
-    send({ t: 'settled', id, ok: false, error, aborted: deadline.signal.aborted, ...why });
-  } finally {
-    deadline.clear();
-    runs.delete(id);
-    if (!clean) whenEnded(id, false);
+}
+
+/**
+ * Offers `message`, which follows `before`, to the worker running (or about to run) `before`: posted on
+ * `before`'s port with the new run's own port, it starts there the moment `before` ends, if it came in time.
+ */
+function offer(before: HostRun, message: RunMessage): void {
+  const { run, task } = newRun(message, before.chain);
+  before.offered = run;
+  const next: NextTask = { t: 'next-task', task };
+  before.port.postMessage(next, [task.port]);
+}
+
+/**
+ * A run's end notice: its reply goes to main; then the run its worker took is listened to (so nothing of it
+ * reaches main before this one's end), or an offer not taken starts as a task of its own.
+ */
+function runEnded(run: HostRun, note: TaskEnded): void {
+  if (run.ended) return;
+  run.ended = true;
+  run.deadline?.clear();
+  runs.delete(run.message.id);
+  send({ t: 'settled', id: run.message.id, ok: true, reply: note.reply });
+  const offered = run.offered;
+  run.offered = undefined;
+  if (offered !== undefined && note.next) {
+    run.taken = offered;
+    listen(offered);
+    return;
   }
+  if (offered !== undefined) restart(offered);
+  whenEnded(run.message.id, true);
+}
+
+/** Forgets an offered run and those offered after it; returns their messages, in order. */
+function forget(first: HostRun): RunMessage[] {
+  const messages: RunMessage[] = [];
+  for (let run: HostRun | undefined = first; run !== undefined; run = run.offered) {
+    runs.delete(run.message.id);
+    run.port.close();
+    messages.push(run.message);
+  }
+  return messages;
+}
+
+/** An offer its worker did not take (it came too late): it starts as a task of its own, its followers after it. */
+function restart(first: HostRun): void {
+  const [head, ...rest] = forget(first);
+  if (head === undefined) return;
+  void startRun(head);
+  for (const message of rest) acceptRun(message);
+}
+
+/** Starts a chain with one run; the settled message of each of its runs goes out exactly once. */
+async function startRun(message: RunMessage): Promise<void> {
+  const chain: Chain = { abort: new AbortController(), maxMemoryMb: message.maxMemoryMb, running: true };
+  const { run: head, task } = newRun(message, chain);
+  listen(head);
+  let failure: { err: unknown } | undefined;
+  try {
+    await pools.run(task, message.maxMemoryMb, chain.abort.signal);
+  } catch (err) {
+    failure = { err };
+  }
+  chain.running = false;
+  // Each run of the chain settled as its end notice came in (runEnded); the notices may still be on their way,
+  // and come in before the port closes. The first run that did not end is the one the task's failure is about.
+  let run: HostRun | undefined = head;
+  while (run !== undefined) {
+    // A chain's first run that no worker started has nothing on its way (its port is still in piscina's queue).
+    if (run !== head || run.started || failure === undefined) await closedWithin(run, PORT_CLOSE_MS);
+    if (!run.ended) break;
+    run = run.taken;
+  }
+  if (run === undefined) return;
+  runFailed(run, failure?.err ?? new Error('the worker ended the module\'s run without its reply'));
+}
+
+/** Resolves when `run`'s port has closed, or after `ms` (a worker that keeps it open has nothing more to say). */
+async function closedWithin(run: HostRun, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([run.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** The run that was running when its chain's task failed fails with that error; the offers after it never started. */
+function runFailed(run: HostRun, err: unknown): void {
+  const { id } = run.message;
+  const deadline = run.deadline;
+  const code = errnoCode(err);
+  const error = { ...(code !== undefined ? { code } : {}), message: messageOf(err) };
+  const why = deadline?.reason === 'start' ? { notStarted: true as const } : deadline?.reason === 'worker' ? { workerError: deadline.workerError ?? '' } : {};
+  send({ t: 'settled', id, ok: false, error, aborted: deadline?.signal.aborted ?? false, ...why });
+  deadline?.clear();
+  runs.delete(id);
+  run.port.removeAllListeners('message');
+  const offered = run.offered;
+  run.offered = undefined;
+  whenEnded(id, false);
+  if (offered !== undefined) for (const message of forget(offered)) cancel(message, 'not started: the module it follows did not finish normally');
 }
 
 /** A run this process cannot start (a malformed job) fails alone: main hears of it at once, by its id. */

@@ -74,10 +74,9 @@ export class InProcessEngine {
     let outcome: ModuleOutcome;
     try {
       const pools = await this.#poolsNow();
-      const reply = await pools.run(task, job.maxMemoryMb, deadline.signal);
-      // The reply comes on piscina's own channel and can overtake the port: the run's requests reach the broker first.
-      await relay.requestsIn;
-      outcome = outcomeOfReply(job, reply, elapsed());
+      await pools.run(task, job.maxMemoryMb, deadline.signal);
+      // The reply comes in the worker's end notice, behind every request of the run on its port.
+      outcome = outcomeOfReply(job, (await relay.ended).reply, elapsed());
     } catch (err) {
       outcome = outcomeOfTaskRejection(job, err, deadline, elapsed());
     } finally {

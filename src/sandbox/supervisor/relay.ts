@@ -3,6 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { PROTOCOL_VERSION } from '../../sdk/protocol.js';
 import { isTaskEnded, isTaskStarted } from '../wire/task.js';
+import type { TaskEnded } from '../wire/task.js';
 import type { JobBroker } from '../wire/task.js';
 import { DEFAULTS } from '../../core/defaults.js';
 
@@ -113,18 +114,18 @@ export function createBrokerRelay(broker: JobBroker, logger: Logger, post: (repl
 
 /**
  * Starts relaying on `port` (in-process isolation). Identity comes from which port a message arrived on, since
- * each run has its own channel and its own broker. The worker's TASK_STARTED notice goes to `onStarted`; its
- * TASK_ENDED notice resolves `requestsIn` (every request of the run has been delivered by then).
+ * each run has its own channel and its own broker. The worker's TASK_STARTED notice goes to `onStarted`; its end
+ * notice resolves `ended` with the run's reply (every request of the run has been delivered by then).
  * After close() the port stays open until the worker's side closes, so a request that still arrives is refused
  * and audited rather than dropped; it is unref'd, so it never keeps the process alive.
  */
-export function startRelay(port: MessagePort, broker: JobBroker, logger: Logger, module: string, onStarted: () => void = () => undefined): Relay & Pick<BrokerRelay, 'drained'> & { requestsIn: Promise<void> } {
+export function startRelay(port: MessagePort, broker: JobBroker, logger: Logger, module: string, onStarted: () => void = () => undefined): Relay & Pick<BrokerRelay, 'drained'> & { ended: Promise<TaskEnded> } {
   const relay = createBrokerRelay(broker, logger, (reply) => port.postMessage(reply), module);
-  let portEnded: () => void = () => undefined;
-  const requestsIn = new Promise<void>((resolve) => (portEnded = resolve));
+  let onEnded: (ended: TaskEnded) => void = () => undefined;
+  const ended = new Promise<TaskEnded>((resolve) => (onEnded = resolve));
   port.on('message', (raw: unknown) => {
     if (isTaskStarted(raw)) onStarted();
-    else if (isTaskEnded(raw)) portEnded();
+    else if (isTaskEnded(raw)) onEnded(raw);
     else relay.deliver(raw);
   });
   port.once('close', () => relay.close());
@@ -132,6 +133,6 @@ export function startRelay(port: MessagePort, broker: JobBroker, logger: Logger,
   return {
     close: () => relay.close(),
     drained: () => relay.drained(),
-    requestsIn,
+    ended,
   };
 }

@@ -34,15 +34,36 @@ export function isTaskStarted(raw: unknown): boolean {
 }
 
 /**
- * The last message a worker posts on a task's port, once the module's run is over and before its reply goes out.
- * A port delivers in order, so when it arrives every SDK request of the run has arrived too, even those the worker
- * answered itself (log lines): the run's end waits for it, so none of them comes after the run's broker closed.
+ * The last message a worker posts on a task's port, once the module's run is over: the run's reply (see
+ * workerReplySchema), and whether the worker takes the task the host offered to follow it (NextTask). A port
+ * delivers in order, so when it arrives every SDK request of the run has arrived too, even those the worker
+ * answered itself (log lines): the run ends with it, so none of them comes after the run's broker closed.
  */
-export const TASK_ENDED = Object.freeze({ t: 'task-ended' as const });
+export interface TaskEnded {
+  t: 'task-ended';
+  reply: unknown;
+  /** The offered next task is taken: it starts on this worker now. A later offer is not; the host starts it itself. */
+  next: boolean;
+}
 
-/** Whether a message from a task's port is the worker's TASK_ENDED notice. */
-export function isTaskEnded(raw: unknown): boolean {
-  return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === TASK_ENDED.t;
+/** Whether a message from a task's port is the worker's TaskEnded notice (its reply is validated where it is used). */
+export function isTaskEnded(raw: unknown): raw is TaskEnded {
+  return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === 'task-ended' && typeof (raw as { next?: unknown }).next === 'boolean';
+}
+
+/**
+ * The host's offer, posted on a running task's port, of the run that follows it: the worker starts it the moment
+ * this one ends, in the same piscina task (no round trip through the host between the two), and says so in its
+ * TaskEnded. `task.port` is transferred with the offer: the next run's own channel.
+ */
+export interface NextTask {
+  t: 'next-task';
+  task: WorkerTask;
+}
+
+/** Whether a message from the host on a task's port is a NextTask offer (the worker's side: the host is trusted). */
+export function isNextTask(raw: unknown): raw is NextTask {
+  return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === 'next-task' && typeof (raw as { task?: unknown }).task === 'object';
 }
 
 /**

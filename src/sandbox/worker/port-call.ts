@@ -20,8 +20,11 @@ export interface PortCall {
    * is reported only after this. A request that never gets a reply keeps it pending until the module's deadline.
    */
   settled(): Promise<void>;
-  /** Closes the port: requests after this are refused in the worker, and pending ones never settle. */
-  close(): void;
+  /**
+   * Ends the module's use of the port: requests after this are refused in the worker, pending ones never settle,
+   * and replies are no longer read. The port itself stays open for the worker's end notice.
+   */
+  stop(): void;
 }
 
 /**
@@ -37,7 +40,7 @@ export function createPortCall(port: MessagePort): PortCall {
   let onIdle: (() => void) | undefined;
   let nextId = 1;
   let closed = false;
-  port.on('message', (raw: unknown) => {
+  const onReply = (raw: unknown): void => {
     const parsed = replySchema.safeParse(raw);
     if (!parsed.success) return;
     const reply = parsed.data;
@@ -48,7 +51,8 @@ export function createPortCall(port: MessagePort): PortCall {
     if (reply.ok) waiter.resolve(reply.result);
     else waiter.reject(new SdkError(reply.error.code, reply.error.message, reply.error.data ?? {}));
     if (pending.size === 0) onIdle?.();
-  });
+  };
+  port.on('message', onReply);
   const call = <M extends Method>(method: M, params: Params<M>): Promise<Results[M]> =>
     new Promise<Results[M]>((resolve, reject) => {
       if (closed) {
@@ -84,11 +88,11 @@ export function createPortCall(port: MessagePort): PortCall {
         onIdle = undefined;
       }
     },
-    close() {
+    stop() {
       closed = true;
       pending.clear();
       onIdle = undefined;
-      port.close();
+      port.off('message', onReply);
     },
   };
 }

@@ -4,8 +4,8 @@ import { createSdk, SdkError } from '../../sdk/client.js';
 import { runInCompartment } from './compartment-run.js';
 import { createPortCall } from './port-call.js';
 import { sealWorkerCreation } from './worker-seal.js';
-import { TASK_ENDED, TASK_STARTED } from '../wire/task.js';
-import type { WorkerReply, WorkerTask } from '../wire/task.js';
+import { isNextTask, TASK_STARTED } from '../wire/task.js';
+import type { TaskEnded, WorkerReply, WorkerTask } from '../wire/task.js';
 
 let lockedDown = false;
 
@@ -43,27 +43,60 @@ function ensureLockdown(): void {
 // ahead, while main is still in Phase 1), so the first module does not wait for the lockdown.
 ensureLockdown();
 
-/** Runs one module task. Never rejects for anything the module does: failures come back as `{ ok: false }`. */
-export default async function runModuleTask(task: WorkerTask): Promise<WorkerReply> {
+/**
+ * Runs one module task, then each run the host offered to follow it (NextTask) and this worker took, in order, in
+ * this one piscina task; resolves to how many ran. Each run's reply goes out on its own port (TaskEnded). Never
+ * rejects for anything a module does: failures come back as `{ ok: false }`; a module that overruns its deadline
+ * or its memory ends the worker, and with it the runs after it, which the host then reports as not started.
+ */
+export default async function runModuleTasks(first: WorkerTask): Promise<number> {
   ensureLockdown();
+  let task: WorkerTask | undefined = first;
+  let ran = 0;
+  while (task !== undefined) {
+    ran += 1;
+    task = await runModule(task);
+  }
+  return ran;
+}
+
+/** Runs one module; resolves to the run offered to follow it when the worker took it. */
+async function runModule(task: WorkerTask): Promise<WorkerTask | undefined> {
+  let offered: WorkerTask | undefined;
+  const onOffer = (raw: unknown): void => {
+    if (offered === undefined && isNextTask(raw)) offered = raw.task;
+  };
+  task.port.on('message', onOffer);
   // The module's deadline starts now, in the host that posted this task.
   task.port.postMessage(TASK_STARTED);
   const channel = createPortCall(task.port);
   let reply: WorkerReply;
   try {
-    // The same names src/sdk/index.ts exports, so `err instanceof SdkError` works inside the sandbox too.
-    const sdk = harden({ ...createSdk(channel.call, harden(task.configuration), { check: task.check === true }), SdkError });
-    reply = await runInCompartment(task.module, task.code, sdk, task.args);
-    // Calls the module started without awaiting them are answered before its result goes out.
-    await channel.settled();
-  } finally {
-    // Then the channel closes: nothing the module left running can reach the broker. The end notice goes first,
-    // behind every request of the run on the same port.
-    task.port.postMessage(TASK_ENDED);
-    channel.close();
+    try {
+      // The same names src/sdk/index.ts exports, so `err instanceof SdkError` works inside the sandbox too.
+      const sdk = harden({ ...createSdk(channel.call, harden(task.configuration), { check: task.check === true }), SdkError });
+      reply = await runInCompartment(task.module, task.code, sdk, task.args);
+      // Calls the module started without awaiting them are answered before its result goes out.
+      await channel.settled();
+    } finally {
+      // Then nothing the module left running can reach the broker.
+      channel.stop();
+    }
+    await leftoverMicrotasksDrained();
+  } catch (err) {
+    // A failure of the worker's own code: the run and any offer fail in the host, which sees their ports close.
+    task.port.close();
+    offered?.port.close();
+    throw err;
   }
-  await leftoverMicrotasksDrained();
-  return reply;
+  // The end notice goes behind every request of the run on the same port; an offer that comes after it is not
+  // taken (the host starts that run itself).
+  task.port.off('message', onOffer);
+  const next = offered;
+  const ended: TaskEnded = { t: 'task-ended', reply, next: next !== undefined };
+  task.port.postMessage(ended);
+  task.port.close();
+  return next;
 }
 
 /**
