@@ -51,6 +51,11 @@ export interface Phase1Result {
   updatesAvailable: boolean;
   /** Check mode: the repository's copy of each module an update is available for (what `run --check` plans with). */
   available: Map<string, RemoteModule>;
+  /**
+   * What is live after Phase 1, as read (and verified) at its start, when Phase 1 changed nothing live: no
+   * version flipped, no install failed. Undefined otherwise: whoever needs it reads it again.
+   */
+  live?: readonly InstalledModule[];
 }
 
 const DONE_STATUS: Record<'install' | 'update' | 'repair', UpdateStatus> = { install: 'installed', update: 'updated', repair: 'repaired' };
@@ -78,7 +83,10 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
     throw err;
   }
   const commit = await syncing;
-  if (commit === undefined) return result;
+  if (commit === undefined) {
+    result.live = installed;
+    return result;
+  }
   if (journal.lastCommit !== undefined && journal.lastCommit !== commit) {
     logger.info({ from: journal.lastCommit.slice(0, 12), to: commit.slice(0, 12) }, 'repository moved');
   }
@@ -126,6 +134,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
     // out); after a failed install, which might have stopped anywhere, it is read again.
     await refreshIndex(o, snapshot.rootIndex?.metadata.channel, ctx.failures === 0 ? liveAfter(installed, result.updated) : undefined);
   }
+  if (result.updated.size === 0 && ctx.failures === 0) result.live = installed;
   return result;
 }
 

@@ -178,7 +178,8 @@ export function createPhase2(options: Phase2Options, started?: SandboxPool): Pha
     // the whole install root is the orchestrator's own: no grant reaches it (config.json, the clone, releases)
     withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger, ownFiles: [ctx.layout.root] }, async (sandbox) => {
       if (ctx.check !== undefined) return checkModules(ctx, sandbox, ctx.check);
-      const installed = await readInstalled(ctx.layout);
+      // Read again only when Phase 1 changed what is live.
+      const installed = ctx.phase1.live ?? (await readInstalled(ctx.layout));
       const runnable: InstalledModule[] = [];
       for (const m of installed) {
         if (m.manifest === undefined) {

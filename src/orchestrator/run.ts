@@ -186,8 +186,9 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
         } else {
           logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
         }
-        // Phase 2 may have rolled modules back: the index follows what is live.
-        live = await readInstalled(layout);
+        // Phase 2 may have rolled modules back: the index follows what is live (read again unless nothing changed).
+        const rolledBack = report.modules.some((m) => m.status === 'rolled-back');
+        live = phase1.live !== undefined && !rolledBack ? [...phase1.live] : await readInstalled(layout);
         await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined, live);
         raiseWatermarks(journal, live);
         await writeJournal(layout.journal, journal);
