@@ -315,15 +315,55 @@ export async function endTrial(layout: Layout, name: string): Promise<void> {
   await fsp.rm(trialLink(layout, name), { force: true });
 }
 
+/** What collectGarbage found: version folders no link refers to, and what else an interrupted run left. */
+export interface Collected {
+  /** `module/folder` of each version folder neither live nor `previous` (most often the one before `previous`). */
+  versions: string[];
+  /** Staging folders, temp links and other entries, as `module/entry` or `modules/entry`; removed already. */
+  leftovers: string[];
+  /**
+   * The folder the version folders were moved into (one rename each), when there were any: emptyTrash()
+   * removes it while the run goes on; a run killed before that leaves it to the next run's collectGarbage.
+   */
+  trash?: string;
+}
+
+/** A version folder's name as versionDirName makes it. */
+const VERSION_DIR = /^.+-[0-9a-f]{12}$/;
+/** Where collectGarbage moves what it removes later; a dot name is never a module's. */
+const TRASH_PREFIX = '.trash-';
+/** Folders removed between two turns of the event loop (the fetch runs beside this). */
+const REMOVED_PER_TURN = 16;
+
 /**
  * Removes what no link refers to: interrupted staging folders, temp links and versions older than `previous`.
- * Runs at the start of every run, so a crash's leftovers never accumulate.
+ * Runs at the start of every run, so a crash's leftovers never accumulate. A version folder (and a trash folder
+ * an interrupted run left) is only renamed into this run's trash, since removing its files one by one costs
+ * about a millisecond per folder on a journaling file system: the caller empties it off the critical path.
  */
-export async function collectGarbage(layout: Layout): Promise<string[]> {
-  const removed: string[] = [];
+export async function collectGarbage(layout: Layout): Promise<Collected> {
+  const collected: Collected = { versions: [], leftovers: [] };
+  let sinceTurn = 0;
+  const remove = async (p: string): Promise<void> => {
+    rmSync(p, { recursive: true, force: true });
+    if (++sinceTurn >= REMOVED_PER_TURN) {
+      sinceTurn = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const trash = path.join(layout.versionsDir, `${TRASH_PREFIX}${randomBytes(6).toString('hex')}`);
+  const toTrash = (p: string, as: string): void => {
+    if (collected.trash === undefined) mkdirSync(trash);
+    collected.trash = trash;
+    renameSync(p, path.join(trash, as));
+  };
   const modules = readdirOrEmpty(layout.versionsDir);
   for (const name of modules) {
     const dir = versionsOf(layout, name);
+    if (name.startsWith(TRASH_PREFIX)) {
+      toTrash(dir, name);
+      continue;
+    }
     const keep = new Set<string>();
     const live = readLinkOrUndefinedSync(liveLink(layout, name));
     if (live !== undefined) keep.add(path.basename(live));
@@ -334,18 +374,29 @@ export async function collectGarbage(layout: Layout): Promise<string[]> {
     const trialKept = trial !== undefined && live !== undefined && trial === path.basename(live);
     for (const entry of readdirSync(dir)) {
       if (entry === 'previous' || keep.has(entry) || (entry === '.trial' && trialKept)) continue;
-      await fsp.rm(path.join(dir, entry), { recursive: true, force: true });
-      removed.push(`${name}/${entry}`);
+      // A version folder that is neither live nor previous is most often the normal end of a version.
+      if (VERSION_DIR.test(entry) && lstatSync(path.join(dir, entry)).isDirectory()) {
+        toTrash(path.join(dir, entry), `${name}-${entry}`);
+        collected.versions.push(`${name}/${entry}`);
+      } else {
+        await remove(path.join(dir, entry));
+        collected.leftovers.push(`${name}/${entry}`);
+      }
     }
-    if (live === undefined && prev === undefined) await fsp.rm(dir, { recursive: true, force: true });
+    if (live === undefined && prev === undefined) await remove(dir);
   }
   for (const entry of readdirOrEmpty(layout.modulesDir)) {
     if (entry.startsWith('.')) {
-      await fsp.rm(path.join(layout.modulesDir, entry), { recursive: true, force: true });
-      removed.push(`modules/${entry}`);
+      await remove(path.join(layout.modulesDir, entry));
+      collected.leftovers.push(`modules/${entry}`);
     }
   }
-  return removed;
+  return collected;
+}
+
+/** Removes a trash folder collectGarbage filled, through the thread pool (so beside the run's own work). Never rejects. */
+export async function emptyTrash(trash: string | undefined): Promise<void> {
+  if (trash !== undefined) await fsp.rm(trash, { recursive: true, force: true }).catch(() => undefined);
 }
 
 function readdirOrEmpty(dir: string): string[] {

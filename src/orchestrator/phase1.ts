@@ -11,7 +11,7 @@ import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
 import type { GlobalIndex } from './global-index.js';
 import { BlobBatches } from './blob-batches.js';
-import { activate, collectGarbage, stageModules } from './install.js';
+import { activate, collectGarbage, emptyTrash, stageModules } from './install.js';
 import type { BuildModule, Staged, StepHook } from './install.js';
 import { readInstalled } from './installed.js';
 import type { InstalledModule } from './installed.js';
@@ -56,13 +56,15 @@ export interface Phase1Result {
    * version flipped, no install failed. Undefined otherwise: whoever needs it reads it again.
    */
   live?: readonly InstalledModule[];
+  /** The removal of the version folders collectGarbage set aside, running beside the rest of the run. Never rejects. */
+  cleanup: Promise<void>;
 }
 
 const DONE_STATUS: Record<'install' | 'update' | 'repair', UpdateStatus> = { install: 'installed', update: 'updated', repair: 'repaired' };
 
 /** Runs Phase 1; records everything in `report` and `journal`. Never throws for a module's problem. */
 export async function runPhase1(o: Phase1Options, report: RunReport, journal: Journal): Promise<Phase1Result> {
-  const result: Phase1Result = { updated: new Map(), updatesAvailable: false, available: new Map() };
+  const result: Phase1Result = { updated: new Map(), updatesAvailable: false, available: new Map(), cleanup: Promise.resolve() };
   const { layout, logger } = o;
   // The fetch (other processes) runs while this process reads what is installed: neither depends on the other.
   logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
@@ -70,8 +72,10 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   let installed: InstalledModule[];
   try {
     if (!o.checkOnly) {
-      const removed = await collectGarbage(layout);
-      if (removed.length > 0) logger.info({ removed }, 'removed leftovers of an interrupted run');
+      const { versions, leftovers, trash } = await collectGarbage(layout);
+      if (versions.length > 0) logger.debug({ removed: versions.length }, `removing ${versions.length} version folder(s) neither live nor previous, beside the run`);
+      result.cleanup = emptyTrash(trash);
+      if (leftovers.length > 0) logger.info({ removed: leftovers }, 'removed leftovers of an interrupted run');
     }
     // Verified against each install record, so a damaged live version is re-installed (reported `repaired`).
     // Read once: the sync changes nothing live, so this is also what the plan compares with.

@@ -144,6 +144,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   const popSignals = cfg.handleSignals === true ? pushSignalHandler((signal) => stop(signal)) : undefined;
   /** What is live once the run is done (read for the index; the metrics reuse it). */
   let live: InstalledModule[] | undefined;
+  /** Old version folders being removed beside the run (Phase1Result.cleanup); done before the lock is released. */
+  let cleanup: Promise<void> = Promise.resolve();
   const work = (async (): Promise<void> => {
     try {
       logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
@@ -161,6 +163,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
         report,
         journal,
       );
+      cleanup = phase1.cleanup;
       if (handoff !== undefined) mergeHandoff(report, phase1, handoff);
       const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
       if (cfg.checkOnly && cfg.planModules !== undefined && cfg.phase2 !== undefined) {
@@ -220,6 +223,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
     await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger, live);
   }
   await removeCheckClone(checkClone);
+  await cleanup;
   await lock?.release();
   summarize(logger, report);
   if (!handedOver && cfg.notify !== undefined) await cfg.notify(report, logger);
