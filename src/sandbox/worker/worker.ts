@@ -104,7 +104,7 @@ async function runModule(task: WorkerTask): Promise<WorkerTask | undefined> {
  * an endless promise chain running after main() returned is stuck here until its own deadline, so it is reported
  * as timed out and its worker replaced, instead of starving the next module's SDK replies on this worker.
  * Once this resolves nothing of the module can run again: a compartment has no timers, no FinalizationRegistry,
- * no Atomics, and its channel is closed.
+ * no Atomics, and its channel refuses its calls (stop()).
  */
 function leftoverMicrotasksDrained(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
