@@ -20,6 +20,10 @@ interface Chain {
   maxMemoryMb: number;
   /** Whether the piscina task is still in flight, so that its last run may still take an offer. */
   running: boolean;
+  /** Every run of the chain has ended and none was taken to follow: its worker is about to be free. */
+  ending: boolean;
+  /** Resolves when the piscina task has settled. */
+  settled: Promise<void>;
 }
 
 /** A run here: its port (to post broker replies on), its deadline, its place in a chain. */
@@ -41,6 +45,8 @@ interface HostRun {
 
 const [workerFile, sizeArg] = process.argv.slice(2);
 const runs = new Map<number, HostRun>();
+/** The chains whose piscina task is in flight. */
+const chains = new Set<Chain>();
 
 function send(message: ToMain): void {
   // A message that cannot be cloned or a closed channel is dropped; main's deadline covers the silence.
@@ -59,12 +65,13 @@ function messageOf(err: unknown): string {
   }
 }
 
-const pools = new PiscinaPools(workerFile ?? '', Math.max(1, Number(sizeArg) || 1), (err) => {
+const size = Math.max(1, Number(sizeArg) || 1);
+const pools = new PiscinaPools(workerFile ?? '', size, (err) => {
   const message = messageOf(err).slice(0, 2000);
   send({ t: 'log', level: 'error', message: `a worker failed outside any task: ${message}` });
   // Runs still waiting for a worker fail now with that error, rather than each waiting out the start bound.
   for (const run of runs.values()) run.deadline?.workerFailed(message);
-});
+}, (maxMemoryMb, workers) => send({ t: 'log', level: 'debug', message: `worker started (${maxMemoryMb} MB class, ${workers} of at most ${size})` }));
 
 /** Runs queued behind the run they follow (RunMessage.after), by the id of that run. */
 const followers = new Map<number, RunMessage>();
@@ -190,6 +197,8 @@ function runEnded(run: HostRun, note: TaskEnded): void {
     listen(offered);
     return;
   }
+  // Nothing more runs on this chain's worker: it is free once the task settles (see startRun).
+  run.chain.ending = true;
   if (offered !== undefined) restart(offered);
   whenEnded(run.message.id, true);
 }
@@ -213,11 +222,20 @@ function restart(first: HostRun): void {
   for (const message of rest) acceptRun(message);
 }
 
-/** Starts a chain with one run; the settled message of each of its runs goes out exactly once. */
+/**
+ * Starts a chain with one run; the settled message of each of its runs goes out exactly once. When every worker
+ * of its class is busy and one of them has just ended its last run, the task waits for that one (a moment,
+ * bounded): submitted now, it would make piscina start another worker, whose start takes a core of a small
+ * machine from the modules running, for a worker that runs one after another never need.
+ */
 async function startRun(message: RunMessage): Promise<void> {
-  const chain: Chain = { abort: new AbortController(), maxMemoryMb: message.maxMemoryMb, running: true };
+  let onSettled: () => void = () => undefined;
+  const chain: Chain = { abort: new AbortController(), maxMemoryMb: message.maxMemoryMb, running: true, ending: false, settled: new Promise<void>((resolve) => (onSettled = resolve)) };
+  const freeing = pools.busy(message.maxMemoryMb) ? [...chains].find((c) => c.ending && c.maxMemoryMb === message.maxMemoryMb) : undefined;
+  chains.add(chain);
   const { run: head, task } = newRun(message, chain);
   listen(head);
+  if (freeing !== undefined) await within(freeing.settled, PORT_CLOSE_MS);
   let failure: { err: unknown } | undefined;
   try {
     await pools.run(task, message.maxMemoryMb, chain.abort.signal);
@@ -225,12 +243,14 @@ async function startRun(message: RunMessage): Promise<void> {
     failure = { err };
   }
   chain.running = false;
+  chains.delete(chain);
+  onSettled();
   // Each run of the chain settled as its end notice came in (runEnded); the notices may still be on their way,
   // and come in before the port closes. The first run that did not end is the one the task's failure is about.
   let run: HostRun | undefined = head;
   while (run !== undefined) {
     // A chain's first run that no worker started has nothing on its way (its port is still in piscina's queue).
-    if (run !== head || run.started || failure === undefined) await closedWithin(run, PORT_CLOSE_MS);
+    if (run !== head || run.started || failure === undefined) await within(run.closed, PORT_CLOSE_MS);
     if (!run.ended) break;
     run = run.taken;
   }
@@ -238,10 +258,13 @@ async function startRun(message: RunMessage): Promise<void> {
   runFailed(run, failure?.err ?? new Error('the worker ended the module\'s run without its reply'));
 }
 
-/** Resolves when `run`'s port has closed, or after `ms` (a worker that keeps it open has nothing more to say). */
-async function closedWithin(run: HostRun, ms: number): Promise<void> {
+/**
+ * Resolves when `event` has, or after `ms`: a run's port closing (a worker that keeps it open has nothing more to
+ * say), a chain's task settling (a worker that does not let go of a task is waited for no longer).
+ */
+async function within(event: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([run.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  await Promise.race([event, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
 }
 

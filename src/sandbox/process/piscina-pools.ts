@@ -17,24 +17,40 @@ const youngGenerationMb = (maxMemoryMb: number): number => Math.min(32, Math.max
  */
 export class PiscinaPools {
   readonly #pools = new Map<number, Piscina<WorkerTask, unknown>>();
+  /** Tasks submitted and not yet settled, by memory class. */
+  readonly #inFlight = new Map<number, number>();
   #destroyed = false;
 
   /**
    * @param workerFile the worker entry (see WORKER_FILE in pool.ts, or the bundled worker in the sandbox process)
    * @param maxThreads workers per memory class
    * @param onWorkerError a worker that died with no task in flight; unhandled, the event would end the process
+   * @param onWorkerStart a worker of the `maxMemoryMb` class was created (`workers`: how many that class has now)
    */
   constructor(
     private readonly workerFile: string,
     private readonly maxThreads: number,
     private readonly onWorkerError: (err: unknown) => void,
+    private readonly onWorkerStart: (maxMemoryMb: number, workers: number) => void = () => undefined,
   ) {}
 
   /** Runs one task; rejects as piscina does (abort, heap limit, worker exit). */
-  run(task: WorkerTask, maxMemoryMb: number, signal: AbortSignal): Promise<unknown> {
+  async run(task: WorkerTask, maxMemoryMb: number, signal: AbortSignal): Promise<unknown> {
     // A job that was still waiting when destroy() ran fails here, inside the caller's error mapping.
-    if (this.#destroyed) return Promise.reject(new Error('the sandbox pool was destroyed'));
-    return this.#poolFor(maxMemoryMb).run(task, { transferList: [task.port], signal });
+    if (this.#destroyed) throw new Error('the sandbox pool was destroyed');
+    const pool = this.#poolFor(maxMemoryMb);
+    this.#inFlight.set(maxMemoryMb, (this.#inFlight.get(maxMemoryMb) ?? 0) + 1);
+    try {
+      return await pool.run(task, { transferList: [task.port], signal });
+    } finally {
+      this.#inFlight.set(maxMemoryMb, (this.#inFlight.get(maxMemoryMb) ?? 1) - 1);
+    }
+  }
+
+  /** Whether every worker the `maxMemoryMb` class has (or is starting) has a task: one more would queue. */
+  busy(maxMemoryMb: number): boolean {
+    const pool = this.#pools.get(maxMemoryMb);
+    return pool !== undefined && (this.#inFlight.get(maxMemoryMb) ?? 0) >= pool.threads.length;
   }
 
   /**
@@ -73,6 +89,7 @@ export class PiscinaPools {
       },
     });
     pool.on('error', this.onWorkerError);
+    pool.on('workerCreate', () => this.onWorkerStart(maxMemoryMb, pool.threads.length));
     this.#pools.set(maxMemoryMb, pool);
     return pool;
   }

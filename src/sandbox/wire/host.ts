@@ -63,7 +63,7 @@ export const toMainSchema = z.discriminatedUnion('t', [
   /** A raw SDK request from run `id`'s worker port; main hands it to that run's broker only. */
   z.strictObject({ t: z.literal('request'), id: jobId, raw: z.unknown() }),
   settledMessage,
-  z.strictObject({ t: z.literal('log'), level: z.enum(['warn', 'error']), message: z.string().check(z.maxLength(4096)) }),
+  z.strictObject({ t: z.literal('log'), level: z.enum(['debug', 'warn', 'error']), message: z.string().check(z.maxLength(4096)) }),
 ]);
 
 export type ToHost = z.infer<typeof toHostSchema>;
