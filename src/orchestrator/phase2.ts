@@ -119,9 +119,10 @@ interface StartedRun {
 
 /**
  * Starts one module's main() in the sandbox with its own broker; with `after`, strictly after that run (see
- * SandboxPool.start), and then its "executing" line is logged when it starts.
+ * SandboxPool.start; with `onlyAfterSuccess`, at once only if that run succeeds), and then its "executing" line is
+ * logged when it starts.
  */
-async function startInSandbox(sandbox: Sandbox, m: RunnableModule, after?: JobHandle): Promise<StartedRun> {
+async function startInSandbox(sandbox: Sandbox, m: RunnableModule, after?: JobHandle, onlyAfterSuccess?: Promise<unknown>): Promise<StartedRun> {
   const logger = sandbox.logger.child({ module: m.name });
   // Check mode only: the planner (and the diff library it uses) loads when a check runs, not on every run.
   const plan = m.check !== undefined ? new (await import('../broker/planner.js')).Planner(m.check.diff) : undefined;
@@ -146,7 +147,7 @@ async function startInSandbox(sandbox: Sandbox, m: RunnableModule, after?: JobHa
     ...(plan !== undefined ? { check: true } : {}),
     ...(after !== undefined ? { onStarted: executing } : {}),
   };
-  const handle = sandbox.pool.start(job, after);
+  const handle = sandbox.pool.start(job, after, onlyAfterSuccess);
   const outcome = handle.outcome.finally(stopOnInterrupt).then((o): SandboxOutcome => {
     if (o.status === 'ok') {
       const did = plan !== undefined ? `checked: ${plan.changes.changes.filter((c) => c.summary !== 'unchanged').length} planned change(s)` : 'executed successfully';
@@ -257,15 +258,23 @@ interface Launched {
   m: InstalledModule;
   updated: { to: string; trial: boolean } | undefined;
   run: StartedRun;
+  /** Resolves once settle() is done with it (its outcome recorded; a failed update rolled back and rerun). */
+  settled: Promise<void>;
+  done: () => void;
 }
 
-/** Starts an installed module (after `after`, when given); its outcome is for settle(). */
-async function launch(ctx: Phase2Context, sandbox: Sandbox, m: InstalledModule, after?: JobHandle): Promise<Launched> {
+/**
+ * Starts an installed module (after `before`, when given: at once only if `before` succeeds when `before` is an
+ * update on trial, else once settle() is done with `before`); its outcome is for settle().
+ */
+async function launch(ctx: Phase2Context, sandbox: Sandbox, m: InstalledModule, before?: Launched): Promise<Launched> {
   const updated = await trialOf(ctx, m);
-  const run = await startInstalled(sandbox, m, undefined, after);
+  const run = await startInstalled(sandbox, m, undefined, before?.run.job, before?.updated !== undefined ? before.settled : undefined);
   // Awaited by settle(); a module left unsettled by an interruption must not leave a rejection unhandled.
   run.outcome.catch(() => undefined);
-  return { m, updated, run };
+  let done: () => void = () => undefined;
+  const settled = new Promise<void>((resolve) => (done = resolve));
+  return { m, updated, run, settled, done };
 }
 
 async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: InstalledModule): Promise<void> {
@@ -277,33 +286,45 @@ async function runWithRollback(ctx: Phase2Context, sandbox: Sandbox, m: Installe
 /**
  * Runs modules strictly one after another. While one runs, the next few (DEFAULTS.chainAhead) are made ready
  * (their trial state, bundle and broker) and handed to the sandbox, each to start the moment the one before it
- * settles there; never after a module on trial, whose failure means a rollback and a rerun of its previous version
- * before the next module starts.
+ * settles there. One that follows a module on trial starts there only if that module succeeds (the same verdict
+ * settle() reaches): a failed update is rolled back and its previous version run before the next module starts.
  */
 async function runOneByOne(ctx: Phase2Context, sandbox: Sandbox, mods: readonly InstalledModule[]): Promise<void> {
   const launched: Launched[] = [];
   let i = 0;
-  /** Launches modules until DEFAULTS.chainAhead are in flight, each after the one before; none after a module on trial. */
+  /** Launches modules until DEFAULTS.chainAhead are in flight, each after the one before. */
   const fill = async (): Promise<void> => {
     while (i < mods.length && launched.length < DEFAULTS.chainAhead && interruptedBy() === undefined) {
-      const last = launched.at(-1);
-      if (last !== undefined && last.updated !== undefined) return;
-      launched.push(await launch(ctx, sandbox, mods[i++] as InstalledModule, last?.run.job));
+      launched.push(await launch(ctx, sandbox, mods[i++] as InstalledModule, launched.at(-1)));
     }
   };
-  await fill();
-  while (launched.length > 0) {
-    if (interruptedBy() !== undefined) return;
-    const current = launched.shift() as Launched;
-    // The next ones are handed over while this one runs (unless it is on trial: then after its outcome).
-    if (current.updated === undefined) await fill();
-    await settle(ctx, sandbox, current);
+  try {
     await fill();
+    while (launched.length > 0) {
+      if (interruptedBy() !== undefined) return;
+      const current = launched.shift() as Launched;
+      // The next ones are handed over while this one runs.
+      await fill();
+      await settle(ctx, sandbox, current);
+      await fill();
+    }
+  } finally {
+    // Interrupted: what was handed over and waits for a module before it to be settled waits no longer.
+    for (const l of launched) l.done();
   }
 }
 
 /** Waits for a launched module's outcome and records it; a module on trial that failed is rolled back and its previous version run. */
-async function settle(ctx: Phase2Context, sandbox: Sandbox, { m, updated, run }: Launched): Promise<void> {
+async function settle(ctx: Phase2Context, sandbox: Sandbox, launched: Launched): Promise<void> {
+  try {
+    await settleOutcome(ctx, sandbox, launched);
+  } finally {
+    launched.done();
+  }
+}
+
+/** settle() without its notice to the modules launched after this one. */
+async function settleOutcome(ctx: Phase2Context, sandbox: Sandbox, { m, updated, run }: Launched): Promise<void> {
   const outcome = await run.outcome;
   if (interruptedBy() !== undefined) return;
   if (outcome.status === 'ok' || updated === undefined) {
@@ -346,7 +367,7 @@ async function runInstalled(sandbox: Sandbox, m: InstalledModule, check?: { diff
 }
 
 /** Starts an installed module from its built bundle (after `after`, when given); one without a bundle fails with E_BUILD. */
-async function startInstalled(sandbox: Sandbox, m: InstalledModule, check?: { diff: boolean }, after?: JobHandle): Promise<StartedRun> {
+async function startInstalled(sandbox: Sandbox, m: InstalledModule, check?: { diff: boolean }, after?: JobHandle, onlyAfterSuccess?: Promise<unknown>): Promise<StartedRun> {
   const manifest = m.manifest;
   if (manifest === undefined) throw new Error(`runInstalled: ${m.name} has no manifest`);
   let code: string;
@@ -367,7 +388,7 @@ async function startInstalled(sandbox: Sandbox, m: InstalledModule, check?: { di
     timeoutSeconds: manifest.metadata.timeout_seconds,
     maxMemoryMb: manifest.metadata.max_memory_mb,
     ...(check !== undefined ? { check } : {}),
-  }, after);
+  }, after, onlyAfterSuccess);
 }
 
 /** One module a check run plans: the installed version, or the repository's when Phase 1 found an update for it. */

@@ -127,3 +127,41 @@ test('refused jobs in a chain fail alone, and what follows each of them runs aft
   assert.deepEqual(lastBroker.seen.map((s) => s.raw.method), ['clock.now']);
   await pool.destroy();
 });
+
+/** A module that asks for the time, then returns `result` (success or not). */
+const asksThenReturns = (result: string): string =>
+  `const { clock } = require("updates-orchestrator/sdk"); module.exports.main = async () => { await clock.now(); return ${result}; };`;
+
+test('a job that follows only a success starts right after a successful one, without waiting to be released', async () => {
+  const pool = processPool();
+  const first = pool.start(job('updated', asksThenReturns('{ success: true }')));
+  const nextBroker = new FakeBroker();
+  // Never released: only a start in the sandbox process, on the first one's success, lets it run.
+  const next = pool.start(job('next', ASKS, { broker: nextBroker }), first, new Promise<void>(() => undefined));
+  assert.equal((await first.outcome).status, 'ok');
+  assert.equal((await next.outcome).status, 'ok');
+  assert.deepEqual(nextBroker.seen.map((s) => s.raw.method), ['clock.now']);
+  await pool.destroy();
+});
+
+for (const [what, result] of [['returns success: false', '{ success: false, message: "no" }'], ['throws', '(() => { throw new Error("broken"); })()']] as const) {
+  test(`a job that follows only a success, after one that ${what}, starts only once released`, async () => {
+    const pool = processPool();
+    const first = pool.start(job('updated', asksThenReturns(result)));
+    const nextBroker = new FakeBroker();
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const next = pool.start(job('next', ASKS, { broker: nextBroker }), first, released);
+    let nextDone = false;
+    void next.outcome.then(() => (nextDone = true));
+    assert.equal((await first.outcome).status, 'failed');
+    // The process answers in order: once a later job has settled, it has dealt with `next` (cancelled it).
+    assert.equal((await pool.start(job('later', ASKS)).outcome).status, 'ok');
+    assert.equal(nextDone, false, 'it waits to be released');
+    assert.equal(nextBroker.seen.length, 0, 'nothing of it ran');
+    release();
+    assert.equal((await next.outcome).status, 'ok');
+    assert.deepEqual(nextBroker.seen.map((s) => s.raw.method), ['clock.now']);
+    await pool.destroy();
+  });
+}

@@ -1,5 +1,6 @@
 // The real module worker takes the run the host offers to follow the running one (NextTask) when the offer comes
-// before that run ends: it starts it at once, on its own port, in the same piscina task. A later offer is not taken.
+// before that run ends: it starts it at once, on its own port, in the same piscina task. A later offer is not taken,
+// nor one made only after a success (onlyIfOk) when the run did not succeed.
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
@@ -33,12 +34,15 @@ function watch(port: MessagePort): { seen: unknown[]; ended: Promise<TaskEnded> 
   return { seen, ended };
 }
 
-/** When the run on `port` asks for the time: offers the run 'second' (on `nextPort`), then answers with `answer`. */
-function offerThenAnswer(port: MessagePort, nextPort: MessagePort, answer: Record<string, unknown>): void {
+/**
+ * When the run on `port` asks for the time: offers the run 'second' (on `nextPort`; with `onlyIfOk`, to follow
+ * only a success), then answers with `answer`.
+ */
+function offerThenAnswer(port: MessagePort, nextPort: MessagePort, answer: Record<string, unknown>, onlyIfOk = false): void {
   port.on('message', (m: unknown) => {
     const req = m as { id?: number; method?: string };
     if (req.method !== 'clock.now') return;
-    const next: NextTask = { t: 'next-task', task: taskOf('second', returnsAtOnce('two'), nextPort) };
+    const next: NextTask = { t: 'next-task', task: taskOf('second', returnsAtOnce('two'), nextPort), ...(onlyIfOk ? { onlyIfOk } : {}) };
     port.postMessage(next, [nextPort]);
     port.postMessage({ v: 1, id: req.id, ...answer });
   });
@@ -90,3 +94,39 @@ test('a run that fails still passes on to the offered run: a module\'s failure i
   assert.equal((await two.ended).next, false);
   assert.equal(await ran, 2);
 });
+
+/** A module that asks the broker for the time (held until the test answers), then returns `result`. */
+const returnsAfterClock = (result: string): string =>
+  `const { clock } = require('updates-orchestrator/sdk');\nexports.main = async () => { await clock.now(); return ${result}; };`;
+
+/** Runs 'first' (`code`) with 'second' offered to follow it only after a success: its end notice, the task's count of runs, what 'second' posted. */
+async function offeredOnlyAfterSuccess(code: string): Promise<{ end1: TaskEnded; ran: number; secondSeen: unknown[] }> {
+  const first = new MessageChannel();
+  const second = new MessageChannel();
+  const one = watch(first.port1);
+  const two = watch(second.port1);
+  offerThenAnswer(first.port1, second.port2, { ok: true, result: { iso: '2026-01-01T00:00:00.000Z', epochMs: 0 } }, true);
+  const ran = pool.run(taskOf('first', code, first.port2), { transferList: [first.port2] });
+  const result = { end1: await one.ended, ran: await ran, secondSeen: two.seen };
+  second.port1.close();
+  return result;
+}
+
+test('an offer to follow only a success is taken after a successful run', async () => {
+  const { end1, ran } = await offeredOnlyAfterSuccess(returnsAfterClock("{ success: true, message: 'one' }"));
+  assert.equal(end1.next, true);
+  assert.equal(ran, 2);
+});
+
+for (const [what, result] of [
+  ['returns success: false', "{ success: false, message: 'not today' }"],
+  ['throws', "(() => { throw new Error('broken'); })()"],
+  ['returns no valid result', "{ success: 'yes' }"],
+] as const) {
+  test(`an offer to follow only a success is not taken after a run that ${what}`, async () => {
+    const { end1, ran, secondSeen } = await offeredOnlyAfterSuccess(returnsAfterClock(result));
+    assert.equal(end1.next, false);
+    assert.equal(ran, 1, 'the offered run did not start');
+    assert.deepEqual(secondSeen, [], 'nothing of the offered run was posted');
+  });
+}

@@ -4,7 +4,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { PiscinaPools } from './piscina-pools.js';
 import { TaskDeadline } from './task-deadline.js';
-import { isTaskEnded, isTaskStarted } from '../wire/task.js';
+import { isTaskEnded, isTaskStarted, replyIsOk } from '../wire/task.js';
 import type { NextTask, TaskEnded, WorkerTask } from '../wire/task.js';
 import { HOST_PROTOCOL_VERSION, quickReply, toHostSchema } from '../wire/host.js';
 import type { RunMessage, ToMain } from '../wire/host.js';
@@ -77,33 +77,48 @@ const pools = new PiscinaPools(workerFile ?? '', size, (err) => {
 const followers = new Map<number, RunMessage>();
 /** Ids of the queued runs, so a duplicate id is refused like one already running. */
 const queued = new Set<number>();
+/** How a run ended here: with a worker reply (every SDK request of it answered), and which. */
+interface RunEnd {
+  clean: boolean;
+  reply?: unknown;
+}
 /**
- * Runs that ended here lately, and whether with a worker reply (every SDK request of theirs answered): a run
- * that follows one of them starts at once, or is cancelled. Bounded: main names only a run it sent last.
+ * Runs that ended here lately: a run that follows one of them starts at once, or is cancelled. Bounded: main
+ * names only a run it sent last.
  */
-const ended = new Map<number, boolean>();
+const ended = new Map<number, RunEnd>();
 const MAX_ENDED = 64;
 /** How long a failed chain's running run may take to close its port (its worker is gone or has let it go). */
 const PORT_CLOSE_MS = 5000;
 
+const NOT_CLEAN = 'not started: the module it follows did not finish normally';
+const NOT_OK = 'not started: it follows only a successful run, and the module before it did not succeed';
+
 function cancel(message: RunMessage, why: string): void {
   send({ t: 'settled', id: message.id, ok: false, error: { message: why }, aborted: false, cancelled: true });
   // Whatever followed it cannot start either.
-  whenEnded(message.id, false);
+  whenEnded(message.id, { clean: false });
 }
 
-/** A run ended (`clean`: with a worker reply): its follower starts now, or is cancelled. */
-function whenEnded(id: number, clean: boolean): void {
+/** Why `message` may not start after a run that ended so (undefined: it may). */
+function barred(message: RunMessage, end: RunEnd): string | undefined {
+  if (!end.clean) return NOT_CLEAN;
+  return message.onlyIfOk === true && !replyIsOk(end.reply) ? NOT_OK : undefined;
+}
+
+/** Run `id` ended: its follower starts now, or is cancelled. */
+function whenEnded(id: number, end: RunEnd): void {
   const next = followers.get(id);
   if (next === undefined) {
-    ended.set(id, clean);
+    ended.set(id, end);
     if (ended.size > MAX_ENDED) ended.delete(ended.keys().next().value as number);
     return;
   }
   followers.delete(id);
   queued.delete(next.id);
-  if (clean) void startRun(next);
-  else cancel(next, 'not started: the module it follows did not finish normally');
+  const why = barred(next, end);
+  if (why === undefined) void startRun(next);
+  else cancel(next, why);
 }
 
 /**
@@ -123,9 +138,11 @@ function acceptRun(message: RunMessage): void {
   } else if ((before !== undefined || queued.has(after)) && free) {
     followers.set(after, message);
     queued.add(message.id);
-  } else if (ended.get(after) === true) {
+  } else if (ended.has(after)) {
+    const why = barred(message, ended.get(after) as RunEnd);
     ended.delete(after);
-    void startRun(message);
+    if (why === undefined) void startRun(message);
+    else cancel(message, why);
   } else {
     cancel(message, 'not started: the module it follows did not finish normally, or is not known here');
   }
@@ -176,13 +193,14 @@ function listen(run: HostRun): void {
 function offer(before: HostRun, message: RunMessage): void {
   const { run, task } = newRun(message, before.chain);
   before.offered = run;
-  const next: NextTask = { t: 'next-task', task };
+  const next: NextTask = { t: 'next-task', task, ...(message.onlyIfOk === true ? { onlyIfOk: true } : {}) };
   before.port.postMessage(next, [task.port]);
 }
 
 /**
  * A run's end notice: its reply goes to main; then the run its worker took is listened to (so nothing of it
- * reaches main before this one's end), or an offer not taken starts as a task of its own.
+ * reaches main before this one's end), or an offer not taken starts as a task of its own, or is cancelled when
+ * it follows only a success and this run did not succeed.
  */
 function runEnded(run: HostRun, note: TaskEnded): void {
   if (run.ended) return;
@@ -199,8 +217,13 @@ function runEnded(run: HostRun, note: TaskEnded): void {
   }
   // Nothing more runs on this chain's worker: it is free once the task settles (see startRun).
   run.chain.ending = true;
-  if (offered !== undefined) restart(offered);
-  whenEnded(run.message.id, true);
+  const end: RunEnd = { clean: true, reply: note.reply };
+  if (offered !== undefined) {
+    const why = barred(offered.message, end);
+    if (why === undefined) restart(offered);
+    else forget(offered).forEach((message, i) => cancel(message, i === 0 ? why : NOT_CLEAN));
+  }
+  whenEnded(run.message.id, end);
 }
 
 /** Forgets an offered run and those offered after it; returns their messages, in order. */
@@ -281,8 +304,8 @@ function runFailed(run: HostRun, err: unknown): void {
   run.port.removeAllListeners('message');
   const offered = run.offered;
   run.offered = undefined;
-  whenEnded(id, false);
-  if (offered !== undefined) for (const message of forget(offered)) cancel(message, 'not started: the module it follows did not finish normally');
+  whenEnded(id, { clean: false });
+  if (offered !== undefined) for (const message of forget(offered)) cancel(message, NOT_CLEAN);
 }
 
 /** A run this process cannot start (a malformed job) fails alone: main hears of it at once, by its id. */

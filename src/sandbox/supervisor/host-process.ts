@@ -35,6 +35,13 @@ interface InFlight {
   follower?: number;
   /** The job this one follows, while that one has not ended here: nothing of this one may arrive before. */
   after?: number | undefined;
+  /** It follows only a successful run (RunMessage.onlyIfOk). */
+  onlyIfOk: boolean;
+  /**
+   * The job it follows only on success did not succeed: the process must cancel it, and it is no longer trusted
+   * if anything else of it arrives.
+   */
+  barred?: true;
   /**
    * Requests that arrived once the job it follows had ended but before that one's requests were all handled
    * (relay.drained): delivered in order right after. Undefined when nothing is to wait for.
@@ -146,10 +153,11 @@ export class HostProcess {
 
   /**
    * Sends one job; `after` names a job it must follow, for which canFollow() holds (else it is sent unchained): the process starts it only once
-   * that one has settled with a worker reply (and cancels it otherwise). Its start bound runs from when that one
-   * ends in main; its own deadline, as always, from 'started'. Never rejects.
+   * that one has settled with a worker reply (and cancels it otherwise), with `onlyIfOk` only once that one has
+   * succeeded (replyIsOk, main's own verdict: a run started after any other outcome ends the process). Its start
+   * bound runs from when that one ends in main; its own deadline, as always, from 'started'. Never rejects.
    */
-  submit(job: ModuleJob, after?: number): { id: number; result: Promise<HostResult> } {
+  submit(job: ModuleJob, after?: number, onlyIfOk = false): { id: number; result: Promise<HostResult> } {
     const id = this.#nextId++;
     const chained = after !== undefined && this.canFollow(after) ? after : undefined;
     const result = new Promise<HostResult>((resolve) => {
@@ -163,11 +171,13 @@ export class HostProcess {
       const relay = createBrokerRelay(broker, this.logger.child({ module: job.module }), (reply) => this.#send({ t: 'reply', id, reply }), job.module);
       // Until a worker starts the task, the bound is the start's; the module's own deadline runs from 'started'.
       const deadline = chained === undefined ? setTimeout(() => this.#onDeadline(id), DEFAULTS.workerStartTimeoutMs + this.limits.graceMs) : undefined;
-      this.#jobs.set(id, { job, relay, started: performance.now(), running: false, active: false, chained: chained !== undefined, ...(chained !== undefined ? { after: chained } : {}), deadline, resolve });
+      const conditional = chained !== undefined && onlyIfOk;
+      this.#jobs.set(id, { job, relay, started: performance.now(), running: false, active: false, chained: chained !== undefined, ...(chained !== undefined ? { after: chained } : {}), onlyIfOk: conditional, deadline, resolve });
       const { module, code, configuration, args, timeoutMs, maxMemoryMb } = job;
       const message: ToHost = {
         t: 'run', id, module, code, configuration: { ...configuration }, args: [...args], check: job.check ?? false, timeoutMs, maxMemoryMb,
         ...(chained !== undefined ? { after: chained } : {}),
+        ...(conditional ? { onlyIfOk: true as const } : {}),
       };
       // A job the process would refuse (a deadline of 0 ms...) fails alone, here, and is never sent.
       const valid = toHostSchema.safeParse(message);
@@ -217,7 +227,7 @@ export class HostProcess {
     if (message.t === 'request') {
       const run = this.#jobs.get(message.id);
       if (run === undefined) this.#ended.get(message.id)?.deliver(message.raw);
-      else if (this.#outOfOrder(run)) return;
+      else if (this.#outOfOrder(run) || this.#startedBarred(run)) return;
       else if (run.held !== undefined) {
         if (run.held.length >= MAX_HELD) this.kill(`the sandbox process sent too many requests of module "${run.job.module}" before the module before it was done`);
         else {
@@ -236,7 +246,7 @@ export class HostProcess {
 
   #onStarted(id: number): void {
     const run = this.#jobs.get(id);
-    if (run === undefined || run.running || this.#outOfOrder(run)) return;
+    if (run === undefined || run.running || this.#outOfOrder(run) || this.#startedBarred(run)) return;
     run.running = true;
     run.active = true;
     run.started = performance.now();
@@ -255,9 +265,23 @@ export class HostProcess {
     return true;
   }
 
+  /**
+   * Whether the process ran a job that follows only a success after a run main judged not successful: it never
+   * does (it judges by the same test), so it is no longer trusted.
+   */
+  #startedBarred(run: InFlight): boolean {
+    if (run.barred !== true) return false;
+    this.kill(`the sandbox process started module "${run.job.module}" although the module before it did not succeed`);
+    return true;
+  }
+
   #onSettled(message: SettledMessage): void {
     const run = this.#jobs.get(message.id);
     if (run === undefined) return;
+    if (run.barred === true && (message.ok || message.cancelled !== true)) {
+      this.#startedBarred(run);
+      return;
+    }
     const ms = elapsed(run.started);
     // Believed only for a run of which nothing reached main: one that did is never run again, whatever it says.
     if (!message.ok && message.cancelled === true && run.chained && !run.active) this.#finish(message.id, outcomeOfRejection(run.job, new Error(message.error.message), false, ms), true);
@@ -280,7 +304,7 @@ export class HostProcess {
   #finish(id: number, outcome: ModuleOutcome, unstarted = false): void {
     const run = this.#jobs.get(id);
     if (run === undefined) return;
-    const next = this.#followerOf(run);
+    const next = this.#followerOf(run, outcome);
     if (run.held !== undefined && !unstarted) {
       // Its requests wait for the job before it to be done with its own; its end waits for them (see #release),
       // and no deadline of its own runs meanwhile: it is over.
@@ -305,13 +329,15 @@ export class HostProcess {
   }
 
   /**
-   * The job that follows `run`, now that `run` has ended in the process (settled, or its end is held): from here on
-   * the follower may send, its requests wait until `run`'s own are done, and its start bound runs. Done once.
+   * The job that follows `run`, now that `run` has ended in the process (settled, or its end is held) with
+   * `outcome`: from here on the follower may send (unless it follows only a success and this was none: then it
+   * must be cancelled), its requests wait until `run`'s own are done, and its start bound runs. Done once.
    */
-  #followerOf(run: InFlight): InFlight | undefined {
+  #followerOf(run: InFlight, outcome: ModuleOutcome): InFlight | undefined {
     const next = run.follower !== undefined ? this.#jobs.get(run.follower) : undefined;
     if (next === undefined || next.after === undefined) return next;
     const nextId = run.follower as number;
+    if (next.onlyIfOk && outcome.status !== 'ok') next.barred = true;
     next.after = undefined;
     next.held = [];
     if (next.deadline === undefined && !next.running) {

@@ -90,8 +90,11 @@ export class InProcessEngine {
     return outcome;
   }
 
-  /** Runs one job once `ready` resolves, or after `after` has its outcome (in-process, nothing is sent ahead). */
-  start(job: ModuleJob, { after, ready }: StartWhen): JobHandle {
+  /**
+   * Runs one job once `ready` resolves, or after `after` has its outcome (and `onlyAfterSuccess` has resolved):
+   * in-process, nothing is sent ahead.
+   */
+  start(job: ModuleJob, { after, ready, onlyAfterSuccess }: StartWhen): JobHandle {
     const outcome = (async (): Promise<ModuleOutcome> => {
       try {
         await ready;
@@ -99,6 +102,7 @@ export class InProcessEngine {
         return { module: job.module, status: 'failed', durationMs: 0, error: { code: 'E_MODULE_FAILED', message: new UpdatesError('E_MODULE_FAILED', { module: job.module, detail: messageOf(err) }).message } };
       }
       await after?.outcome;
+      await onlyAfterSuccess;
       return this.run(job);
     })();
     return { outcome };

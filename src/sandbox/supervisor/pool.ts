@@ -116,11 +116,12 @@ export class SandboxPool {
    * never starts before that one has settled and every SDK request of that one has been answered. Where it can,
    * the sandbox process gets such a job ahead and starts it the moment `after` settles there, off main's round
    * trip. A job started after another takes no slot of its own: it never runs beside it, so callers chain only
-   * jobs that run one at a time. Never rejects.
+   * jobs that run one at a time. With `onlyAfterSuccess`, the job follows `after` that way only if `after`
+   * succeeds; after any other outcome it starts once `onlyAfterSuccess` resolves. Never rejects.
    */
-  start(job: ModuleJob, after?: JobHandle): JobHandle {
+  start(job: ModuleJob, after?: JobHandle, onlyAfterSuccess?: Promise<unknown>): JobHandle {
     if (this.#destroyed) return { outcome: Promise.resolve(destroyedOutcome(job)) };
-    if (after !== undefined) return this.#engine.start(job, { after });
+    if (after !== undefined) return this.#engine.start(job, { after, onlyAfterSuccess });
     // A job that was still waiting for a slot when destroy() ran fails instead of starting.
     const ready = this.#acquire().then(() => {
       if (this.#destroyed) throw new Error('the sandbox pool was destroyed');

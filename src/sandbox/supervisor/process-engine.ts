@@ -41,6 +41,11 @@ export interface JobHandle {
 export interface StartWhen {
   after?: JobHandle;
   ready?: Promise<void>;
+  /**
+   * With `after`: the job follows `after` at once only if `after` succeeds; otherwise it starts once this
+   * resolves (the caller's handling of that outcome, say a rollback and a rerun, is done by then).
+   */
+  onlyAfterSuccess?: Promise<unknown> | undefined;
 }
 
 /** Where a job of this engine went: its process and its id there, once sent. */
@@ -92,7 +97,7 @@ export class ProcessEngine {
    * any other waits for `after`'s outcome first. A chained job the process never started (it was cancelled because the one before did
    * not end normally, or the process ended) runs again once `after`'s outcome is in. Never rejects.
    */
-  start(job: ModuleJob, { after, ready }: StartWhen): JobHandle {
+  start(job: ModuleJob, { after, ready, onlyAfterSuccess }: StartWhen): JobHandle {
     let sent: (link: Link | undefined) => void = () => undefined;
     const handle: EngineHandle = { outcome: Promise.resolve(undefined as unknown as ModuleOutcome), sent: new Promise<Link | undefined>((resolve) => (sent = resolve)) };
     handle.outcome = (async () => {
@@ -113,13 +118,15 @@ export class ProcessEngine {
       if (after !== undefined && (link === undefined || link.host !== host || !host.canFollow(link.id))) {
         sent(undefined);
         await after.outcome;
+        await onlyAfterSuccess;
         return this.#runAlone(job);
       }
-      const submitted = host.submit(job, link?.id);
+      const submitted = host.submit(job, link?.id, onlyAfterSuccess !== undefined);
       sent({ host, id: submitted.id });
       const result = await submitted.result;
       if (!result.unstarted || after === undefined) return result.outcome;
       await after.outcome;
+      await onlyAfterSuccess;
       return this.#runAlone(job);
     })();
     this.#links.set(handle, handle);

@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import '../../core/zod-messages.js';
 
 /** Bumped on any incompatible change; the host's `ready` carries it and main refuses a mismatch. */
-export const HOST_PROTOCOL_VERSION = 4;
+export const HOST_PROTOCOL_VERSION = 5;
 
 /** A job id, assigned by main: the only identity main trusts for a relayed request. */
 const jobId = z.int().check(z.nonnegative());
@@ -24,6 +24,12 @@ const runMessage = z.strictObject({
    * request of it answered); if that run ends any other way, or is not known, this one is cancelled unstarted.
    */
   after: z.optional(jobId),
+  /**
+   * With `after`: this run follows only a successful run (replyIsOk, the verdict main reaches on its reply). After
+   * any other outcome it is cancelled unstarted: main first deals with that outcome (a rollback, a rerun), then
+   * sends this run again.
+   */
+  onlyIfOk: z.optional(z.literal(true)),
 });
 
 /** What main may send to the host. */

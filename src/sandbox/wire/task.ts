@@ -59,6 +59,8 @@ export function isTaskEnded(raw: unknown): raw is TaskEnded {
 export interface NextTask {
   t: 'next-task';
   task: WorkerTask;
+  /** Taken only when the run it follows succeeded (replyIsOk of that run's reply); else the host cancels it. */
+  onlyIfOk?: boolean;
 }
 
 /** Whether a message from the host on a task's port is a NextTask offer (the worker's side: the host is trusted). */
@@ -75,6 +77,15 @@ export const workerReplySchema = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(false), error: z.pick(plainErrorSchema, { code: true, message: true }) }),
 ]);
 export type WorkerReply = z.infer<typeof workerReplySchema>;
+
+/**
+ * Whether a worker's reply makes a successful run: the verdict main reaches on it (outcomeOfReply's status 'ok').
+ * The worker and the sandbox process judge by this same test whether a run that follows only a success may start.
+ */
+export function replyIsOk(reply: unknown): boolean {
+  const parsed = workerReplySchema.safeParse(reply);
+  return parsed.success && parsed.data.ok && parsed.data.result.success;
+}
 
 /** The broker side of one run, as the pool sees it: it relays raw requests and posts back what `handle` returns. */
 export interface JobBroker {

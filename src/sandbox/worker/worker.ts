@@ -4,7 +4,7 @@ import { createSdk, SdkError } from '../../sdk/client.js';
 import { runInCompartment } from './compartment-run.js';
 import { createPortCall } from './port-call.js';
 import { sealWorkerCreation } from './worker-seal.js';
-import { isNextTask, TASK_STARTED } from '../wire/task.js';
+import { isNextTask, replyIsOk, TASK_STARTED } from '../wire/task.js';
 import type { TaskEnded, WorkerReply, WorkerTask } from '../wire/task.js';
 
 let lockedDown = false;
@@ -63,8 +63,11 @@ export default async function runModuleTasks(first: WorkerTask): Promise<number>
 /** Runs one module; resolves to the run offered to follow it when the worker took it. */
 async function runModule(task: WorkerTask): Promise<WorkerTask | undefined> {
   let offered: WorkerTask | undefined;
+  let onlyIfOk = false;
   const onOffer = (raw: unknown): void => {
-    if (offered === undefined && isNextTask(raw)) offered = raw.task;
+    if (offered !== undefined || !isNextTask(raw)) return;
+    offered = raw.task;
+    onlyIfOk = raw.onlyIfOk === true;
   };
   task.port.on('message', onOffer);
   // The module's deadline starts now, in the host that posted this task.
@@ -90,9 +93,11 @@ async function runModule(task: WorkerTask): Promise<WorkerTask | undefined> {
     throw err;
   }
   // The end notice goes behind every request of the run on the same port; an offer that comes after it is not
-  // taken (the host starts that run itself).
+  // taken (the host starts that run itself), nor one made only after a success when this run did not succeed
+  // (the host cancels it).
   task.port.off('message', onOffer);
-  const next = offered;
+  const next = offered !== undefined && (!onlyIfOk || replyIsOk(reply)) ? offered : undefined;
+  if (next === undefined) offered?.port.close();
   const ended: TaskEnded = { t: 'task-ended', reply, next: next !== undefined };
   task.port.postMessage(ended);
   task.port.close();
