@@ -13,7 +13,7 @@ import { mapLimit } from '../core/limit.js';
 import { readBlobs } from './git.js';
 import { UnsafeTreeError, writeTreeSync } from './tree-writer.js';
 import type { TreeFileContent } from './tree-writer.js';
-import { ADDED_DIR, ADOPTED_PREFIX, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, trialLink, versionsOf } from './layout.js';
+import { ADDED_DIR, ADOPTED_PREFIX, BUNDLE_FILE, INSTALL_RECORD, linkTarget, liveLink, previousLink, trialLink, VERSION_DIR_NAME, versionDirName, versionsOf } from './layout.js';
 import type { Layout } from './layout.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { parseModuleManifest } from '../core/manifest.js';
@@ -34,8 +34,6 @@ export interface BuildModule {
 export type StepHook = (step: string, module: string) => void | Promise<void>;
 const noHook: StepHook = () => undefined;
 
-/** The version folder name of a module at a tree. */
-export const versionDirName = (version: string, treeOid: string): string => `${version}-${treeOid.slice(0, 12)}`;
 
 /** A module to stage: as read from the commit, with its files' contents when they are loaded already. */
 export interface StageRequest { mod: RemoteModule; blobs?: Map<string, Buffer> }
@@ -328,8 +326,6 @@ export interface Collected {
   trash?: string;
 }
 
-/** A version folder's name as versionDirName makes it. */
-const VERSION_DIR = /^.+-[0-9a-f]{12}$/;
 /** Where collectGarbage moves what it removes later; a dot name is never a module's. */
 const TRASH_PREFIX = '.trash-';
 /** Folders removed between two turns of the event loop (the fetch runs beside this). */
@@ -375,7 +371,7 @@ export async function collectGarbage(layout: Layout): Promise<Collected> {
     for (const entry of readdirSync(dir)) {
       if (entry === 'previous' || keep.has(entry) || (entry === '.trial' && trialKept)) continue;
       // A version folder that is neither live nor previous is most often the normal end of a version.
-      if (VERSION_DIR.test(entry) && lstatSync(path.join(dir, entry)).isDirectory()) {
+      if (VERSION_DIR_NAME.test(entry) && lstatSync(path.join(dir, entry)).isDirectory()) {
         toTrash(path.join(dir, entry), `${name}-${entry}`);
         collected.versions.push(`${name}/${entry}`);
       } else {

@@ -6,7 +6,7 @@ import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readLinkOrUndefinedSync } from '../core/fs-atomic.js';
 import path from 'node:path';
 import semver from 'semver';
-import { ADOPTED_PREFIX, liveLink, previousLink, versionsOf } from './layout.js';
+import { ADOPTED_PREFIX, liveLink, previousLink, VERSION_DIR_NAME, versionsOf } from './layout.js';
 import { checkVersionDirSync } from './install-record.js';
 import type { Layout } from './layout.js';
 import { parseModuleManifest } from '../core/manifest.js';
@@ -102,9 +102,6 @@ function readOneSync(layout: Layout, name: string, o: ReadInstalledOptions): Ins
   return mod;
 }
 
-/** A version folder's name as install.ts's versionDirName makes it: the version, then 12 hex digits of its tree. */
-const INSTALLED_DIR = /^(.+)-[0-9a-f]{12}$/;
-
 /** The version a module's `previous` link (its rollback target) points to, or undefined when there is none. */
 export async function readPrevious(layout: Layout, name: string): Promise<{ versionDir: string; version?: string } | undefined> {
   // Synchronous, as readInstalled: the metrics read this for every installed module at the end of each run.
@@ -112,7 +109,7 @@ export async function readPrevious(layout: Layout, name: string): Promise<{ vers
   if (target === undefined) return undefined;
   const dir = path.join(versionsOf(layout, name), target);
   // A folder this orchestrator installed is named after the version its manifest declares (versionDirName).
-  const named = INSTALLED_DIR.exec(target)?.[1];
+  const named = VERSION_DIR_NAME.exec(target)?.[1];
   const fromName = named !== undefined ? semver.valid(named) : null;
   if (fromName !== null) return lstatSync(path.join(dir, 'index.json'), { throwIfNoEntry: false }) !== undefined ? { versionDir: target, version: fromName } : undefined;
   let text: string;

@@ -61,6 +61,10 @@ export const BUNDLE_FILE = path.join(ADDED_DIR, 'bundle.cjs');
 export const INSTALL_RECORD = path.join(ADDED_DIR, 'install.json');
 /** Version folder names of seed-era module folders adopted on their first update (they have no install record). */
 export const ADOPTED_PREFIX = 'adopted-';
+/** The version folder name of a module at a tree: its version, then 12 hex digits of the tree. */
+export const versionDirName = (version: string, treeOid: string): string => `${version}-${treeOid.slice(0, 12)}`;
+/** A name versionDirName makes; group 1 is the version. */
+export const VERSION_DIR_NAME = /^(.+)-[0-9a-f]{12}$/;
 
 /**
  * Maps an absolute path under `--root` (as `dpkg --root` does). With root "/" it is the path itself.

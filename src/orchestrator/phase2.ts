@@ -306,7 +306,6 @@ async function runOneByOne(ctx: Phase2Context, sandbox: Sandbox, mods: readonly 
       // The next ones are handed over while this one runs.
       await fill();
       await settle(ctx, sandbox, current);
-      await fill();
     }
   } finally {
     // Interrupted: what was handed over and waits for a module before it to be settled waits no longer.

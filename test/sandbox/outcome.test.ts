@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { outcomeOfRejection, outcomeOfReply } from '../../src/sandbox/supervisor/outcome.js';
+import { replyIsOk } from '../../src/sandbox/wire/task.js';
 import { job } from './helpers.js';
 
 const j = job('m', '', { timeoutMs: 2500, maxMemoryMb: 96 });
@@ -31,4 +32,23 @@ test('any other rejection, or a malformed worker reply, is "failed"', () => {
   const forged = outcomeOfReply(j, { ok: true, result: { success: 'yes' } }, 1);
   assert.equal(forged.status, 'failed');
   assert.equal(forged.error?.code, 'E_MODULE_RESULT');
+});
+
+test('replyIsOk (how the worker and the sandbox process judge a run another follows only on success) agrees with main\'s verdict', () => {
+  const replies: unknown[] = [
+    { ok: true, result: { success: true } },
+    { ok: true, result: { success: true, message: 'fine', changed: true } },
+    { ok: true, result: { success: false, message: 'no' } },
+    { ok: true, result: { success: 'yes' } },
+    { ok: true, result: { success: true, extra: 1 } },
+    { ok: true, result: { success: true, message: 'x'.repeat(70_000) } },
+    { ok: false, error: { code: 'E_MODULE_FAILED', message: 'threw' } },
+    { ok: true },
+    { ok: 'true', result: { success: true } },
+    null,
+    'ok',
+  ];
+  const verdicts = replies.map((r) => [replyIsOk(r), outcomeOfReply(j, r, 1).status === 'ok']);
+  for (const [i, [worker, main]] of verdicts.entries()) assert.equal(worker, main, `reply ${i}: ${JSON.stringify(replies[i]).slice(0, 80)}`);
+  assert.equal(verdicts.map(([v]) => v).filter(Boolean).length, 2, 'the two well-formed successes, and only they');
 });

@@ -20,8 +20,6 @@ interface Chain {
   maxMemoryMb: number;
   /** Whether the piscina task is still in flight, so that its last run may still take an offer. */
   running: boolean;
-  /** Every run of the chain has ended and none was taken to follow: its worker is about to be free. */
-  ending: boolean;
   /** Resolves when the piscina task has settled. */
   settled: Promise<void>;
 }
@@ -45,8 +43,8 @@ interface HostRun {
 
 const [workerFile, sizeArg] = process.argv.slice(2);
 const runs = new Map<number, HostRun>();
-/** The chains whose piscina task is in flight. */
-const chains = new Set<Chain>();
+/** Chains whose every run has ended, none taken to follow, while their task is still in flight: workers about to be free. */
+const ending = new Set<Chain>();
 
 function send(message: ToMain): void {
   // A message that cannot be cloned or a closed channel is dropped; main's deadline covers the silence.
@@ -88,8 +86,11 @@ interface RunEnd {
  */
 const ended = new Map<number, RunEnd>();
 const MAX_ENDED = 64;
-/** How long a failed chain's running run may take to close its port (its worker is gone or has let it go). */
-const PORT_CLOSE_MS = 5000;
+/**
+ * How long a worker is waited for to let go: of a failed chain's running run, to close its port (the worker is
+ * gone or has let it go); of an ending chain's task, to settle it (see startRun).
+ */
+const LET_GO_MS = 5000;
 
 const NOT_CLEAN = 'not started: the module it follows did not finish normally';
 const NOT_OK = 'not started: it follows only a successful run, and the module before it did not succeed';
@@ -216,7 +217,7 @@ function runEnded(run: HostRun, note: TaskEnded): void {
     return;
   }
   // Nothing more runs on this chain's worker: it is free once the task settles (see startRun).
-  run.chain.ending = true;
+  if (run.chain.running) ending.add(run.chain);
   const end: RunEnd = { clean: true, reply: note.reply };
   if (offered !== undefined) {
     const why = barred(offered.message, end);
@@ -253,12 +254,11 @@ function restart(first: HostRun): void {
  */
 async function startRun(message: RunMessage): Promise<void> {
   let onSettled: () => void = () => undefined;
-  const chain: Chain = { abort: new AbortController(), maxMemoryMb: message.maxMemoryMb, running: true, ending: false, settled: new Promise<void>((resolve) => (onSettled = resolve)) };
-  const freeing = pools.busy(message.maxMemoryMb) ? [...chains].find((c) => c.ending && c.maxMemoryMb === message.maxMemoryMb) : undefined;
-  chains.add(chain);
+  const chain: Chain = { abort: new AbortController(), maxMemoryMb: message.maxMemoryMb, running: true, settled: new Promise<void>((resolve) => (onSettled = resolve)) };
+  const freeing = pools.busy(message.maxMemoryMb) ? [...ending].find((c) => c.maxMemoryMb === message.maxMemoryMb) : undefined;
   const { run: head, task } = newRun(message, chain);
   listen(head);
-  if (freeing !== undefined) await within(freeing.settled, PORT_CLOSE_MS);
+  if (freeing !== undefined) await within(freeing.settled, LET_GO_MS);
   let failure: { err: unknown } | undefined;
   try {
     await pools.run(task, message.maxMemoryMb, chain.abort.signal);
@@ -266,14 +266,14 @@ async function startRun(message: RunMessage): Promise<void> {
     failure = { err };
   }
   chain.running = false;
-  chains.delete(chain);
+  ending.delete(chain);
   onSettled();
   // Each run of the chain settled as its end notice came in (runEnded); the notices may still be on their way,
   // and come in before the port closes. The first run that did not end is the one the task's failure is about.
   let run: HostRun | undefined = head;
   while (run !== undefined) {
     // A chain's first run that no worker started has nothing on its way (its port is still in piscina's queue).
-    if (run !== head || run.started || failure === undefined) await within(run.closed, PORT_CLOSE_MS);
+    if (run !== head || run.started || failure === undefined) await within(run.closed, LET_GO_MS);
     if (!run.ended) break;
     run = run.taken;
   }
