@@ -174,8 +174,10 @@ test('the local clone is packed once it reaches git\'s own pack limit, and left 
   const clone = path.join(root, 'state', 'repo.git');
   const packs = (): number => readdirSync(path.join(clone, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
   const fetchAsPack = (): void => {
-    // unpackLimit=1: git keeps what each fetch brings as a pack of its own, as large fetches do.
-    execFileSync('git', ['--git-dir', clone, '-c', 'fetch.unpackLimit=1', 'fetch', '-q', 'origin', '+refs/heads/main:refs/remotes/origin/main'], { env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } });
+    // unpackLimit=1: git keeps what each fetch brings as a pack of its own, as large fetches do. maintenance.auto
+    // off: past the limit, git's own fetch would start a gc in the background, which races the run under test
+    // (the run then finds the maintenance lock taken and leaves the packing to it).
+    execFileSync('git', ['--git-dir', clone, '-c', 'fetch.unpackLimit=1', '-c', 'maintenance.auto=false', 'fetch', '-q', 'origin', '+refs/heads/main:refs/remotes/origin/main'], { env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } });
   };
   for (let i = 0; i < 3; i++) {
     repo.commit({ [`notes/few-${i}.txt`]: `${i}\n` });
