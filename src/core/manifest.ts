@@ -5,7 +5,7 @@
  * frozen: validated at the boundary once, then trusted.
  */
 import path from 'node:path';
-import semver from 'semver';
+import * as semver from './semver.js';
 import * as z from 'zod';
 import { capabilityProblems } from './capability-rules.js';
 import { DEFAULTS } from './defaults.js';

@@ -5,7 +5,7 @@
 import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readLinkOrUndefinedSync } from '../core/fs-atomic.js';
 import path from 'node:path';
-import semver from 'semver';
+import * as semver from '../core/semver.js';
 import { ADOPTED_PREFIX, liveLink, previousLink, VERSION_DIR_NAME, versionsOf } from './layout.js';
 import { checkVersionDirSync } from './install-record.js';
 import type { Layout } from './layout.js';

@@ -27,7 +27,7 @@ import { readSnapshot } from './snapshot.js';
 import type { KnownModule, RemoteModule } from './snapshot.js';
 import { checkDescent, confirmHistory, verifySignature } from './trust.js';
 import type { TrustPolicy } from './trust.js';
-import semver from 'semver';
+import * as semver from '../core/semver.js';
 
 export interface Phase1Options {
   layout: Layout;

@@ -3,7 +3,7 @@
  * A version is compared with semver only; an invalid version is an error for that module, never 0.0.0.
  * A run never downgrades: a repository that goes back is reported and ignored.
  */
-import semver from 'semver';
+import * as semver from '../core/semver.js';
 import { describeHold } from './holds.js';
 import type { Hold, Holds } from './holds.js';
 import type { InstalledModule } from './installed.js';

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import semver from 'semver';
+import * as semver from '../core/semver.js';
 import { UpdatesError, messageOf } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
 import { HANDOFF_ENV, writeHandoff } from './handoff.js';

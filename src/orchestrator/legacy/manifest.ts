@@ -8,7 +8,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import semver from 'semver';
+import * as semver from '../../core/semver.js';
 import * as z from 'zod';
 import { UpdatesError, messageOf } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fs-atomic.js';
