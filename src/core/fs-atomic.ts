@@ -3,7 +3,7 @@
  * A crash at any moment leaves either the old or the new content, never a mix.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, closeSync, constants, fsync, lstatSync, openSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { promises as fsp, closeSync, constants, fstatSync, fsync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { mapLimit } from './limit.js';
@@ -48,6 +48,31 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     await fh.close();
   }
   await publish(tmp, file, durable);
+}
+
+/**
+ * writeFileAtomic, unless `file` already holds exactly `data` with exactly `mode` (a regular file, not a link):
+ * then it is only fsynced, with its folder, which costs next to nothing when nothing of it is waiting for the
+ * disk. Either way, on return the content is durable. Returns whether the file was written.
+ */
+export async function writeFileAtomicIfChanged(file: string, data: string, mode = 0o644): Promise<boolean> {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    const same = st.isFile() && (st.mode & 0o7777) === mode && st.size === Buffer.byteLength(data) && readFileSync(fd, 'utf8') === data;
+    if (same) {
+      await fsyncFd(fd);
+      await fsyncPath(path.dirname(file));
+      return false;
+    }
+  } catch {
+    // missing, a link, unreadable: written anew below
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  await writeFileAtomic(file, data, mode);
+  return true;
 }
 
 /** Writes `value` as pretty JSON, atomically. */

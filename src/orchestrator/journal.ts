@@ -3,10 +3,10 @@
  * the last commit installed from, and module versions that failed their first run (held, not reinstalled).
  */
 import { promises as fsp } from 'node:fs';
-import semver from 'semver';
+import * as semver from '../core/semver.js';
 import * as z from 'zod';
 import { errnoCode } from '../core/errno.js';
-import { writeJsonAtomic } from '../core/fs-atomic.js';
+import { writeFileAtomicIfChanged } from '../core/fs-atomic.js';
 import type { Logger } from '../core/logger.js';
 import { moveAside } from '../core/move-aside.js';
 
@@ -69,10 +69,14 @@ export async function readJournal(file: string, o: ReadJournalOptions = {}): Pro
   return { watermarks: {}, held: {}, historyUnconfirmed: true };
 }
 
-/** Writes the journal, then its backup, each atomically. */
+/**
+ * Writes the journal, then its backup, each atomically; a copy that already holds these very facts (a run that
+ * changed none of them) is only fsynced, not rewritten.
+ */
 export async function writeJournal(file: string, journal: Journal): Promise<void> {
-  await writeJsonAtomic(file, journal);
-  await writeJsonAtomic(journalBackup(file), journal);
+  const text = `${JSON.stringify(journal, null, 2)}\n`;
+  await writeFileAtomicIfChanged(file, text);
+  await writeFileAtomicIfChanged(journalBackup(file), text);
 }
 
 /** Raises each module's watermark to its live version (called after Phase 2, so rolled-back versions do not count). */

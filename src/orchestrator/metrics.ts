@@ -14,6 +14,7 @@ import type { Holds } from './holds.js';
 import { readInstalled, readPrevious } from './installed.js';
 import type { InstalledModule } from './installed.js';
 import { readJournal } from './journal.js';
+import type { Journal } from './journal.js';
 import type { Layout } from './layout.js';
 import { recapOf } from './recap.js';
 import type { RunReport } from './report.js';
@@ -60,12 +61,21 @@ export function renderMetrics(families: Family[]): string {
   return `${out.join('\n')}\n`;
 }
 
-/** The metric families, from the install root's state (`live`: the installed modules, when just read). */
-export async function collectMetrics(layout: Layout, live?: readonly InstalledModule[]): Promise<Family[]> {
-  const last = await readReport(layout.lastReport);
-  const check = await readReport(lastCheckFile(layout));
+/**
+ * What a run has just saved (its report, as a run or as a check) or still holds in memory (the journal), so the
+ * metrics written beside the save need not read those files back.
+ */
+export interface JustSaved { kind: 'run' | 'check'; report: RunReport; journal?: Journal }
+
+/**
+ * The metric families, from the install root's state (`live`: the installed modules, when just read; `saved`:
+ * the report the caller is saving at the same time, and its journal).
+ */
+export async function collectMetrics(layout: Layout, live?: readonly InstalledModule[], saved?: JustSaved): Promise<Family[]> {
+  const last = saved?.kind === 'run' ? saved.report : await readReport(layout.lastReport);
+  const check = saved?.kind === 'check' ? saved.report : await readReport(lastCheckFile(layout));
   const holds: Holds = await readHolds(layout).catch(() => ({}));
-  const journal = await readJournal(layout.journal);
+  const journal = saved?.journal ?? (await readJournal(layout.journal));
   const installed = live ?? (await readInstalled(layout));
   const f: Family[] = [];
   const one = (name: string, help: string, v: number | undefined) => {
@@ -112,11 +122,11 @@ export async function collectMetrics(layout: Layout, live?: readonly InstalledMo
 }
 
 /** Rewrites the metrics file at `file`; warns when a folder above it keeps other users out. Never throws. */
-export async function writeMetrics(layout: Layout, file: string, logger: Logger, live?: readonly InstalledModule[]): Promise<void> {
+export async function writeMetrics(layout: Layout, file: string, logger: Logger, live?: readonly InstalledModule[], saved?: JustSaved): Promise<void> {
   try {
     // Folders made here get 0755 whatever the umask; existing ones are the administrator's.
     await mkdirTraversable(path.dirname(file));
-    await writeFileAtomic(file, renderMetrics(await collectMetrics(layout, live)), 0o644);
+    await writeFileAtomic(file, renderMetrics(await collectMetrics(layout, live, saved)), 0o644);
     const closed = await closedAncestor(path.dirname(file));
     if (closed !== undefined) logger.warn({ file, folder: closed }, `the metrics file ${file} is not readable by other users: ${closed} is not searchable by them (chmod o+x ${closed}, or set metrics_file elsewhere)`);
   } catch (err) {

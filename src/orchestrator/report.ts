@@ -86,8 +86,8 @@ export async function saveReport(layout: Layout, report: RunReport): Promise<voi
   await fsp.mkdir(layout.runsDir, { recursive: true });
   const before = await reportFiles(layout);
   report.seq = (before.at(-1)?.seq ?? 0) + 1;
-  await writeJsonAtomic(path.join(layout.runsDir, `${String(report.seq).padStart(12, '0')}-${report.runId}.json`), report);
-  await writeJsonAtomic(layout.lastReport, report);
+  // Two files, each atomic and durable on its own: written side by side, their fsyncs overlap.
+  await Promise.all([writeJsonAtomic(path.join(layout.runsDir, `${String(report.seq).padStart(12, '0')}-${report.runId}.json`), report), writeJsonAtomic(layout.lastReport, report)]);
   const runs = await reportFiles(layout);
   for (const old of runs.slice(0, Math.max(0, runs.length - DEFAULTS.reportsKept))) {
     await fsp.rm(path.join(layout.runsDir, old.file), { force: true });

@@ -144,6 +144,8 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   const popSignals = cfg.handleSignals === true ? pushSignalHandler((signal) => stop(signal)) : undefined;
   /** What is live once the run is done (read for the index; the metrics reuse it). */
   let live: InstalledModule[] | undefined;
+  /** The journal as the run last wrote it (the metrics read it from here rather than from the file). */
+  let journalWritten: Journal | undefined;
   /** Old version folders being removed beside the run (Phase1Result.cleanup); done before the lock is released. */
   let cleanup: Promise<void> = Promise.resolve();
   const work = (async (): Promise<void> => {
@@ -195,6 +197,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
         await refreshIndex({ layout, orchestratorVersion: cfg.orchestratorVersion }, undefined, live);
         raiseWatermarks(journal, live);
         await writeJournal(layout.journal, journal);
+        journalWritten = journal;
         await confirmIfPending(layout, logger);
       }
       report.exitCode = exitCodeOf(report, cfg.checkOnly, phase1.updatesAvailable);
@@ -217,11 +220,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   report.status = 'completed';
   report.finishedAt = new Date().toISOString();
   report.durationMs = Date.now() - started;
-  if (!handedOver) {
-    const save = cfg.checkOnly ? saveCheckReport : saveReport;
-    await save(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
-    await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger, live);
-  }
+  if (!handedOver) await saveWithMetrics(cfg, layout, logger, report, live, journalWritten);
   await removeCheckClone(checkClone);
   await cleanup;
   await lock?.release();
@@ -242,11 +241,23 @@ async function interrupted(cfg: RunConfig, layout: Layout, logger: Logger, repor
   await interrupt(signal, DEFAULTS.interruptStopMs);
   final.finishedAt = new Date().toISOString();
   final.durationMs = Date.now() - started;
-  const save = cfg.checkOnly ? saveCheckReport : saveReport;
-  await save(layout, final).catch((err: unknown) => logger.error({ err }, 'could not save the run report'));
-  await writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger);
+  await saveWithMetrics(cfg, layout, logger, final);
   summarize(logger, final);
   return final;
+}
+
+/**
+ * Saves the run's report and rewrites the metrics from it, side by side: the two are separate files, so their
+ * fsyncs overlap instead of following one another. `live` and `journal`: what is live and the journal as the
+ * run wrote it, when it got that far (the metrics read them from disk otherwise).
+ */
+async function saveWithMetrics(cfg: RunConfig, layout: Layout, logger: Logger, report: RunReport, live?: InstalledModule[], journal?: Journal): Promise<void> {
+  const save = cfg.checkOnly ? saveCheckReport : saveReport;
+  const saved = { kind: cfg.checkOnly ? 'check' : 'run', report, ...(journal !== undefined ? { journal } : {}) } as const;
+  await Promise.all([
+    save(layout, report).catch((err: unknown) => logger.error({ err }, 'could not save the run report')),
+    writeMetrics(layout, cfg.metricsFile ?? layout.metricsFile, logger, live, saved),
+  ]);
 }
 
 /** The child's report starts with what its parent did in Phase 1 of the same run. */

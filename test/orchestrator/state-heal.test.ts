@@ -24,6 +24,41 @@ test('a garbled journal does not forget a held version: it comes back from the b
   assert.equal(liveVersions(root)['web'], '1.0.0');
 });
 
+test('a run that changes no fact of the journal leaves both copies as they are; a copy that lags or differs is rewritten', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
+  const root = tempDir();
+  // Two runs: the first journal is written in the order its facts were learned, every later one in the order
+  // of the journal's schema (as it is read back).
+  assert.equal((await runPhase1Only(root, repo.url, withPhase2())).exitCode, 0);
+  assert.equal((await runPhase1Only(root, repo.url, withPhase2())).exitCode, 0);
+  const journal = path.join(root, 'state', 'journal.json');
+  const backup = path.join(root, 'state', 'journal.backup.json');
+  const facts = readFileSync(journal, 'utf8');
+  assert.equal(readFileSync(backup, 'utf8'), facts);
+  // Atomic writes replace the file: a copy left alone keeps its inode.
+  const inodes = () => [statSync(journal).ino, statSync(backup).ino];
+  const before = inodes();
+  assert.equal((await runPhase1Only(root, repo.url, withPhase2())).exitCode, 0);
+  assert.deepEqual(inodes(), before, 'a steady run rewrote the journal');
+  assert.equal(readFileSync(journal, 'utf8'), facts);
+
+  // A backup that lags the journal (a run killed between the two writes), then a journal edited by hand in a way
+  // that still parses: each copy is compared on its own and rewritten with the run's facts.
+  writeFileSync(backup, `${JSON.stringify({ watermarks: {}, held: {} }, null, 2)}\n`);
+  assert.equal((await runPhase1Only(root, repo.url, withPhase2())).exitCode, 0);
+  assert.equal(readFileSync(backup, 'utf8'), facts);
+  writeFileSync(journal, facts.replace(/\n/g, ' '));
+  assert.equal((await runPhase1Only(root, repo.url, withPhase2())).exitCode, 0);
+  assert.equal(readFileSync(journal, 'utf8'), facts);
+
+  // A new fact is written to both.
+  repo.commit(moduleFiles('web', { version: '2.0.0' }));
+  assert.equal((await runPhase1Only(root, repo.url, withPhase2())).exitCode, 0);
+  const after = JSON.parse(readFileSync(journal, 'utf8')) as { watermarks: Record<string, string> };
+  assert.equal(after.watermarks['web'], '2.0.0');
+  assert.equal(readFileSync(backup, 'utf8'), readFileSync(journal, 'utf8'));
+});
+
 test('journal and backup both unreadable: a foreign history is refused until --allow-history-rewrite confirms it', async () => {
   const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
   const root = tempDir();
