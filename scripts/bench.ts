@@ -49,7 +49,7 @@ const STEP_LABELS: Record<string, string> = {
   staged: 'manifest, esbuild (one call per batch), fsync of the batch',
   'version-published': 'rename',
   'previous-recorded': 'record rollback target',
-  'trial-recorded': 'trial mark, fsync of the versions folder',
+  'trial-recorded': 'trial mark; the versions folders of the batch fsynced together',
   flipped: 'symlink flip',
   'index-written': 'fsync of modules folder, global index rewrite (once per batch)',
 };

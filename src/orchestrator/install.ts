@@ -257,24 +257,79 @@ export async function writeFiles(repoDir: string, files: readonly ModuleFile[], 
  * several flips durable at once.
  */
 export async function activate(layout: Layout, name: string, dirName: string, hook: StepHook = noHook, repairs = false, options: { durable?: boolean } = {}): Promise<void> {
+  const marked = await markForActivation(layout, name, dirName, hook, repairs);
+  if (marked === undefined) return;
+  // Both links live in the module's versions folder: one fsync makes them durable, before the live link moves.
+  await fsyncPath(versionsOf(layout, name));
+  await hook('trial-recorded', name);
+  await flipLive(layout, marked, hook, options.durable ?? true);
+}
+
+/** One module of a batch to make live: the version folder to make live, and whether it repairs a damaged copy. */
+export interface ToActivate { name: string; dirName: string; repairs: boolean }
+
+/** A module of a batch whose links are durable: `flip` makes it live (activate's last step); or why it could not be marked. */
+export type Marked = { flip: (durable: boolean) => Promise<void> } | { err: unknown };
+
+/**
+ * activate() for a batch of modules, in two steps. First every module's `previous` and `.trial` links are
+ * written, and all their versions folders fsynced together (the fsyncs overlap instead of following one another);
+ * then each module's live link moves when the caller calls its `flip`, in the caller's order. For each module the
+ * order of activate() holds: its links are durable before its live link moves. Never rejects: a module that could
+ * not be marked has its error.
+ */
+export async function markBatch(layout: Layout, items: readonly ToActivate[], hook: StepHook = noHook): Promise<Map<string, Marked>> {
+  const out = new Map<string, Marked>();
+  const marked: { name: string; link: LiveFlip | undefined }[] = [];
+  for (const item of items) {
+    try {
+      marked.push({ name: item.name, link: await markForActivation(layout, item.name, item.dirName, hook, item.repairs) });
+    } catch (err) {
+      out.set(item.name, { err });
+    }
+  }
+  const synced = await Promise.allSettled(marked.map((m) => (m.link !== undefined ? fsyncPath(versionsOf(layout, m.name)) : Promise.resolve())));
+  for (const [i, m] of marked.entries()) {
+    const r = synced[i] as PromiseSettledResult<void>;
+    if (r.status === 'rejected') {
+      out.set(m.name, { err: r.reason });
+      continue;
+    }
+    const link = m.link;
+    if (link !== undefined) await hook('trial-recorded', m.name);
+    out.set(m.name, { flip: async (durable) => (link !== undefined ? flipLive(layout, link, hook, durable) : undefined) });
+  }
+  return out;
+}
+
+/** The live link of a module marked for activation and the target it moves to. */
+interface LiveFlip { name: string; live: string; next: string }
+
+/**
+ * activate's first half: `previous` (unless `repairs`) and `.trial` are written in the module's versions folder,
+ * not yet fsynced. Undefined when `dirName` is live already (nothing to do).
+ */
+async function markForActivation(layout: Layout, name: string, dirName: string, hook: StepHook, repairs: boolean): Promise<LiveFlip | undefined> {
   // On a first install the modules folder is new: its entry is made durable before any link in it counts.
   for (const holder of holdersOfMade(layout.modulesDir, mkdirSync(layout.modulesDir, { recursive: true }))) await fsyncPath(holder);
   const live = liveLink(layout, name);
   await adoptPlainFolder(layout, name);
   const current = readLinkOrUndefinedSync(live);
   const next = linkTarget(name, dirName);
-  if (current === next) return;
+  if (current === next) return undefined;
   if (current !== undefined && !repairs) {
     flipSymlinkSync(previousLink(layout, name), path.basename(current));
     await hook('previous-recorded', name);
   }
   flipSymlinkSync(trialLink(layout, name), dirName);
-  // Both links live in the module's versions folder: one fsync makes them durable, before the live link moves.
-  await fsyncPath(versionsOf(layout, name));
-  await hook('trial-recorded', name);
-  flipSymlinkSync(live, next);
-  if (options.durable ?? true) await fsyncPath(layout.modulesDir);
-  await hook('flipped', name);
+  return { name, live, next };
+}
+
+/** activate's last step: the live link moves (made durable unless the caller fsyncs the modules folder itself). */
+async function flipLive(layout: Layout, link: LiveFlip, hook: StepHook, durable: boolean): Promise<void> {
+  flipSymlinkSync(link.live, link.next);
+  if (durable) await fsyncPath(layout.modulesDir);
+  await hook('flipped', link.name);
 }
 
 /**

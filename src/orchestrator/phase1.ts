@@ -11,8 +11,8 @@ import { syncRepository } from './git.js';
 import { deriveGlobalIndex, readGlobalIndex, writeGlobalIndex } from './global-index.js';
 import type { GlobalIndex } from './global-index.js';
 import { BlobBatches } from './blob-batches.js';
-import { activate, collectGarbage, emptyTrash, stageModules } from './install.js';
-import type { BuildModule, Staged, StepHook } from './install.js';
+import { collectGarbage, emptyTrash, markBatch, stageModules } from './install.js';
+import type { BuildModule, Marked, Staged, StepHook, ToActivate } from './install.js';
 import { readInstalled } from './installed.js';
 import type { InstalledModule } from './installed.js';
 import type { Journal } from './journal.js';
@@ -108,8 +108,9 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
     blobs: new BlobBatches(o.repoDir, pending.flatMap((p) => (p.remote ? [p.remote] : []))),
     flipped: [],
     failures: 0,
+    marks: new Map(),
   };
-  const staged = o.checkOnly ? { byModule: new Map<string, Promise<Staged>>(), lastOfBatch: new Set<string>() } : stageAhead(o, pending, ctx);
+  const staged: Stagings = o.checkOnly ? { byModule: new Map(), batchOf: new Map(), lastOfBatch: new Set() } : stageAhead(o, pending, ctx);
   for (const entry of plan) {
     if (installs(entry.action)) {
       result.updatesAvailable = true;
@@ -118,7 +119,7 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
         if (entry.remote !== undefined) result.available.set(entry.module, entry.remote);
         logger.info({ module: entry.module, from: entry.from ?? null, to: entry.to }, `update available: ${entry.module} ${entry.from ?? '(new)'} → ${entry.to}`);
       } else {
-        await installOne(o, entry, ctx, staged.byModule.get(entry.module));
+        await installOne(o, entry, ctx, staged);
         if (staged.lastOfBatch.has(entry.module)) await publishBatch(o, ctx);
       }
     } else if (entry.action !== 'current') {
@@ -194,16 +195,21 @@ function knownModules(installed: readonly InstalledModule[]): Map<string, KnownM
  * What installing one module needs besides the options: the run so far, the index kept in memory, the blobs,
  * and the modules flipped live since the index was last written.
  */
-interface InstallContext { commit: string; report: RunReport; result: Phase1Result; journal: Journal; index: GlobalIndex; blobs: BlobBatches; flipped: string[]; failures: number }
+interface InstallContext {
+  commit: string; report: RunReport; result: Phase1Result; journal: Journal; index: GlobalIndex; blobs: BlobBatches; flipped: string[]; failures: number;
+  /** Each module's activation, once its batch is marked (markedFor). */
+  marks: Map<string, Promise<Marked>>;
+}
 
-/** The stagings of the modules to install, by module, and the last module of each batch (in plan order). */
-interface Stagings { byModule: Map<string, Promise<Staged>>; lastOfBatch: Set<string> }
+/** The stagings of the modules to install, by module; the batch of each module, and the last module of each batch (in plan order). */
+interface Stagings { byModule: Map<string, Promise<Staged>>; batchOf: Map<string, readonly PlanEntry[]>; lastOfBatch: Set<string> }
 
 /**
  * Stages the modules to install in batches of up to DEFAULTS.stagingBatch (and STAGING_BATCH_BYTES of files), in
  * plan order, STAGING_BATCHES_AT_ONCE at a time: each batch is written, built and made durable together
- * (stageModules), while the batches before are made live. Nothing goes live here; activation stays one module at
- * a time, in plan order (installOne). Never rejects: a failure is that module's Staged.
+ * (stageModules), while the batches before are made live. Nothing goes live here: a batch is marked for activation
+ * as a whole (markedFor), then made live one module at a time, in plan order (installOne). Never rejects: a failure
+ * is that module's Staged.
  */
 function stageAhead(o: Phase1Options, pending: readonly PlanEntry[], ctx: InstallContext): Stagings {
   const byModule = new Map<string, Promise<Staged>>();
@@ -229,7 +235,8 @@ function stageAhead(o: Phase1Options, pending: readonly PlanEntry[], ctx: Instal
     const outcomes = await stageBatch(batch);
     for (const [i, entry] of batch.entries()) settle.get(entry.module)?.(outcomes[i] ?? { err: new Error(`${entry.module} was not staged`) });
   }, STAGING_BATCHES_AT_ONCE);
-  return { byModule, lastOfBatch: new Set(batches.map((b) => (b[b.length - 1] as PlanEntry).module)) };
+  const batchOf = new Map(batches.flatMap((b) => b.map((e): [string, readonly PlanEntry[]] => [e.module, b])));
+  return { byModule, batchOf, lastOfBatch: new Set(batches.map((b) => (b[b.length - 1] as PlanEntry).module)) };
 }
 
 /** Most bytes of module files one staging batch holds in memory. */
@@ -274,17 +281,20 @@ async function makeDurable(file: string): Promise<void> {
   await fsyncPath(path.dirname(file));
 }
 
-async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContext, staging: Promise<Staged> | undefined): Promise<void> {
+async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContext, stagings: Stagings): Promise<void> {
   const { logger } = o;
   const { report, result, journal } = ctx;
+  const staging = stagings.byModule.get(entry.module);
   if (staging === undefined) return;
   // Awaited first, whatever follows: no staging outlives Phase 1.
   const staged = await staging;
   if (entry.remote === undefined || entry.to === undefined) return;
   try {
     if ('err' in staged) throw staged.err;
+    const marked = await markedFor(o, ctx, stagings, entry);
+    if ('err' in marked) throw marked.err;
     // The modules folder is fsynced once per batch, before the index names the batch's versions (publishBatch).
-    await activate(o.layout, entry.module, staged.dir, o.hook, entry.action === 'repair', { durable: false });
+    await marked.flip(false);
     ctx.index.packages = Object.fromEntries(Object.entries({ ...ctx.index.packages, [entry.module]: entry.to }).sort(([a], [b]) => (a < b ? -1 : 1)));
     ctx.flipped.push(entry.module);
     result.updated.set(entry.module, { from: entry.from ?? null, to: entry.to });
@@ -299,6 +309,29 @@ async function installOne(o: Phase1Options, entry: PlanEntry, ctx: InstallContex
     report.errors.push({ code: e.code, message: e.message });
     logger.error({ module: entry.module, code: e.code }, e.message);
   }
+}
+
+/**
+ * The activation of `entry`: the first time a module of its batch is reached, every module of the batch that was
+ * staged is marked at once (markBatch: their links written and made durable together); each is then flipped in
+ * plan order by installOne. Never rejects.
+ */
+function markedFor(o: Phase1Options, ctx: InstallContext, stagings: Stagings, entry: PlanEntry): Promise<Marked> {
+  const known = ctx.marks.get(entry.module);
+  if (known !== undefined) return known;
+  const batch = stagings.batchOf.get(entry.module) ?? [entry];
+  const marking = (async () => {
+    const items: ToActivate[] = [];
+    for (const e of batch) {
+      const staged = await stagings.byModule.get(e.module);
+      if (staged !== undefined && !('err' in staged) && e.to !== undefined) items.push({ name: e.module, dirName: staged.dir, repairs: e.action === 'repair' });
+    }
+    return markBatch(o.layout, items, o.hook);
+  })();
+  for (const e of batch) {
+    ctx.marks.set(e.module, marking.then((m) => m.get(e.module) ?? { err: new Error(`${e.module} was not marked for activation`) }, (err: unknown) => ({ err })));
+  }
+  return ctx.marks.get(entry.module) as Promise<Marked>;
 }
 
 function update(entry: PlanEntry, status: UpdateStatus): UpdateEntry {

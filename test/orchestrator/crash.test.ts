@@ -32,11 +32,14 @@ for (const step of STEPS) {
     assert.equal(crashed.signal, 'SIGKILL', `the run was killed at ${step}: ${crashed.stderr}`);
 
     // After the crash: each module is exactly one version, its files complete, and the index claims nothing else.
-    // Modules are staged in batches but made live one by one in plan order: by the time `two` is being made
-    // live, `one` is; while `two` is still being staged, `one` may be either.
+    // Modules are staged in batches; a batch is marked for activation as a whole (every module's previous and
+    // trial links made durable), then made live one by one in plan order. Both modules are one batch: while
+    // `two` is being marked, `one` is marked but not live yet; once `two` is flipped, `one` is live; while `two`
+    // is still being staged, `one` may be either.
     const versions = liveVersions(root);
-    const activating = STEPS.indexOf(step) >= STEPS.indexOf('previous-recorded');
-    if (activating) assert.equal(versions['one'], '2.0.0', 'the module made live before the crashed one is new');
+    const at = STEPS.indexOf(step);
+    if (at >= STEPS.indexOf('flipped')) assert.equal(versions['one'], '2.0.0', 'the module made live before the crashed one is new');
+    else if (at >= STEPS.indexOf('previous-recorded')) assert.equal(versions['one'], '1.0.0', 'no module of the batch is live before all are marked');
     else assert.ok(['1.0.0', '2.0.0'].includes(versions['one'] ?? ''), `one is old or new, not ${versions['one']}`);
     assert.equal(versions['two'], EXPECTED[step]);
     for (const name of ['one', 'two']) {
