@@ -28,6 +28,8 @@ export interface BuildModule {
    * gives for it (its code or its error). Without it, the modules of a batch are built one by one.
    */
   many?: (modules: readonly { dir: string; name: string }[]) => Promise<({ code: string } | { err: unknown })[]>;
+  /** Optional: starts what a first build needs (its tools) ahead, when installs are likely; never throws. */
+  warm?: () => void;
 }
 
 /** Test hook: called at each step boundary, so tests can kill the process exactly there. */

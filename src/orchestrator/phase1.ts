@@ -91,6 +91,8 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
     result.live = installed;
     return result;
   }
+  // A new commit most often brings installs: the builder starts while the commit's modules are read.
+  if (journal.lastCommit !== commit) o.build.warm?.();
   if (journal.lastCommit !== undefined && journal.lastCommit !== commit) {
     logger.info({ from: journal.lastCommit.slice(0, 12), to: commit.slice(0, 12) }, 'repository moved');
   }

@@ -10,6 +10,7 @@ import { fingerprint, globalPackages, liveTargets, liveVersions } from '../helpe
 import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
 import { runPhase1Only } from '../helpers/run.js';
 import { plainConfig } from '../../src/orchestrator/git.js';
+import { bundleModule } from '../../src/sandbox/build/bundle.js';
 
 const three = () => ({
   ...rootIndex(),
@@ -262,4 +263,28 @@ test('many modules bumped at once: one that does not build fails alone with its 
   assert.deepEqual(readdirSync(path.join(root, '.versions', bad)).filter((e) => e.startsWith('.staging-')), [], 'no staging folder is left');
   // Each bundle is the module's own: it names its own version.
   assert.match(readFileSync(path.join(root, 'modules', names[0] as string, '.updates', 'bundle.cjs'), 'utf8'), new RegExp(`${names[0]} 2\\.0\\.0`));
+});
+
+test('the builder is started ahead when a new commit is fetched, and not when the repository stayed where it was', async () => {
+  const repo = makeRepo({ ...rootIndex(), ...moduleFiles('web', { version: '1.0.0' }) });
+  const root = tempDir();
+  let warmed = 0;
+  const build = Object.assign((dir: string, name: string) => bundleModule(dir, name), {
+    many: bundleModule.many,
+    warm: () => {
+      warmed += 1;
+      bundleModule.warm();
+    },
+  });
+  const run = async (): Promise<number> => {
+    warmed = 0;
+    const report = await runPhase1Only(root, repo.url, { build });
+    assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
+    return warmed;
+  };
+  assert.equal(await run(), 1, 'first install');
+  assert.equal(await run(), 0, 'nothing new');
+  repo.commit(moduleFiles('web', { version: '1.1.0' }));
+  assert.equal(await run(), 1, 'a new commit');
+  assert.equal(liveVersions(root)['web'], '1.1.0');
 });
