@@ -202,6 +202,25 @@ test('the local clone is packed once it reaches git\'s own pack limit, and left 
   assert.equal(liveVersions(root)['gamma'], '2.3.0');
 });
 
+test('the local clone is packed once it holds more than 1,000 loose objects', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  await runPhase1Only(root, repo.url);
+  const objects = path.join(root, 'state', 'repo.git', 'objects');
+  const loose = (): number => readdirSync(objects).filter((d) => /^[0-9a-f]{2}$/.test(d)).reduce((n, d) => n + readdirSync(path.join(objects, d)).length, 0);
+  // 1,100 small files in one commit, fetched loose (as fetches of fewer objects than git's unpackLimit arrive).
+  repo.commit(Object.fromEntries(Array.from({ length: 1100 }, (_, i) => [`notes/n${i}.txt`, `${i}\n`])));
+  execFileSync('git', ['--git-dir', path.dirname(objects), '-c', 'fetch.unpackLimit=100000', '-c', 'maintenance.auto=false', 'fetch', '-q', 'origin', '+refs/heads/main:refs/remotes/origin/main'], { env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } });
+  const before = loose();
+  assert.ok(before > 1000, `the clone has ${before} loose objects`);
+  const report = await runPhase1Only(root, repo.url);
+  assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
+  assert.ok(loose() < 100, `the run packed the clone (${before} loose objects before, ${loose()} after)`);
+  repo.commit(moduleFiles('gamma', { version: '2.3.0' }));
+  assert.equal((await runPhase1Only(root, repo.url)).exitCode, 0);
+  assert.equal(liveVersions(root)['gamma'], '2.3.0');
+});
+
 test('a clone whose origin was pointed elsewhere is made anew; an include in its config is read by git itself', async () => {
   const repo = makeRepo(three());
   // Another remote with the same history (a mirror), so only the URL differs.
