@@ -45,7 +45,7 @@ export type Staged = { dir: string } | { err: unknown };
 
 /**
  * fsyncs a batch keeps waiting at once: fewer than the thread pool's 4 threads, so the fsync of the module being
- * made live meanwhile (activate) never queues behind a whole batch's.
+ * made live meanwhile (markBatch) never queues behind a whole batch's.
  */
 const SYNCS_AT_ONCE = 3;
 
@@ -95,7 +95,7 @@ interface Slot {
  * stops the others. Never rejects for a module's problem.
  *
  * Crash safety is that of one module: a staging folder is hidden until its contents are durable; it appears
- * complete by one rename; nothing here goes live. The rename itself is made durable by activate(), whose fsync
+ * complete by one rename; nothing here goes live. The rename itself is made durable by markBatch, whose fsync
  * of the module's versions folder comes before the live link may name the folder; until then a power loss can
  * only undo the rename (the next run removes the staging folder and stages again).
  */
@@ -250,35 +250,21 @@ export async function writeFiles(repoDir: string, files: readonly ModuleFile[], 
   writeTreeSync(staging, treeContents(files, blobs));
 }
 
-/**
- * Makes `dirName` the live version of `name`. The version live before becomes `previous`, for rollback (unless it
- * is a damaged copy being repaired (`repairs`): then `previous` stays as it was), and the new one goes on trial
- * until its first run. Order matters: `previous` and `.trial` are written, and made durable, before the live link
- * moves, so a crash anywhere leaves the next run knowing what to roll back to and that it has to.
- * `durable: false` leaves the fsync of the modules folder (the live link's flip) to the caller, which makes
- * several flips durable at once.
- */
-export async function activate(layout: Layout, name: string, dirName: string, hook: StepHook = noHook, repairs = false, options: { durable?: boolean } = {}): Promise<void> {
-  const marked = await markForActivation(layout, name, dirName, hook, repairs);
-  if (marked === undefined) return;
-  // Both links live in the module's versions folder: one fsync makes them durable, before the live link moves.
-  await fsyncPath(versionsOf(layout, name));
-  await hook('trial-recorded', name);
-  await flipLive(layout, marked, hook, options.durable ?? true);
-}
-
 /** One module of a batch to make live: the version folder to make live, and whether it repairs a damaged copy. */
 export interface ToActivate { name: string; dirName: string; repairs: boolean }
 
-/** A module of a batch whose links are durable: `flip` makes it live (activate's last step); or why it could not be marked. */
+/** A module of a batch whose links are durable: `flip` makes it live; or why it could not be marked. */
 export type Marked = { flip: (durable: boolean) => Promise<void> } | { err: unknown };
 
 /**
- * activate() for a batch of modules, in two steps. First every module's `previous` and `.trial` links are
+ * Makes each module's version folder (`dirName`) its live version, in two steps. The version live before becomes
+ * `previous`, for rollback (unless it is a damaged copy being repaired (`repairs`): then `previous` stays as it
+ * was), and the new one goes on trial until its first run. First every module's `previous` and `.trial` links are
  * written, and all their versions folders fsynced together (the fsyncs overlap instead of following one another);
- * then each module's live link moves when the caller calls its `flip`, in the caller's order. For each module the
- * order of activate() holds: its links are durable before its live link moves. Never rejects: a module that could
- * not be marked has its error.
+ * then each module's live link moves when the caller calls its `flip`, in the caller's order (`durable: false`
+ * leaves the fsync of the modules folder to the caller, which makes several flips durable at once). Order
+ * matters: a module's links are durable before its live link moves, so a crash anywhere leaves the next run
+ * knowing what to roll back to and that it has to. Never rejects: a module that could not be marked has its error.
  */
 export async function markBatch(layout: Layout, items: readonly ToActivate[], hook: StepHook = noHook): Promise<Map<string, Marked>> {
   const out = new Map<string, Marked>();
@@ -308,7 +294,7 @@ export async function markBatch(layout: Layout, items: readonly ToActivate[], ho
 interface LiveFlip { name: string; live: string; next: string }
 
 /**
- * activate's first half: `previous` (unless `repairs`) and `.trial` are written in the module's versions folder,
+ * markBatch's first step for one module: `previous` (unless `repairs`) and `.trial` are written in its versions folder,
  * not yet fsynced. Undefined when `dirName` is live already (nothing to do).
  */
 async function markForActivation(layout: Layout, name: string, dirName: string, hook: StepHook, repairs: boolean): Promise<LiveFlip | undefined> {
@@ -327,7 +313,7 @@ async function markForActivation(layout: Layout, name: string, dirName: string, 
   return { name, live, next };
 }
 
-/** activate's last step: the live link moves (made durable unless the caller fsyncs the modules folder itself). */
+/** markBatch's last step for one module: the live link moves (made durable unless the caller fsyncs the modules folder itself). */
 async function flipLive(layout: Layout, link: LiveFlip, hook: StepHook, durable: boolean): Promise<void> {
   flipSymlinkSync(link.live, link.next);
   if (durable) await fsyncPath(layout.modulesDir);

@@ -8,7 +8,7 @@ import { globalPackages, liveTargets, liveVersions } from '../helpers/install-ro
 import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
 import { runNode, runPhase1Only } from '../helpers/run.js';
 
-/** The step names stageModules, activate and Phase 1 (the index, once per batch) report, in order. */
+/** The step names stageModules, markBatch and Phase 1 (the index, once per batch) report, in order. */
 const STEPS = ['files-written', 'staged', 'version-published', 'previous-recorded', 'trial-recorded', 'flipped', 'index-written'] as const;
 /** The live version of the crashed module each step must leave. */
 const EXPECTED: Record<(typeof STEPS)[number], string> = {
