@@ -22,10 +22,24 @@ writeFileSync(
 );
 const register = path.join(path.dirname(hooks), 'register.mjs');
 writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+// What the project's code loads through require (esbuild, by createRequire) goes through the CommonJS loader,
+// which the resolve hook above does not see: refused there too (tsx, which runs the tests, requires esbuild itself).
+const refuseRequire = path.join(path.dirname(hooks), 'refuse-heavy.cjs');
+writeFileSync(
+  refuseRequire,
+  `const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, parent, ...rest) {
+  const ours = parent?.filename !== undefined && !parent.filename.includes('/node_modules/');
+  if (ours && /^(piscina|ses|esbuild)(\\/|$)/.test(request)) throw new Error('HEAVY LOAD: ' + request);
+  return load.call(this, request, parent, ...rest);
+};
+`,
+);
 
-/** The CLI with the resolve hook that refuses the run machinery registered before it loads. */
+/** The CLI with the hooks that refuse the run machinery registered before it loads. */
 function cli(args: string[]): Promise<CliResult> {
-  return runNode(['--import', register, BIN, ...args]);
+  return runNode(['--import', register, '--require', refuseRequire, BIN, ...args]);
 }
 
 test('--version, --help, status and a usage error load neither piscina, ses nor esbuild', async () => {
