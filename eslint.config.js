@@ -4,13 +4,12 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /**
- * `import { z } from 'zod'` (or its default export) is the namespace object of classic zod, which takes every one
- * of zod's 60-odd locales into the CLI bundle (about 590 KB that each start loads); `import * as z from 'zod'`
- * is the same API, tree-shaken.
+ * src/ uses zod/mini, with zod's English messages (core/zod-messages.ts): classic zod's schemas bind every method
+ * to every instance as they are built, and classic zod itself is more code that each start of `updates` loads.
  */
 const zodNamespace = {
-  selector: "ImportDeclaration[source.value='zod'] > :matches(ImportSpecifier[imported.name='z'], ImportDefaultSpecifier)",
-  message: "use import * as z from 'zod': the z export keeps all of zod's locales in the bundle",
+  selector: "ImportDeclaration[source.value='zod']",
+  message: "use import * as z from 'zod/mini' (and import '../core/zod-messages.js' where its issues reach people)",
 };
 
 /** Forbids imports from the given folders (globs relative to the importing file's own folder are not enough). */

@@ -2,34 +2,34 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { UpdatesError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { BACKUP_LABEL_RE as LABEL_RE } from '../sdk/protocol.js';
 import type { BackupInfo } from '../sdk/protocol.js';
 import { errnoCode } from '../core/errno.js';
 
-const relPath = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith('/') && !p.includes('\0') && !p.split('/').some((s) => s === '..' || s === '.' || s === ''), 'unsafe path');
+const relPath = z.string().check(
+  z.minLength(1),
+  z.refine((p) => !p.startsWith('/') && !p.includes('\0') && !p.split('/').some((s) => s === '..' || s === '.' || s === ''), 'unsafe path'),
+);
 
 const entrySchema = z.strictObject({
   /** The original path as the module sees it, without the leading "/": also where the copy lies under files/. */
   path: relPath,
   type: z.enum(['file', 'directory']),
-  size: z.number().int().min(0),
-  mode: z.number().int().min(0).max(0o7777),
-  uid: z.number().int().min(0),
-  gid: z.number().int().min(0),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  size: z.number().check(z.int(), z.minimum(0)),
+  mode: z.number().check(z.int(), z.minimum(0), z.maximum(0o7777)),
+  uid: z.number().check(z.int(), z.minimum(0)),
+  gid: z.number().check(z.int(), z.minimum(0)),
+  sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
 });
 export type BackupEntry = z.infer<typeof entrySchema>;
 
 export const backupManifestSchema = z.strictObject({
   version: z.literal(1),
   module: z.string(),
-  label: z.string().regex(LABEL_RE),
+  label: z.string().check(z.regex(LABEL_RE)),
   id: z.string(),
   createdAt: z.string(),
   entries: z.array(entrySchema),

@@ -2,11 +2,13 @@
  * Schemas of the files the orchestrator reads from a repository: a module's index.json and the root index.json.
  *
  * Structure first (zod), then small named rules (semver validity, name matches folder). Parsed manifests are
- * frozen: validated at the boundary once, then trusted.
+ * frozen: validated at the boundary once, then trusted. zod/mini, with zod's English messages (zod-messages.ts):
+ * every run parses each installed manifest, and classic zod's schemas cost several times as much to build.
  */
 import path from 'node:path';
 import * as semver from './semver.js';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 import { capabilityProblems } from './capability-rules.js';
 import { DEFAULTS } from './defaults.js';
 import { isKernelPath } from './protected-paths.js';
@@ -32,31 +34,31 @@ export function unknownKeysMessage(keys: readonly string[], known: readonly stri
 }
 
 /** A strict object whose unknown-key issue names the key and suggests the known one it is closest to. */
-function strict<S extends z.ZodRawShape>(shape: S) {
+function strict<S extends z.core.$ZodLooseShape>(shape: S) {
   const known = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) => (issue.code === 'unrecognized_keys' ? unknownKeysMessage(issue.keys, known) : undefined),
   });
 }
 
-const version = z
-  .string({ error: 'schema_version is missing' })
-  .refine((v) => semver.valid(v) !== null, {
+const version = z.string({ error: 'schema_version is missing' }).check(
+  z.refine((v) => semver.valid(v) !== null, {
     error: (issue) => `schema_version ${JSON.stringify(issue.input)} is not a semantic version (expected e.g. "1.2.0")`,
-  });
+  }),
+);
 
-const absolutePath = z
-  .string()
-  .min(1)
-  .refine((p) => p.startsWith('/'), 'path must be absolute')
-  .refine((p) => !p.includes('\0'), 'path contains a NUL byte')
-  .refine((p) => !p.split('/').includes('..'), 'path must not contain ".."');
+const absolutePath = z.string().check(
+  z.minLength(1),
+  z.refine((p) => p.startsWith('/'), 'path must be absolute'),
+  z.refine((p) => !p.includes('\0'), 'path contains a NUL byte'),
+  z.refine((p) => !p.split('/').includes('..'), 'path must not contain ".."'),
+);
 
 /** What a module may do to the files under one declared path. */
 export const ACCESS = ['read', 'write', 'chmod', 'chown', 'backup'] as const;
 export type Access = (typeof ACCESS)[number];
 
-const principal = z.union([z.string().min(1).max(64), z.number().int().min(0)]);
+const principal = z.union([z.string().check(z.minLength(1), z.maxLength(64)), z.number().check(z.int(), z.minimum(0))]);
 
 /** A grant path in one spelling: "//", "/./" and "/." collapse, a trailing "/" goes, before any rule sees it. */
 export function normalizeGrantPath(p: string): string {
@@ -65,22 +67,21 @@ export function normalizeGrantPath(p: string): string {
 }
 
 export const pathGrantSchema = strict({
-  path: absolutePath.transform(normalizeGrantPath).refine(
-    (p) => !isKernelPath(p) && p !== '/',
-    'paths under /proc, /sys or /dev, and "/" itself (however spelled: "/.", "//"), cannot be granted',
+  path: z.pipe(absolutePath, z.transform(normalizeGrantPath)).check(
+    z.refine((p) => !isKernelPath(p) && p !== '/', 'paths under /proc, /sys or /dev, and "/" itself (however spelled: "/.", "//"), cannot be granted'),
   ),
-  access: z.array(z.enum(ACCESS)).min(1),
-  owners: z.array(principal).default([]),
-  groups: z.array(principal).default([]),
+  access: z.array(z.enum(ACCESS)).check(z.minLength(1)),
+  owners: z._default(z.array(principal), []),
+  groups: z._default(z.array(principal), []),
   /** setuid, setgid and sticky bits are refused unless this is true. */
-  allow_special_bits: z.boolean().default(false),
+  allow_special_bits: z._default(z.boolean(), false),
 });
 export type PathGrant = z.output<typeof pathGrantSchema>;
 
 export const capabilitiesSchema = strict({
-  paths: z.array(pathGrantSchema).default([]),
-  commands: z.array(z.array(z.string().min(1).refine((s) => !s.includes('\0'))).min(1)).default([]),
-  services: z.array(z.string().regex(/^[A-Za-z0-9@._-]+$/, 'not a service unit name')).default([]),
+  paths: z._default(z.array(pathGrantSchema), []),
+  commands: z._default(z.array(z.array(z.string().check(z.minLength(1), z.refine((s) => !s.includes('\0')))).check(z.minLength(1))), []),
+  services: z._default(z.array(z.string().check(z.regex(/^[A-Za-z0-9@._-]+$/, 'not a service unit name'))), []),
 });
 export type Capabilities = z.output<typeof capabilitiesSchema>;
 
@@ -100,21 +101,24 @@ export const METADATA_DEFAULTS = Object.freeze({
 export const moduleManifestSchema = strict({
   metadata: strict({
     schema_version: version,
-    name: z.string().regex(MODULE_NAME_RE, 'name must be lower-case letters, digits, ".", "_" or "-"').optional(),
-    description: z.string().default(METADATA_DEFAULTS.description),
-    enabled: z.boolean().default(METADATA_DEFAULTS.enabled),
-    priority: z.number().int().min(0).max(10_000).default(METADATA_DEFAULTS.priority),
-    timeout_seconds: z.number().min(1, 'timeout_seconds must be at least 1 (a deadline in seconds; a shorter one cannot run any module)').max(86_400).default(METADATA_DEFAULTS.timeout_seconds),
-    max_memory_mb: z.number().int().min(16).max(16_384).default(METADATA_DEFAULTS.max_memory_mb),
+    name: z.optional(z.string().check(z.regex(MODULE_NAME_RE, 'name must be lower-case letters, digits, ".", "_" or "-"'))),
+    description: z._default(z.string(), METADATA_DEFAULTS.description),
+    enabled: z._default(z.boolean(), METADATA_DEFAULTS.enabled),
+    priority: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(10_000)), METADATA_DEFAULTS.priority),
+    timeout_seconds: z._default(
+      z.number().check(z.minimum(1, 'timeout_seconds must be at least 1 (a deadline in seconds; a shorter one cannot run any module)'), z.maximum(86_400)),
+      METADATA_DEFAULTS.timeout_seconds,
+    ),
+    max_memory_mb: z._default(z.number().check(z.int(), z.minimum(16), z.maximum(16_384)), METADATA_DEFAULTS.max_memory_mb),
   }),
-  configuration: z.record(z.string(), z.unknown()).default({}),
-  capabilities: capabilitiesSchema.default({ paths: [], commands: [], services: [] }),
+  configuration: z._default(z.record(z.string(), z.unknown()), {}),
+  capabilities: z._default(capabilitiesSchema, { paths: [], commands: [], services: [] }),
 });
 export type ModuleManifest = z.output<typeof moduleManifestSchema>;
 
 export const rootIndexSchema = z.looseObject({
-  metadata: z.looseObject({ schema_version: version, channel: z.string().default('stable') }),
-  packages: z.record(z.string(), z.string()).default({}),
+  metadata: z.looseObject({ schema_version: version, channel: z._default(z.string(), 'stable') }),
+  packages: z._default(z.record(z.string(), z.string()), {}),
 });
 export type RootIndex = z.output<typeof rootIndexSchema>;
 

@@ -6,14 +6,14 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { UpdatesError } from '../core/errors.js';
 import { mkdirTraversable, writeJsonAtomic } from '../core/fs-atomic.js';
 import { readOne } from './installed.js';
 import type { Layout } from './layout.js';
 import { acquireLock } from './lock.js';
 
-const holdSchema = z.object({ reason: z.string(), by: z.string(), at: z.string(), version: z.string().nullable() });
+const holdSchema = z.object({ reason: z.string(), by: z.string(), at: z.string(), version: z.nullable(z.string()) });
 const holdsSchema = z.record(z.string(), holdSchema);
 
 /** One hold: why, who and when, and the version live when it was placed. */
@@ -31,7 +31,7 @@ export async function readHolds(layout: Layout): Promise<Holds> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw err;
   }
-  let parsed: z.ZodSafeParseResult<Holds>;
+  let parsed: ReturnType<typeof holdsSchema.safeParse>;
   try {
     parsed = holdsSchema.safeParse(JSON.parse(text));
   } catch (err) {

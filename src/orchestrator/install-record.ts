@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { errnoCode } from '../core/errno.js';
 import { BUNDLE_FILE, INSTALL_RECORD } from './layout.js';
 
 /** The files whose size and checksum the record keeps, relative to the version folder. */
 export const CHECKED_FILES = ['index.json', BUNDLE_FILE] as const;
 
-const digestSchema = z.object({ size: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+const digestSchema = z.object({ size: z.number().check(z.int(), z.nonnegative()), sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)) });
 export type FileDigest = z.infer<typeof digestSchema>;
 
 const recordSchema = z.object({
@@ -23,7 +23,7 @@ const recordSchema = z.object({
   tree: z.string(),
   installedAt: z.string(),
   /** Absent in records written before checksums were kept. */
-  files: z.record(z.string(), digestSchema).optional(),
+  files: z.optional(z.record(z.string(), digestSchema)),
 });
 export type InstallRecord = z.infer<typeof recordSchema>;
 

@@ -4,21 +4,21 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as semver from '../core/semver.js';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { errnoCode } from '../core/errno.js';
 import { writeFileAtomicIfChanged } from '../core/fs-atomic.js';
 import type { Logger } from '../core/logger.js';
 import { moveAside } from '../core/move-aside.js';
 
 const journalSchema = z.object({
-  lastCommit: z.string().optional(),
+  lastCommit: z.optional(z.string()),
   /** Highest version ever installed per module: the repository going back never downgrades (anti-rollback). */
-  watermarks: z.record(z.string(), z.string()).default({}),
+  watermarks: z._default(z.record(z.string(), z.string()), {}),
   /** Versions that failed their first run and were rolled back: not installed again until a newer one appears. */
   /** `by`: set when an operator rolled the version back (`updates rollback`) rather than its first run failing. */
-  held: z.record(z.string(), z.object({ version: z.string(), reason: z.string(), at: z.string(), by: z.string().optional() })).default({}),
+  held: z._default(z.record(z.string(), z.object({ version: z.string(), reason: z.string(), at: z.string(), by: z.optional(z.string()) })), {}),
   /** Set when the journal and its backup were lost: nothing is installed until an operator confirms the repository. */
-  historyUnconfirmed: z.boolean().optional(),
+  historyUnconfirmed: z.optional(z.boolean()),
 });
 export type Journal = z.infer<typeof journalSchema>;
 

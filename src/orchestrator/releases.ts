@@ -9,7 +9,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { flipSymlink, readLinkOrUndefined, writeJsonAtomic } from '../core/fs-atomic.js';
 
 export const releasesDir = (installRoot: string): string => path.join(installRoot, 'releases');
@@ -18,13 +18,13 @@ export const releaseStateFile = (installRoot: string): string => path.join(relea
 
 const stateSchema = z.object({
   /** A release made current whose first run has not completed yet. `from` is the release before it (null: the launcher's own). */
-  pending: z.object({ dir: z.string(), version: z.string(), from: z.string().nullable(), fromVersion: z.string(), at: z.string() }).optional(),
+  pending: z.optional(z.object({ dir: z.string(), version: z.string(), from: z.nullable(z.string()), fromVersion: z.string(), at: z.string() })),
   /** The release that was current before the last confirmed one (kept for a manual rollback). null: the launcher's own. */
-  previous: z.string().nullable().optional(),
+  previous: z.optional(z.nullable(z.string())),
   /** A version refused or rolled back: not installed again until the repository carries a newer one. */
-  held: z.object({ version: z.string(), reason: z.string(), at: z.string() }).optional(),
+  held: z.optional(z.object({ version: z.string(), reason: z.string(), at: z.string() })),
   /** The last rollback, reported by the next run and then cleared. */
-  rolledBack: z.object({ version: z.string(), to: z.string(), reason: z.string(), at: z.string() }).optional(),
+  rolledBack: z.optional(z.object({ version: z.string(), to: z.string(), reason: z.string(), at: z.string() })),
 });
 export type ReleaseState = z.infer<typeof stateSchema>;
 

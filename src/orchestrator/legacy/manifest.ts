@@ -9,7 +9,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import * as semver from '../../core/semver.js';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../core/zod-messages.js';
 import { UpdatesError, messageOf } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fs-atomic.js';
 import { MODULE_NAME_RE, deepFreeze } from '../../core/manifest.js';
@@ -21,22 +22,20 @@ export const LEGACY_MANIFEST = 'manifest.json';
 /** "sha256:" and 64 lower-case hex digits, as the checksum of a module folder is written. */
 export const CHECKSUM_RE = /^sha256:[0-9a-f]{64}$/;
 
-const moduleName = z.string().regex(MODULE_NAME_RE, 'must be lower-case letters, digits, ".", "_" or "-" (at most 64)');
-const semverOrNull = z
-  .string()
-  .refine((v) => semver.valid(v) !== null, { error: (i) => `${JSON.stringify(i.input)} is not a semantic version (expected e.g. "1.2.0")` })
-  .nullable()
-  .optional();
+const moduleName = z.string().check(z.regex(MODULE_NAME_RE, 'must be lower-case letters, digits, ".", "_" or "-" (at most 64)'));
+const semverOrNull = z.optional(
+  z.nullable(z.string().check(z.refine((v) => semver.valid(v) !== null, { error: (i) => `${JSON.stringify(i.input)} is not a semantic version (expected e.g. "1.2.0")` }))),
+);
 
 export const legacyEntrySchema = z.looseObject({
   name: moduleName,
   version: semverOrNull,
   lastSafeVersion: semverOrNull,
-  checksum: z.string().regex(CHECKSUM_RE, 'must be "sha256:" followed by 64 lower-case hex digits').nullable().optional(),
-  lastApplied: z.string().nullable().optional(),
+  checksum: z.optional(z.nullable(z.string().check(z.regex(CHECKSUM_RE, 'must be "sha256:" followed by 64 lower-case hex digits')))),
+  lastApplied: z.optional(z.nullable(z.string())),
   enabled: z.boolean({ error: 'must be true or false' }),
-  description: z.string().nullable().optional(),
-  children: z.array(moduleName).optional(),
+  description: z.optional(z.nullable(z.string())),
+  children: z.optional(z.array(moduleName)),
 });
 export type LegacyEntry = z.output<typeof legacyEntrySchema>;
 
@@ -45,7 +44,7 @@ export const legacyManifestSchema = z
     updates: z.array(legacyEntrySchema, { error: 'must be a list of update entries' }),
     entrypoint: moduleName,
   })
-  .superRefine((m, ctx) => {
+  .check(z.superRefine((m, ctx) => {
     const seen = new Set<string>();
     m.updates.forEach((u, i) => {
       if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['updates', i, 'name'], message: `"${u.name}" is listed twice` });
@@ -59,7 +58,7 @@ export const legacyManifestSchema = z
     } else if (new Set(entry.children).size !== entry.children.length) {
       ctx.addIssue({ code: 'custom', path: ['entrypoint'], message: `the children of "${m.entrypoint}" list a module twice` });
     }
-  });
+  }));
 export type LegacyManifest = z.output<typeof legacyManifestSchema>;
 
 /** Where an issue is: "updates[1] (\"beta\").checksum", so the message names both the field and the entry. */
