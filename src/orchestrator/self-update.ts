@@ -20,6 +20,7 @@ import { versionMismatch } from './version.js';
 import { readReleaseState, releasesDir, setCurrent, writeReleaseState, currentRelease } from './releases.js';
 import { DEFAULTS } from '../core/defaults.js';
 import { packageRoot } from '../core/package-root.js';
+import { esbuildApi } from '../sandbox/build/esbuild-api.js';
 
 /** The package folder of the running orchestrator (holds package.json, bin/, dist/ or src/, node_modules/). */
 export const RUNNING_PACKAGE = packageRoot();
@@ -151,7 +152,7 @@ async function transpile(staging: string): Promise<void> {
   const entries = (await fsp.readdir(src, { recursive: true }))
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .map((f) => path.join(src, f));
-  const { build } = await import('esbuild');
+  const { build } = esbuildApi();
   await build({ entryPoints: entries, outdir: path.join(staging, 'dist'), outbase: src, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
 }
 

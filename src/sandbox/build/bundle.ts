@@ -1,19 +1,11 @@
 // Bundles a module's TypeScript into one CommonJS source string that the sandbox can evaluate in a Compartment.
 import { existsSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import type * as Esbuild from 'esbuild';
 import type { BuildFailure, BuildOptions, Message } from 'esbuild';
 import { UpdatesError } from '../../core/errors.js';
+import { esbuildApi } from './esbuild-api.js';
 import { importPolicy, isInside, POLICY_PLUGIN, SDK_SPECIFIER } from './import-policy.js';
 import { findRefusedSource } from './source-check.js';
-
-/**
- * esbuild's API, loaded at its first use: a run with nothing to install never needs it. Through require, not
- * import(): esbuild ships CommonJS, which import() first scans for its named exports (measured here: 25-40 ms
- * to load through import(), about 10 through require).
- */
-const esbuildApi = (): typeof Esbuild => createRequire(import.meta.url)('esbuild') as typeof Esbuild;
 
 /** Entry files tried in order. */
 const ENTRY_FILES = ['index.ts', 'index.js'] as const;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import { codeDir, codeFile, fromSource, packagePath } from '../../core/package-root.js';
+import { esbuildApi } from '../build/esbuild-api.js';
 
 /** The bundled files of one sandbox process; `dir` is the only folder it may read. */
 export interface HostBundle {
@@ -41,7 +42,7 @@ const BUNDLE_FILES = { host: 'host.cjs', piscina: 'worker.js', module: 'module-w
 
 async function bundleTo(entry: string, outFile: string): Promise<void> {
   // Only without the prebuilt bundles (from source, or a test's worker entry): esbuild loads on demand.
-  const { build } = await import('esbuild');
+  const { build } = esbuildApi();
   const result = await build({ ...COMMON, entryPoints: [entry] });
   const text = result.outputFiles?.[0]?.text;
   if (text === undefined) throw new Error(`esbuild produced nothing for ${entry}`);
