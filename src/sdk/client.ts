@@ -288,69 +288,96 @@ export interface Sdk {
   run: SdkRun;
 }
 
-/** Builds the SDK over a transport (the sandbox's channel to the broker, or a stub for tests); `run` says whether it is a check. */
-export function createSdk(call: Call, configuration: Readonly<Record<string, unknown>>, run: SdkRun = { check: false }): Sdk {
+/** The namespaces of the SDK, each built when a module first reads it. */
+type Namespaces = Omit<Sdk, 'config' | 'run' | 'exec'>;
+
+/**
+ * Builds the SDK over a transport (the sandbox's channel to the broker, or a stub for tests); `run` says whether it
+ * is a check.
+ *
+ * Each namespace (`log`, `fs`, ...) is an accessor that builds it on first read and then always returns that same
+ * object, passed once through `seal`: the sandbox gives `harden`, so a module pays for freezing only the namespaces
+ * it uses (a fresh SDK per module run, most of which read one or two). The accessors are the object's own,
+ * enumerable properties, so `import * as sdk`, destructuring and spreading see every namespace.
+ */
+export function createSdk(
+  call: Call,
+  configuration: Readonly<Record<string, unknown>>,
+  run: SdkRun = { check: false },
+  seal: <T>(value: T) => T = (value) => value,
+): Sdk {
   const logAt = (level: 'debug' | 'info' | 'warn' | 'error') => async (message: string) => {
     await call('log', { level, message: String(message) });
   };
-  const permissions: Sdk['permissions'] = {
-    set: (targets) => call('permissions.set', { targets }),
-    restoreServicePermissionsSimple: (o) => {
-      const targets: PermissionTarget[] = [];
-      const dirMode = o.dirMode ?? 0o755;
-      if (o.configDir !== undefined) targets.push({ path: o.configDir, owner: o.owner, group: o.group, mode: dirMode, recursive: true });
-      if (o.dataDir !== undefined) targets.push({ path: o.dataDir, owner: o.owner, group: o.group, mode: dirMode, recursive: true });
-      if (o.binaryPath !== undefined) {
-        targets.push({ path: o.binaryPath, owner: 'root', group: 'root', mode: o.binaryMode ?? 0o755, target_type: 'file' });
-      }
-      if (targets.length === 0) return Promise.resolve({ changed: 0 });
-      return permissions.set(targets);
+  const builders: { [K in keyof Namespaces]: () => Namespaces[K] } = {
+    log: () => ({ debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') }),
+    permissions: () => {
+      const permissions: SdkPermissions = {
+        set: (targets) => call('permissions.set', { targets }),
+        restoreServicePermissionsSimple: (o) => {
+          const targets: PermissionTarget[] = [];
+          const dirMode = o.dirMode ?? 0o755;
+          if (o.configDir !== undefined) targets.push({ path: o.configDir, owner: o.owner, group: o.group, mode: dirMode, recursive: true });
+          if (o.dataDir !== undefined) targets.push({ path: o.dataDir, owner: o.owner, group: o.group, mode: dirMode, recursive: true });
+          if (o.binaryPath !== undefined) {
+            targets.push({ path: o.binaryPath, owner: 'root', group: 'root', mode: o.binaryMode ?? 0o755, target_type: 'file' });
+          }
+          if (targets.length === 0) return Promise.resolve({ changed: 0 });
+          return permissions.set(targets);
+        },
+      };
+      return permissions;
     },
-  };
-  return {
-    log: { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') },
-    permissions,
-    state: {
+    state: () => ({
       backup: (label, paths) => call('state.backup', { label, paths }),
       restore: (label) => call('state.restore', { label }),
       list: async () => (await call('state.list', {})).backups,
-    },
-    fs: {
+    }),
+    fs: () => ({
       readFile: async (path) => (await call('fs.readFile', { path })).content,
       writeFile: async (path, content, options) =>
         (await call('fs.writeFile', { path, content, ...(options?.mode !== undefined ? { mode: options.mode } : {}) })).changed,
-      mkdir: async (path, options) =>
-        (await call('fs.mkdir', { path, ...(options?.mode !== undefined ? { mode: options.mode } : {}) })).created,
+      mkdir: async (path, options) => (await call('fs.mkdir', { path, ...(options?.mode !== undefined ? { mode: options.mode } : {}) })).created,
       remove: async (path) => (await call('fs.remove', { path })).removed,
       exists: async (path) => (await call('fs.exists', { path })).exists,
-    },
-    exec: (argv, options) => call('exec', { argv, ...options }),
-    services: {
+    }),
+    services: () => ({
       restart: (name) => call('services.restart', { name }),
       reload: (name) => call('services.reload', { name }),
       status: (name) => call('services.status', { name }),
-    },
-    config: configuration,
-    run: Object.freeze({ check: run.check }),
-    clock: {
+    }),
+    clock: () => ({
       now: () => call('clock.now', {}),
       sleep: async (ms) => {
         await call('clock.sleep', { ms });
       },
-    },
-    random: {
+    }),
+    random: () => ({
       hex: async (bytes = 16) => (await call('random.bytes', { bytes })).hex,
       uuid: async () => uuidOf((await call('random.bytes', { bytes: 16 })).hex),
-    },
-    store: {
+    }),
+    store: () => ({
       get: async <T extends JsonValue = JsonValue>(key: string) => (await call('store.get', { key })).value as T | undefined,
       set: async (key, value) => {
         await call('store.set', { key, value });
       },
       delete: async (key) => (await call('store.delete', { key })).deleted,
       keys: async () => (await call('store.keys', {})).keys,
-    },
+    }),
   };
+  const sdk = {
+    exec: (argv: string[], options?: ExecOptions) => call('exec', { argv, ...options }),
+    config: configuration,
+    run: Object.freeze({ check: run.check }),
+  } as Sdk;
+  for (const name of Object.keys(builders) as (keyof Namespaces)[]) {
+    let built: Namespaces[typeof name] | undefined;
+    Object.defineProperty(sdk, name, {
+      get: () => (built ??= seal(builders[name]())),
+      enumerable: true,
+    });
+  }
+  return sdk;
 }
 
 /** A version 4 UUID from 32 random hex digits: the version nibble 4, the variant bits 10. */

@@ -77,6 +77,28 @@ test('each SDK call sends one request the broker schema accepts; every method is
   for (const m of METHODS) assert.ok(resultSchemas[m].safeParse(RESULTS[m]).success, `${m}: result schema`);
 });
 
+test('each namespace is built on its first read, sealed once, and the same object after; all are own enumerable properties', () => {
+  const call = (() => Promise.resolve(null)) as Call;
+  const sealed: unknown[] = [];
+  const sdk = createSdk(call, {}, { check: false }, (value) => {
+    sealed.push(value);
+    return Object.freeze(value);
+  });
+  assert.equal(sealed.length, 0, 'nothing built before a read');
+  const log = sdk.log;
+  assert.deepEqual(sealed, [log], 'the first read builds and seals log alone');
+  assert.equal(sdk.log, log, 'a second read gives the same object');
+  assert.equal(sealed.length, 1, 'and does not seal again');
+  assert.ok(Object.isFrozen(sdk.fs), 'what seal returns is what the module gets');
+  const names = ['log', 'permissions', 'state', 'fs', 'services', 'clock', 'random', 'store'];
+  const spread = { ...sdk };
+  for (const name of names) {
+    assert.ok(Object.getOwnPropertyDescriptor(sdk, name)?.enumerable, `${name}: an own enumerable property`);
+    assert.equal(spread[name as keyof typeof spread], sdk[name as keyof typeof sdk], `${name}: spreading gives the same namespace`);
+  }
+  assert.equal(sealed.length, names.length, 'each namespace sealed exactly once');
+});
+
 test('outside the sandbox every call fails with E_NO_SANDBOX and says how to run the module', async () => {
   const err = await outside.fs.readFile('/etc/hostname').then(
     () => undefined,

@@ -77,7 +77,8 @@ async function runModule(task: WorkerTask): Promise<WorkerTask | undefined> {
   try {
     try {
       // The same names src/sdk/index.ts exports, so `err instanceof SdkError` works inside the sandbox too.
-      const sdk = harden({ ...createSdk(channel.call, harden(task.configuration), { check: task.check === true }), SdkError });
+      // Its namespaces are hardened as the module first reads them (see createSdk); the object itself, here.
+      const sdk = harden(Object.assign(createSdk(channel.call, harden(task.configuration), { check: task.check === true }, harden), { SdkError }));
       reply = await runInCompartment(task.module, task.code, sdk, task.args);
       // Calls the module started without awaiting them are answered before its result goes out.
       await channel.settled();

@@ -327,4 +327,26 @@ export const SDK_ABUSE: Attack[] = [
   await attempt('store.keys afterwards lists an inherited key', async () => (await sdk.store.keys()).includes('polluted') ? 'listed' : undefined);
   return done();`),
   },
+  {
+    name: 'sdk-tamper',
+    category: 'tampering with the SDK',
+    // The sandbox builds each SDK namespace when the module first reads it: each attempt aims at one not read yet.
+    source: () => hostile(`
+  const r = require;
+  const real: any = r('updates-orchestrator/sdk');
+  const fake = () => Promise.resolve({ name: 'x', active: true, state: 'active' });
+  await attempt('assign a namespace not read yet', () => { real.services = { restart: fake }; return real.services.restart === fake ? 'replaced' : undefined; });
+  await attempt('redefine the accessor of a namespace not read yet', () => { Object.defineProperty(real, 'state', { value: { list: fake } }); return 'redefined'; });
+  await attempt('delete a namespace not read yet', () => (delete real.store) && real.store === undefined ? 'deleted' : undefined);
+  await attempt('change a namespace on its first read', () => { const clock = real.clock; clock.now = fake; return clock.now === fake ? 'changed' : undefined; });
+  await attempt('mark a function of a namespace on its first read', () => { (real.random.hex as any).marker = 1; return (real.random.hex as any).marker === 1 ? 'marked' : undefined; });
+  await attempt('extend the prototype of a namespace on its first read', () => { Object.setPrototypeOf(real.permissions, { set: fake }); return 'prototype set'; });
+  await attempt('a namespace read twice is two objects', () => (real.fs !== real.fs ? 'two objects' : undefined));
+  await attempt('an accessor called on another object builds a second SDK', () => {
+    const get = Object.getOwnPropertyDescriptor(real, 'log')?.get;
+    return get !== undefined && get.call({}) !== real.log ? 'a second log' : undefined;
+  });
+  await attempt('the namespaces from the import differ from the ones from require', () => (sdk.services !== real.services || sdk.fs !== real.fs ? 'different objects' : undefined));
+  return done();`),
+  },
 ];
