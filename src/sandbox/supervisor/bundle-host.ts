@@ -1,5 +1,6 @@
 // Bundles the sandbox process's code (host entry, piscina's worker, the module worker) into a private temp folder.
-import { access, chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { accessSync, chmodSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,13 +48,13 @@ async function bundleTo(entry: string, outFile: string): Promise<void> {
   const text = result.outputFiles?.[0]?.text;
   if (text === undefined) throw new Error(`esbuild produced nothing for ${entry}`);
   // Root-owned, read-only for everyone: the sandbox user may read and run it, never change it.
-  await writeReadable(outFile, text);
+  writeReadable(outFile, text);
 }
 
 /** Writes `text` as a new file of mode 0644 whatever the umask (under `umask 077` the sandbox user must still read it). */
-async function writeReadable(file: string, text: string): Promise<void> {
-  await writeFile(file, text, { mode: 0o644, flag: 'wx' });
-  await chmod(file, 0o644);
+function writeReadable(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o644, flag: 'wx' });
+  chmodSync(file, 0o644);
 }
 
 /** Writes the three bundles into `dir` (the build's prebuilt folder). */
@@ -68,10 +69,16 @@ export async function prebuildHost(dir: string = PREBUILT_DIR): Promise<void> {
 }
 
 /** Whether the compiled code has its prebuilt bundles (not from source, not with a test's worker entry). */
-async function prebuiltUsable(moduleWorkerEntry: string): Promise<boolean> {
+function prebuiltUsable(moduleWorkerEntry: string): boolean {
   if (fromSource() || moduleWorkerEntry !== MODULE_WORKER_ENTRY) return false;
-  const found = await Promise.all(Object.values(BUNDLE_FILES).map((f) => access(path.join(PREBUILT_DIR, f)).then(() => true, () => false)));
-  return found.every(Boolean);
+  return Object.values(BUNDLE_FILES).every((f) => {
+    try {
+      accessSync(path.join(PREBUILT_DIR, f));
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**
@@ -81,22 +88,22 @@ async function prebuiltUsable(moduleWorkerEntry: string): Promise<boolean> {
  */
 export async function bundleHost(moduleWorkerEntry: string = MODULE_WORKER_ENTRY): Promise<HostBundle> {
   // Named after this pid, so a later run can tell a crashed orchestrator's folder (see leftovers.ts).
-  const dir = await mkdtemp(path.join(os.tmpdir(), `updates-sandbox-${process.pid}-`));
+  const dir = mkdtempSync(path.join(os.tmpdir(), `updates-sandbox-${process.pid}-`));
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
-    await chmod(dir, 0o755);
+    // The folder and its copies are made with direct system calls, not through the thread pool: a run waits for
+    // them before the sandbox process can start, and a round trip per call there costs more than the calls.
+    chmodSync(dir, 0o755);
     const hostFile = path.join(dir, BUNDLE_FILES.host);
     const workerFile = path.join(dir, BUNDLE_FILES.module);
     // A package.json here ends Node's lookup of the package scope inside the granted folder.
-    await writeReadable(path.join(dir, 'package.json'), '{"type":"commonjs"}\n');
-    if (await prebuiltUsable(moduleWorkerEntry)) {
+    writeReadable(path.join(dir, 'package.json'), '{"type":"commonjs"}\n');
+    if (prebuiltUsable(moduleWorkerEntry)) {
       // Copies of what the build bundled: the same files, without esbuild's time at every run.
-      await Promise.all(
-        Object.values(BUNDLE_FILES).map(async (f) => {
-          await copyFile(path.join(PREBUILT_DIR, f), path.join(dir, f));
-          await chmod(path.join(dir, f), 0o644);
-        }),
-      );
+      for (const f of Object.values(BUNDLE_FILES)) {
+        copyFileSync(path.join(PREBUILT_DIR, f), path.join(dir, f));
+        chmodSync(path.join(dir, f), 0o644);
+      }
     } else {
       await Promise.all([
         bundleTo(HOST_ENTRY, hostFile),

@@ -1,6 +1,6 @@
 // A memory cgroup (v1 or v2) for the sandbox process: caps off-heap growth that V8's heap limits do not see.
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../../core/errno.js';
 
@@ -18,9 +18,13 @@ export interface MemoryCgroup {
   remove(): Promise<void>;
 }
 
-/** Where this process's own memory cgroup is, from /proc/self/cgroup: children are made under it. */
+/**
+ * Where this process's own memory cgroup is, from /proc/self/cgroup: children are made under it. Read, like the
+ * cgroup made below, with direct system calls: a run waits for them before the sandbox process starts, and a
+ * thread-pool round trip per call costs more than the calls.
+ */
 async function ownMemoryCgroup(): Promise<{ dir: string; version: 1 | 2 } | undefined> {
-  const lines = (await readFile('/proc/self/cgroup', 'utf8')).split('\n');
+  const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
   const v1 = lines.map((l) => l.split(':')).find((f) => f[1]?.split(',').includes('memory'));
   if (v1?.[2] !== undefined) return { dir: path.join(CGROUP_ROOT, 'memory', v1[2]), version: 1 };
   const v2 = lines.find((l) => l.startsWith('0::'));
@@ -48,19 +52,31 @@ export async function createMemoryCgroup(name: string, limitMb: number): Promise
   if (own === undefined) throw new Error('no memory cgroup controller is mounted');
   const dir = path.join(own.dir, name);
   const files = FILES[own.version];
-  await mkdir(dir);
+  mkdirSync(dir);
   try {
-    await writeFile(path.join(dir, files.limit), String(limitMb * 1024 * 1024));
+    writeFileSync(path.join(dir, files.limit), String(limitMb * 1024 * 1024));
     // The swap file only exists with swap accounting; v1 wants memory+swap >= memory, v2 wants swap alone.
     const swap = own.version === 1 ? String(limitMb * 1024 * 1024) : '0';
-    if (existsSync(path.join(dir, files.swapLimit))) await writeFile(path.join(dir, files.swapLimit), swap).catch(() => undefined);
+    if (existsSync(path.join(dir, files.swapLimit))) {
+      try {
+        writeFileSync(path.join(dir, files.swapLimit), swap);
+      } catch {
+        /* no swap cap where the kernel refuses one: the memory cap still holds */
+      }
+    }
   } catch (err) {
-    await rmdir(dir).catch(() => undefined);
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* removed by leftovers.ts on a later run */
+    }
     throw err;
   }
   return {
     dir,
     version: own.version,
+    // Through the thread pool: the kernel's move of a process between cgroups can take a while (about 14 ms
+    // measured on a cgroup v1 host), during which main goes on.
     attach: (pid) => writeFile(path.join(dir, 'cgroup.procs'), String(pid)),
     async oomKills() {
       const text = await readFile(path.join(dir, files.events), 'utf8').catch(() => '');
