@@ -44,7 +44,14 @@ export interface Phase2Options {
 }
 
 /** Where a run's modules act: the --root mapping, the state folder (stores, backups) and the run's logger. */
-export interface SandboxScope { root: string; stateDir: string; logger: Logger; ownFiles?: readonly string[] }
+export interface SandboxScope {
+  root: string;
+  stateDir: string;
+  logger: Logger;
+  ownFiles?: readonly string[];
+  /** Where the sandbox's end goes to finish beside what follows (see Phase2Context.endBeside); else it is awaited. */
+  endBeside?: ((teardown: Promise<void>) => void) | undefined;
+}
 
 /** An open sandbox: a worker pool and a service backend shared by the modules of one run. */
 export interface Sandbox extends SandboxScope {
@@ -92,7 +99,9 @@ export async function withSandbox<T>(options: Phase2Options, scope: SandboxScope
     return await fn({ ...scope, ownFiles, own, pool, services, ...(options.moduleTimeoutSeconds !== undefined ? { moduleTimeoutSeconds: options.moduleTimeoutSeconds } : {}) });
   } finally {
     stopOnInterrupt();
-    await pool.destroy();
+    const teardown = pool.destroy();
+    if (scope.endBeside !== undefined) scope.endBeside(teardown);
+    else await teardown;
   }
 }
 
@@ -177,7 +186,7 @@ export function createPhase2(options: Phase2Options, started?: SandboxPool): Pha
   };
   const phase2: Phase2 = (ctx) =>
     // the whole install root is the orchestrator's own: no grant reaches it (config.json, the clone, releases)
-    withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger, ownFiles: [ctx.layout.root] }, async (sandbox) => {
+    withSandbox(options, { root: ctx.root, stateDir: ctx.layout.stateDir, logger: ctx.logger, ownFiles: [ctx.layout.root], endBeside: ctx.endBeside }, async (sandbox) => {
       if (ctx.check !== undefined) return checkModules(ctx, sandbox, ctx.check);
       // Read again only when Phase 1 changed what is live.
       const installed = ctx.phase1.live ?? (await readInstalled(ctx.layout));

@@ -91,6 +91,12 @@ export interface Phase2Context {
    * Phase 1 would update, in the check clone `repoDir`, built with `build`.
    */
   check?: { diff: boolean; repoDir: string; build: BuildModule; available: ReadonlyMap<string, RemoteModule> };
+  /**
+   * Takes the end of Phase 2's sandbox (its process killed and waited for, its folder and cgroup removed) to finish
+   * beside the rest of the run (index, journal, report), which does not depend on it; the run waits for it before
+   * it releases its lock.
+   */
+  endBeside?: (teardown: Promise<void>) => void;
 }
 export interface Phase2 {
   (ctx: Phase2Context): Promise<void>;
@@ -148,6 +154,11 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   let journalWritten: Journal | undefined;
   /** Old version folders being removed beside the run (Phase1Result.cleanup); done before the lock is released. */
   let cleanup: Promise<void> = Promise.resolve();
+  /** Phase 2's sandbox ending beside the rest of the run (Phase2Context.endBeside); done before the lock is released. */
+  const teardowns: Promise<void>[] = [];
+  const endBeside = (teardown: Promise<void>): void => {
+    teardowns.push(teardown.catch((err: unknown) => logger.warn({ err }, `sandbox: could not end it cleanly: ${messageOf(err)}`)));
+  };
   const work = (async (): Promise<void> => {
     try {
       logger.info({ root: layout.root, mode: report.mode, version: cfg.orchestratorVersion }, 'starting update orchestration');
@@ -170,7 +181,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
       const heldRelease = cfg.checkOnly ? undefined : await noteReleaseState(layout, report, logger);
       if (cfg.checkOnly && cfg.planModules !== undefined && cfg.phase2 !== undefined) {
         const check = { diff: cfg.planModules.diff, repoDir, build: cfg.build, available: phase1.available };
-        await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, check });
+        await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, check, endBeside });
         report.phase2 = 'ran';
       }
       if (!cfg.checkOnly) {
@@ -186,7 +197,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
           return;
         }
         if (cfg.phase2 !== undefined) {
-          await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, ...(cfg.hook ? { hook: cfg.hook } : {}) });
+          await cfg.phase2({ runId, layout, root: cfg.root, report, phase1, journal, logger, endBeside, ...(cfg.hook ? { hook: cfg.hook } : {}) });
           report.phase2 = 'ran';
         } else {
           logger.warn('Phase 2 (module execution) is not available in this build; modules were not run');
@@ -223,6 +234,7 @@ export async function performRun(cfg: RunConfig): Promise<RunReport> {
   if (!handedOver) await saveWithMetrics(cfg, layout, logger, report, live, journalWritten);
   await removeCheckClone(checkClone);
   await cleanup;
+  await Promise.all(teardowns);
   await lock?.release();
   summarize(logger, report);
   if (!handedOver && cfg.notify !== undefined) await cfg.notify(report, logger);
