@@ -3,7 +3,7 @@
  * commit (never through a working tree, so stray or edited files cannot leak into an install).
  */
 import { execFile, spawn } from 'node:child_process';
-import { promises as fsp, lstatSync, readdirSync } from 'node:fs';
+import { promises as fsp, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
@@ -68,14 +68,29 @@ function gitOut(repoDir: string, args: readonly string[]): Promise<{ code: numbe
 }
 
 /**
- * Whether `repoDir` is a bare repository whose origin is `url`. The clone's config file is read directly when it
- * is as plain as createClone() writes it; anything else in it (an include, quoting, a key twice) is left to git.
+ * Whether `repoDir` is a bare repository whose origin is `url`, judged from its config file when that is as plain
+ * as createClone() writes it; undefined when git must read it (an include, quoting, a key twice: see
+ * isUsableCloneByGit). Direct system calls, not the thread pool: with no round trip before it, the fetch starts
+ * within syncRepository's first synchronous step, before its caller goes on to read what is installed (a read
+ * that gives the event loop few turns, each of which a round trip would have waited for).
  */
-async function isUsableClone(repoDir: string, url: string): Promise<boolean> {
-  if (!(await fsp.stat(repoDir).then((st) => st.isDirectory(), () => false))) return false;
-  const plain = await fsp.readFile(path.join(repoDir, 'config'), 'utf8').then(plainConfig, () => undefined);
-  // `--git-dir`: a folder that is no repository (or a damaged one) yields nothing, never a parent's settings.
-  const settings = plain ?? (await gitConfig(repoDir));
+function isUsableCloneNow(repoDir: string, url: string): boolean | undefined {
+  if (statSync(repoDir, { throwIfNoEntry: false })?.isDirectory() !== true) return false;
+  let settings: Map<string, string> | undefined;
+  try {
+    settings = plainConfig(readFileSync(path.join(repoDir, 'config'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return settings === undefined ? undefined : isCloneOf(settings, url);
+}
+
+/** isUsableCloneNow's question, answered by git. `--git-dir`: a folder that is no repository (or a damaged one) yields nothing, never a parent's settings. */
+async function isUsableCloneByGit(repoDir: string, url: string): Promise<boolean> {
+  return isCloneOf(await gitConfig(repoDir), url);
+}
+
+function isCloneOf(settings: ReadonlyMap<string, string>, url: string): boolean {
   return settings.get('core.bare') === 'true' && settings.get('remote.origin.url') === url;
 }
 
@@ -262,7 +277,7 @@ export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
   const { repoDir, url, branch, logger } = opts;
   const maxBytes = opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes;
   let recloned = false;
-  if (!(await isUsableClone(repoDir, url))) {
+  if (!(isUsableCloneNow(repoDir, url) ?? (await isUsableCloneByGit(repoDir, url)))) {
     const existed = await fsp.stat(repoDir).then(() => true, () => false);
     if (existed) logger.warn({ repoDir }, 'local clone is unusable or points to another remote; making it anew');
     await createClone(repoDir, url);

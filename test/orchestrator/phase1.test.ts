@@ -1,15 +1,18 @@
 // Phase 1 end to end against real git repositories: install, no-op, bump, invalid input, rewritten history.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import childProcess, { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { syncBuiltinESMExports } from 'node:module';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { DEFAULTS } from '../../src/core/defaults.js';
 import { fingerprint, globalPackages, liveTargets, liveVersions } from '../helpers/install-root.js';
 import { makeRepo, moduleFiles, rootIndex, tempDir } from '../helpers/repo.js';
 import { runPhase1Only } from '../helpers/run.js';
-import { plainConfig } from '../../src/orchestrator/git.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { plainConfig, syncRepository } from '../../src/orchestrator/git.js';
+import { layoutOf } from '../../src/orchestrator/layout.js';
 import { bundleModule } from '../../src/sandbox/build/bundle.js';
 
 const three = () => ({
@@ -306,4 +309,27 @@ test('the builder is started ahead when a new commit is fetched, and not when th
   repo.commit(moduleFiles('web', { version: '1.1.0' }));
   assert.equal(await run(), 1, 'a new commit');
   assert.equal(liveVersions(root)['web'], '1.1.0');
+});
+
+test('the fetch starts within the sync\'s first synchronous step, so it runs beside the read of what is installed', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  assert.equal((await runPhase1Only(root, repo.url)).exitCode, 0);
+  const spawned: string[][] = [];
+  const spawn = childProcess.spawn;
+  childProcess.spawn = ((command: string, args: readonly string[], options: childProcess.SpawnOptions) => {
+    spawned.push([command, ...args]);
+    return spawn(command, args, options);
+  }) as typeof childProcess.spawn;
+  syncBuiltinESMExports();
+  try {
+    const syncing = syncRepository({ repoDir: layoutOf(root).repoDir, url: repo.url, branch: 'main', logger: silentLogger() });
+    // Nothing has had a turn of the event loop yet: a fetch behind a thread-pool round trip would not be here.
+    const atOnce = spawned.filter((argv) => argv.includes('fetch'));
+    await syncing;
+    assert.equal(atOnce.length, 1, `git fetch was spawned before syncRepository's first await; spawned: ${JSON.stringify(spawned.map((a) => a.slice(0, 3)))}`);
+  } finally {
+    childProcess.spawn = spawn;
+    syncBuiltinESMExports();
+  }
 });
