@@ -6,9 +6,9 @@
 // 2. When that release ends abnormally (killed, or an exit code a completed run never has) and it is the
 //    release on trial (releases/state.json "pending"), it rolls releases/current back to the release before
 //    it, holds the failed version, and starts again, so a broken release never stops the server's updates.
-// 3. Otherwise it runs this package: the bundled CLI (dist/bundle/, made by the build), else the compiled CLI
-//    (dist/cli/), or in an unbuilt checkout the TypeScript sources through tsx (a dev dependency; an installed
-//    package always has dist/ and never needs it).
+// 3. Otherwise it runs this package: the bundled CLI (dist/bundle/main.cjs, made by the build; one CommonJS
+//    file, required), else the compiled CLI (dist/cli/), or in an unbuilt checkout the TypeScript sources through
+//    tsx (a dev dependency; an installed package always has dist/ and never needs it).
 // A release that does not even start (say its node_modules were removed) is not run: the launcher says so on one
 // line and runs the release before it, or its own package (one on trial is rolled back, as in 2).
 // While a release runs, SIGTERM and SIGINT go to it and the launcher waits for it to end (its run saves an
@@ -16,6 +16,7 @@
 // src/orchestrator/releases.ts defines the same layout; keep the two in step.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -155,7 +156,7 @@ async function delegate() {
 const delegated = await delegate();
 if (delegated !== undefined) process.exit(delegated);
 
-const bundled = new URL('../dist/bundle/main.js', import.meta.url);
+const bundled = new URL('../dist/bundle/main.cjs', import.meta.url);
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 let entry = existsSync(fileURLToPath(bundled)) ? bundled : compiled;
 if (entry === compiled && !existsSync(fileURLToPath(compiled))) {
@@ -169,7 +170,7 @@ if (entry === compiled && !existsSync(fileURLToPath(compiled))) {
   tsx.register();
   entry = sources;
 }
-const { main } = await import(entry.href);
+const { main } = entry === bundled ? createRequire(import.meta.url)(fileURLToPath(bundled)) : await import(entry.href);
 const code = await main(argv);
 // An interrupted run has saved its report; what it abandoned (a fetch, a timer) must not keep the process alive.
 if (code === SIGNAL_EXIT.SIGTERM || code === SIGNAL_EXIT.SIGINT) process.exit(code);

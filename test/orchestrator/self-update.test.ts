@@ -42,8 +42,8 @@ test('a newer orchestrator is built, self-tested, made current and finishes the 
   assert.ok(report.modules.length > 0 && report.modules.every((m) => m.status === 'ok'), JSON.stringify(report.modules));
   assert.match(readlinkSync(path.join(root, 'releases', 'current')), /^0\.2\.0-[0-9a-f]{12}$/);
   // Its launcher ran its own CLI bundle, built by its scripts/bundle-cli.mjs from the changed sources.
-  const bundle = readdirSync(path.join(root, 'releases', 'current', 'dist', 'bundle')).filter((f) => f.endsWith('.js'));
-  assert.ok(bundle.includes('main.js') && bundle.some((f) => readFileSync(path.join(root, 'releases', 'current', 'dist', 'bundle', f), 'utf8').includes('release 0.2.0 fixture')), bundle.join(' '));
+  const bundle = readdirSync(path.join(root, 'releases', 'current', 'dist', 'bundle'));
+  assert.ok(bundle.includes('main.cjs') && readFileSync(path.join(root, 'releases', 'current', 'dist', 'bundle', 'main.cjs'), 'utf8').includes('release 0.2.0 fixture'), bundle.join(' '));
   const state = JSON.parse(readFileSync(path.join(root, 'releases', 'state.json'), 'utf8')) as { pending?: unknown };
   assert.equal(state.pending, undefined, 'the first run confirmed the release');
 

@@ -23,7 +23,7 @@ function run(cmd: string, args: string[], cwd: string): Promise<Out> {
 test('the tarball holds the built product and none of the development files', async () => {
   const { tarball } = await pack();
   const list = (await run('tar', ['-tzf', tarball], path.dirname(tarball))).stdout.split('\n').map((l) => l.replace(/^package\//, ''));
-  for (const f of ['bin/updates.js', 'dist/bundle/main.js', 'dist/cli/main.js', 'dist/sdk/index.d.ts', 'systemd/updates-orchestrator.service', 'systemd/updates-orchestrator.timer', 'systemd/updates-orchestrator.sysusers.conf', 'examples/config.json', 'examples/updates-orchestrator.cron', 'README.md', 'CHANGELOG.md', 'SECURITY.md']) {
+  for (const f of ['bin/updates.js', 'dist/bundle/main.cjs', 'dist/cli/main.js', 'dist/sdk/index.d.ts', 'systemd/updates-orchestrator.service', 'systemd/updates-orchestrator.timer', 'systemd/updates-orchestrator.sysusers.conf', 'examples/config.json', 'examples/updates-orchestrator.cron', 'README.md', 'CHANGELOG.md', 'SECURITY.md']) {
     assert.ok(list.includes(f), `the tarball has ${f}`);
   }
   assert.ok(list.some((f) => f.startsWith('dist/sandbox/supervisor/prebuilt/')), 'the prebuilt sandbox bundles are shipped');
@@ -95,14 +95,26 @@ export async function load(url, context, next) {
 }
 `);
   writeFileSync(path.join(hooks, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(hooks, 'record.mjs')).href)});\n`);
+  // The launcher requires the bundle (CommonJS), which the ES module hook above does not see: recorded here.
+  writeFileSync(path.join(hooks, 'record.cjs'), `const { appendFileSync } = require('node:fs');
+const { pathToFileURL } = require('node:url');
+const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  let file;
+  try { file = Module._resolveFilename(request, parent, isMain); } catch { /* load() reports it */ }
+  if (file !== undefined && file.startsWith('/')) appendFileSync(${JSON.stringify(log)}, pathToFileURL(file).href + '\\n');
+  return load.call(this, request, parent, isMain);
+};
+`);
   const pkg = pathToFileURL(realpathSync(inst.packageDir)).href;
   const root = tempDir('uo-server');
   for (const args of [['--version'], ['--help'], ['status', '--root', root]]) {
     writeFileSync(log, '');
-    const r = await run(process.execPath, ['--import', path.join(hooks, 'register.mjs'), inst.bin, ...args], tempDir('uo-admin'));
+    const r = await run(process.execPath, ['--import', path.join(hooks, 'register.mjs'), '--require', path.join(hooks, 'record.cjs'), inst.bin, ...args], tempDir('uo-admin'));
     assert.equal(r.code, 0, r.stderr);
     const loaded = readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith(pkg)).map((u) => u.slice(pkg.length + 1));
-    assert.ok(loaded.includes('dist/bundle/main.js'), `${args.join(' ')}: ${loaded.join(' ')}`);
+    assert.ok(loaded.includes('dist/bundle/main.cjs'), `${args.join(' ')}: ${loaded.join(' ')}`);
     const unbundled = loaded.filter((f) => f.startsWith('dist/cli/') || /^node_modules\/(zod|semver|simple-git|diff|pino)\//.test(f));
     assert.deepEqual(unbundled, [], `${args.join(' ')} loads only the bundle's files`);
   }
