@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import semver from 'semver';
+import satisfies from 'semver/functions/satisfies.js';
 import { DEFAULTS } from '../core/defaults.js';
 import { messageOf } from '../core/errors.js';
 import { layoutOf } from '../orchestrator/layout.js';
@@ -72,7 +72,7 @@ export async function runChecks(d: DoctorInput): Promise<Check[]> {
 
 async function checkNode(range: string): Promise<Check> {
   const v = process.versions.node;
-  return semver.satisfies(v, range) ? ok('node', `Node ${v} (needs ${range})`) : fail('node', `Node ${v}, but ${range} is needed`, `install Node ${range}`);
+  return satisfies(v, range) ? ok('node', `Node ${v} (needs ${range})`) : fail('node', `Node ${v}, but ${range} is needed`, `install Node ${range}`);
 }
 
 async function checkGit(): Promise<Check> {
