@@ -1,5 +1,5 @@
 // Bundles the sandbox process's code (host entry, piscina's worker, the module worker) into a private temp folder.
-import { accessSync, chmodSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -71,14 +71,7 @@ export async function prebuildHost(dir: string = PREBUILT_DIR): Promise<void> {
 /** Whether the compiled code has its prebuilt bundles (not from source, not with a test's worker entry). */
 function prebuiltUsable(moduleWorkerEntry: string): boolean {
   if (fromSource() || moduleWorkerEntry !== MODULE_WORKER_ENTRY) return false;
-  return Object.values(BUNDLE_FILES).every((f) => {
-    try {
-      accessSync(path.join(PREBUILT_DIR, f));
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return Object.values(BUNDLE_FILES).every((f) => existsSync(path.join(PREBUILT_DIR, f)));
 }
 
 /**
