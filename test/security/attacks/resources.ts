@@ -1,5 +1,6 @@
 // Attacks on the orchestrator's resources: time, memory, stack, blocking, leftover processes, floods, sizes, late calls.
 import { existsSync, writeFileSync } from 'node:fs';
+import { DEFAULTS } from '../../../src/core/defaults.js';
 import type { Attack } from '../attack.js';
 import { DEFAULT_CAPABILITIES, hostile } from '../attack.js';
 import type { World } from '../world.js';
@@ -152,9 +153,18 @@ export const RESOURCES: Attack[] = [
   // The broker's cap is 10000 requests per run: more served than that is a flood that got through.
   if (burst + serial > 10000) { reached = true; lines.push('REACHED more than 10000 served'); }
   return done();`),
+    // Bounded: one audit line per request up to the first one over the broker's cap (which says the cap was
+    // reached), then one line for all the rest; and a line of the module's own only for a log request the broker
+    // served. How many of the burst's log calls are served before the in-flight cap refuses the rest depends on
+    // timing (a few hundred to a few thousand), so the two are counted apart rather than against one total.
     check: (_w, o) => {
-      const lines = o.logs.filter((l) => l['module'] === 'attacker').length;
-      return lines > 12_000 ? [`the flood wrote ${lines} log lines for the attacker (the audit is not capped)`] : [];
+      const attacker = o.logs.filter((l) => l['module'] === 'attacker');
+      const audit = attacker.filter((l) => l['audit'] === true).length;
+      const own = attacker.filter((l) => l['moduleLog'] === true).length;
+      const problems: string[] = [];
+      if (audit > DEFAULTS.brokerMaxRequests + 2) problems.push(`the flood wrote ${audit} audit lines for the attacker (the audit is not capped)`);
+      if (own > DEFAULTS.brokerMaxRequests) problems.push(`the flood wrote ${own} log lines of the attacker's own, more than the broker serves a run`);
+      return problems;
     },
   },
   {
