@@ -7,8 +7,9 @@
 //    release on trial (releases/state.json "pending"), it rolls releases/current back to the release before
 //    it, holds the failed version, and starts again, so a broken release never stops the server's updates.
 // 3. Otherwise it runs this package: the bundled CLI (dist/bundle/main.cjs, made by the build; one CommonJS
-//    file, required), else the compiled CLI (dist/cli/), or in an unbuilt checkout the TypeScript sources through
-//    tsx (a dev dependency; an installed package always has dist/ and never needs it).
+//    file, compiled with its V8 code cache by code-cache.js), else the compiled CLI (dist/cli/), or in an unbuilt
+//    checkout the TypeScript sources through tsx (a dev dependency; an installed package always has dist/ and
+//    never needs it).
 // A release that does not even start (say its node_modules were removed) is not run: the launcher says so on one
 // line and runs the release before it, or its own package (one on trial is rolled back, as in 2).
 // While a release runs, SIGTERM and SIGINT go to it and the launcher waits for it to end (its run saves an
@@ -16,7 +17,6 @@
 // src/orchestrator/releases.ts defines the same layout; keep the two in step.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -170,7 +170,7 @@ if (entry === compiled && !existsSync(fileURLToPath(compiled))) {
   tsx.register();
   entry = sources;
 }
-const { main } = entry === bundled ? createRequire(import.meta.url)(fileURLToPath(bundled)) : await import(entry.href);
+const { main } = entry === bundled ? (await import('./code-cache.js')).requireCached(fileURLToPath(bundled)) : await import(entry.href);
 const code = await main(argv);
 // An interrupted run has saved its report; what it abandoned (a fetch, a timer) must not keep the process alive.
 if (code === SIGNAL_EXIT.SIGTERM || code === SIGNAL_EXIT.SIGINT) process.exit(code);

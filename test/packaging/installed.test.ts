@@ -95,16 +95,26 @@ export async function load(url, context, next) {
 }
 `);
   writeFileSync(path.join(hooks, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(hooks, 'record.mjs')).href)});\n`);
-  // The launcher requires the bundle (CommonJS), which the ES module hook above does not see: recorded here.
+  // CommonJS, which the ES module hook above does not see, is recorded here: what is required, and what is
+  // compiled by name (the launcher compiles the bundle itself, with its code cache: bin/code-cache.js).
   writeFileSync(path.join(hooks, 'record.cjs'), `const { appendFileSync } = require('node:fs');
 const { pathToFileURL } = require('node:url');
 const Module = require('node:module');
+const vm = require('node:vm');
+const record = (file) => appendFileSync(${JSON.stringify(log)}, pathToFileURL(file).href + '\\n');
 const load = Module._load;
 Module._load = function (request, parent, isMain) {
   let file;
   try { file = Module._resolveFilename(request, parent, isMain); } catch { /* load() reports it */ }
-  if (file !== undefined && file.startsWith('/')) appendFileSync(${JSON.stringify(log)}, pathToFileURL(file).href + '\\n');
+  if (file !== undefined && file.startsWith('/')) record(file);
   return load.call(this, request, parent, isMain);
+};
+const Script = vm.Script;
+vm.Script = class extends Script {
+  constructor(code, options) {
+    super(code, options);
+    if (typeof options?.filename === 'string' && options.filename.startsWith('/')) record(options.filename);
+  }
 };
 `);
   const pkg = pathToFileURL(realpathSync(inst.packageDir)).href;
