@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { outcomeOfRejection, outcomeOfReply } from '../../src/sandbox/supervisor/outcome.js';
-import { replyIsOk } from '../../src/sandbox/wire/task.js';
+import { replyIsOk } from '../../src/sandbox/wire/worker-reply.js';
 import { job } from './helpers.js';
 
 const j = job('m', '', { timeoutMs: 2500, maxMemoryMb: 96 });

@@ -4,10 +4,10 @@ import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { PiscinaPools } from './piscina-pools.js';
 import { TaskDeadline } from './task-deadline.js';
-import { isTaskEnded, isTaskStarted, replyIsOk } from '../wire/task.js';
+import { isTaskEnded, isTaskStarted } from '../wire/task.js';
 import type { NextTask, TaskEnded, WorkerTask } from '../wire/task.js';
-import { HOST_PROTOCOL_VERSION, quickReply, toHostSchema } from '../wire/host.js';
-import type { RunMessage, ToMain } from '../wire/host.js';
+import { HOST_PROTOCOL_VERSION, quickReply, quickRun } from '../wire/host-quick.js';
+import type { RunMessage, ToHost, ToMain } from '../wire/host.js';
 import { errnoCode } from '../../core/errno.js';
 import { DEFAULTS } from '../../core/defaults.js';
 
@@ -101,10 +101,18 @@ function cancel(message: RunMessage, why: string): void {
   whenEnded(message.id, { clean: false });
 }
 
+/**
+ * The verdict on a worker's reply (replyIsOk), once loaded: zod, which this process loads only when a run that
+ * follows only a success arrives (see onMessage), not at its start.
+ */
+let replyIsOk: ((reply: unknown) => boolean) | undefined;
+
 /** Why `message` may not start after a run that ended so (undefined: it may). */
 function barred(message: RunMessage, end: RunEnd): string | undefined {
   if (!end.clean) return NOT_CLEAN;
-  return message.onlyIfOk === true && !replyIsOk(end.reply) ? NOT_OK : undefined;
+  // A follower whose verdict cannot be reached is cancelled, which is always safe: main sends it again once it has
+  // dealt with the run before. (onMessage loads the verdict before it accepts such a run, so this does not occur.)
+  return message.onlyIfOk === true && replyIsOk?.(end.reply) !== true ? NOT_OK : undefined;
 }
 
 /** Run `id` ended: its follower starts now, or is cancelled. */
@@ -315,9 +323,15 @@ function refuseRun(raw: unknown, why: string): void {
   send({ t: 'settled', id, ok: false, error: { message: `the sandbox process refused the job: ${why}`.slice(0, 2000) }, aborted: false });
 }
 
-process.on('message', (raw: unknown) => {
-  let message = quickReply(raw);
+/**
+ * One message from main. Those main sends for every run pass the hand-written checks (host-quick.ts); anything
+ * else, and the verdict a run that follows only a success needs, load zod (wire/host.ts, wire/worker-reply.ts) on
+ * first use. Messages are handled one after another, in the order they came, even when one waits for that load.
+ */
+async function onMessage(raw: unknown): Promise<void> {
+  let message: ToHost | undefined = quickReply(raw) ?? quickRun(raw);
   if (message === undefined) {
+    const { toHostSchema } = await import('../wire/host.js');
     const parsed = toHostSchema.safeParse(raw);
     if (!parsed.success) {
       refuseRun(raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
@@ -325,10 +339,19 @@ process.on('message', (raw: unknown) => {
     }
     message = parsed.data;
   }
+  if (message.t === 'run' && message.onlyIfOk === true) replyIsOk ??= (await import('../wire/worker-reply.js')).replyIsOk;
   if (message.t === 'run') acceptRun(message);
   else {
     runs.get(message.id)?.port.postMessage(message.reply);
   }
+}
+
+/** The messages handled so far, in order: each is handled once the one before it has been. */
+let handled: Promise<void> = Promise.resolve();
+process.on('message', (raw: unknown) => {
+  handled = handled.then(() => onMessage(raw)).catch((err: unknown) => {
+    send({ t: 'log', level: 'error', message: `a message from main could not be handled: ${messageOf(err)}`.slice(0, 4000) });
+  });
 });
 
 // The workers of the default memory class start now, while main is still busy with Phase 1.

@@ -3,7 +3,7 @@ import { DEFAULTS } from '../../core/defaults.js';
 import { messageOf, UpdatesError } from '../../core/errors.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { ModuleJob, ModuleOutcome, ModuleStatus } from '../wire/task.js';
-import { workerReplySchema } from '../wire/task.js';
+import { workerReplySchema } from '../wire/worker-reply.js';
 import { errnoCode } from '../../core/errno.js';
 
 /** piscina rejects a task whose worker ended with this message (e.g. process.exit inside the worker). */

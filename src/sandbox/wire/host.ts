@@ -1,9 +1,10 @@
 // The IPC protocol between the orchestrator (main) and the sandbox process (host): zod/mini schemas, types inferred.
+// The hand-written checks of the frequent messages are in host-quick.ts (no zod: the sandbox process loads the
+// schemas only for a message those checks do not take).
 import * as z from 'zod/mini';
 import '../../core/zod-messages.js';
 
-/** Bumped on any incompatible change; the host's `ready` carries it and main refuses a mismatch. */
-export const HOST_PROTOCOL_VERSION = 5;
+export { HOST_PROTOCOL_VERSION, quickReply, quickRun, quickToMain } from './host-quick.js';
 
 /** A job id, assigned by main: the only identity main trusts for a relayed request. */
 const jobId = z.int().check(z.nonnegative());
@@ -76,42 +77,3 @@ export type ToHost = z.infer<typeof toHostSchema>;
 export type RunMessage = z.infer<typeof runMessage>;
 export type ToMain = z.infer<typeof toMainSchema>;
 export type SettledMessage = z.infer<typeof settledMessage>;
-
-/** `raw` as a plain object with exactly the keys `keys` (in any order), else undefined. */
-function exactly(raw: unknown, keys: readonly string[]): Record<string, unknown> | undefined {
-  if (typeof raw !== 'object' || raw === null || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
-  const own = Object.keys(raw);
-  return own.length === keys.length && keys.every((k) => Object.hasOwn(raw, k)) ? (raw as Record<string, unknown>) : undefined;
-}
-
-function isJobId(id: unknown): id is number {
-  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0;
-}
-
-/**
- * The messages every module run sends main ('started', 'request', a successful 'settled'), checked by hand: the
- * same shapes toMainSchema accepts, without its cost on each message. Undefined for anything else, which then goes
- * through toMainSchema: this only ever accepts what the schema would.
- */
-export function quickToMain(raw: unknown): ToMain | undefined {
-  const t = typeof raw === 'object' && raw !== null ? (raw as { t?: unknown }).t : undefined;
-  if (t === 'started') {
-    const m = exactly(raw, ['t', 'id']);
-    return m !== undefined && isJobId(m['id']) ? { t, id: m['id'] } : undefined;
-  }
-  if (t === 'request') {
-    const m = exactly(raw, ['t', 'id', 'raw']);
-    return m !== undefined && isJobId(m['id']) ? { t, id: m['id'], raw: m['raw'] } : undefined;
-  }
-  if (t === 'settled') {
-    const m = exactly(raw, ['t', 'id', 'ok', 'reply']);
-    return m !== undefined && isJobId(m['id']) && m['ok'] === true ? { t, id: m['id'], ok: true, reply: m['reply'] } : undefined;
-  }
-  return undefined;
-}
-
-/** A broker's reply to relay (main → host), checked by hand as quickToMain checks its messages; else undefined. */
-export function quickReply(raw: unknown): ToHost | undefined {
-  const m = exactly(raw, ['t', 'id', 'reply']);
-  return m !== undefined && m['t'] === 'reply' && isJobId(m['id']) ? { t: 'reply', id: m['id'], reply: m['reply'] } : undefined;
-}

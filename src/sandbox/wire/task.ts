@@ -1,10 +1,7 @@
 // Shapes that cross between the supervisor (supervisor/pool.ts) and a sandbox worker (worker/worker.ts), and the pool's public job types.
+// No zod here: the sandbox process loads this at its start (the worker's reply schema is worker-reply.ts).
 import type { MessagePort } from 'node:worker_threads';
-import * as z from 'zod/mini';
-import '../../core/zod-messages.js';
 import type { ModuleResult } from '../../sdk/protocol.js';
-import { moduleResultSchema } from '../../sdk/protocol.js';
-import { plainErrorSchema } from '../../core/errors.js';
 import type { PlainError } from '../../core/errors.js';
 
 /** Largest serialized result (JSON, bytes) a module's main() may return. */
@@ -66,25 +63,6 @@ export interface NextTask {
 /** Whether a message from the host on a task's port is a NextTask offer (the worker's side: the host is trusted). */
 export function isNextTask(raw: unknown): raw is NextTask {
   return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === 'next-task' && typeof (raw as { task?: unknown }).task === 'object';
-}
-
-/**
- * What a worker answers: the validated result of main(), or why the module failed (a catalogue code). The host
- * validates each reply again: a worker is where hostile code ran.
- */
-export const workerReplySchema = z.discriminatedUnion('ok', [
-  z.strictObject({ ok: z.literal(true), result: moduleResultSchema }),
-  z.strictObject({ ok: z.literal(false), error: z.pick(plainErrorSchema, { code: true, message: true }) }),
-]);
-export type WorkerReply = z.infer<typeof workerReplySchema>;
-
-/**
- * Whether a worker's reply makes a successful run: the verdict main reaches on it (outcomeOfReply's status 'ok').
- * The worker and the sandbox process judge by this same test whether a run that follows only a success may start.
- */
-export function replyIsOk(reply: unknown): boolean {
-  const parsed = workerReplySchema.safeParse(reply);
-  return parsed.success && parsed.data.ok && parsed.data.result.success;
 }
 
 /** The broker side of one run, as the pool sees it: it relays raw requests and posts back what `handle` returns. */

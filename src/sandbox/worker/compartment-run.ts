@@ -1,7 +1,7 @@
 // Runs one module's bundle in a fresh SES Compartment whose only way out is the hardened SDK (runs in the worker).
 import { SDK_SPECIFIER } from '../build/import-policy.js';
 import { moduleFailure, normalizeResult, thrownFailure } from './module-result.js';
-import type { WorkerReply } from '../wire/task.js';
+import type { WorkerReply } from '../wire/worker-reply.js';
 
 /** The CommonJS wrapper's parameters; the bundle is the body of a function taking these. */
 const WRAPPER_PARAMS = ['require', 'module', 'exports'] as const;

@@ -4,8 +4,10 @@ import { createSdk, SdkError } from '../../sdk/client.js';
 import { runInCompartment } from './compartment-run.js';
 import { createPortCall } from './port-call.js';
 import { sealWorkerCreation } from './worker-seal.js';
-import { isNextTask, replyIsOk, TASK_STARTED } from '../wire/task.js';
-import type { TaskEnded, WorkerReply, WorkerTask } from '../wire/task.js';
+import { isNextTask, TASK_STARTED } from '../wire/task.js';
+import type { TaskEnded, WorkerTask } from '../wire/task.js';
+import { replyIsOk } from '../wire/worker-reply.js';
+import type { WorkerReply } from '../wire/worker-reply.js';
 
 let lockedDown = false;
 
