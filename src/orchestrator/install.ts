@@ -407,18 +407,23 @@ export async function collectGarbage(layout: Layout): Promise<Collected> {
       toTrash(dir, name);
       continue;
     }
+    // One listing with each entry's type: the version folders, and the links kept beside them (`previous`,
+    // `.trial`), of which only those that are there as links are read (most modules have no trial mark).
+    const entries = readdirSync(dir, { withFileTypes: true });
+    const linkIn = (entry: string): string | undefined => (entries.some((e) => e.name === entry && e.isSymbolicLink()) ? readLinkOrUndefinedSync(path.join(dir, entry)) : undefined);
     const keep = new Set<string>();
     const live = readLinkOrUndefinedSync(liveLink(layout, name));
     if (live !== undefined) keep.add(path.basename(live));
-    const prev = readLinkOrUndefinedSync(previousLink(layout, name));
+    const prev = linkIn(path.basename(previousLink(layout, name)));
     if (prev !== undefined) keep.add(prev);
     // The trial mark stays only while it names the live version (a kill before the flip leaves it naming another).
-    const trial = readLinkOrUndefinedSync(trialLink(layout, name));
+    const trial = linkIn(path.basename(trialLink(layout, name)));
     const trialKept = trial !== undefined && live !== undefined && trial === path.basename(live);
-    for (const entry of readdirSync(dir)) {
+    for (const dirent of entries) {
+      const entry = dirent.name;
       if (entry === 'previous' || keep.has(entry) || (entry === '.trial' && trialKept)) continue;
       // A version folder that is neither live nor previous is most often the normal end of a version.
-      if (VERSION_DIR_NAME.test(entry) && lstatSync(path.join(dir, entry)).isDirectory()) {
+      if (VERSION_DIR_NAME.test(entry) && dirent.isDirectory()) {
         toTrash(path.join(dir, entry), `${name}-${entry}`);
         collected.versions.push(`${name}/${entry}`);
       } else {
