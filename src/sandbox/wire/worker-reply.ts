@@ -2,7 +2,7 @@
 // process loads this only when it must judge a reply (a run that follows only a success), not at its start.
 import * as z from 'zod/mini';
 import '../../core/zod-messages.js';
-import { moduleResultSchema } from '../../sdk/protocol.js';
+import { moduleResultSchema } from '../../sdk/protocol-base.js';
 import { plainErrorSchema } from '../../core/errors.js';
 
 /**

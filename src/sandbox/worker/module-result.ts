@@ -2,7 +2,7 @@
 import { UpdatesError } from '../../core/errors.js';
 import { hintFor } from './error-hints.js';
 import { moduleFrames } from './module-stack.js';
-import { moduleResultSchema } from '../../sdk/protocol.js';
+import { moduleResultSchema } from '../../sdk/protocol-base.js';
 import type { WorkerReply } from '../wire/worker-reply.js';
 import { MAX_RESULT_BYTES } from '../wire/task.js';
 

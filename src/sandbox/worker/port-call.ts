@@ -3,7 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Call } from '../../sdk/client.js';
 import { SdkError } from '../../sdk/client.js';
 import type { Method, Params, Results } from '../../sdk/protocol.js';
-import { PROTOCOL_VERSION, replySchema } from '../../sdk/protocol.js';
+import { PROTOCOL_VERSION, replySchema } from '../../sdk/protocol-base.js';
 import { isLogLine, RequestLedger } from './log-ack.js';
 
 interface Pending {
