@@ -20,7 +20,7 @@ export const command: Command = async ({ argv, opts, installRoot, logger }) => {
   const repoUrl = requireRepoUrl(settings);
   const runId = randomUUID().slice(0, 8);
   const sandbox = runsModules(opts) ? sandboxSettings(settings, opts) : undefined;
-  // The sandbox user's lookup (a getent process) runs while the logger loads.
+  // The sandbox user's lookup (a getent process, unless /etc/passwd has the user) runs while the logger loads.
   if (sandbox !== undefined && defaultIsolation() === 'process') prefetchSandboxUser(sandbox.sandboxUser);
   const log = await logger();
   const pool = sandbox !== undefined ? poolOf(sandbox, log.child({ run: runId })) : undefined;
