@@ -48,6 +48,11 @@ export interface SyncOptions {
   maxFetchBytes?: number;
   /** Deadline of each network operation, ms. */
   timeoutMs?: number;
+  /**
+   * A reader of the clone's objects, started after the fetch: the fetched branch's commit is resolved through it
+   * (the reader the snapshot then reads with) instead of a `git rev-parse` process of its own.
+   */
+  reader?: ObjectReader;
 }
 
 export interface SyncResult {
@@ -300,9 +305,22 @@ export async function syncRepository(opts: SyncOptions): Promise<SyncResult> {
       throw new UpdatesError('E_SYNC_UNREACHABLE', { url, branch, detail: firstLine(messageOf(err2)) });
     }
   }
-  const head = await gitOut(repoDir, ['rev-parse', '--verify', '--end-of-options', `${trackingRef(branch)}^{commit}`]);
-  if (head.code !== 0) throw new Error(`${trackingRef(branch)} is missing from the clone after the fetch`);
-  return { commit: head.stdout.trim(), recloned };
+  return { commit: await fetchedCommit(repoDir, branch, opts.reader), recloned };
+}
+
+/** The commit the fetched branch's tracking ref names (through `reader` when given, else one `git rev-parse`). */
+async function fetchedCommit(repoDir: string, branch: string, reader: ObjectReader | undefined): Promise<string> {
+  const missing = (): Error => new Error(`${trackingRef(branch)} is missing from the clone after the fetch`);
+  // The branch name passed check-ref-format (settings.ts): no space or newline can end the request line early.
+  const name = `${trackingRef(branch)}^{commit}`;
+  if (reader !== undefined) {
+    const head = (await reader.read([name]).catch(() => { throw missing(); })).get(name);
+    if (head?.type !== 'commit' || !/^[0-9a-f]{40,64}$/.test(head.oid)) throw missing();
+    return head.oid;
+  }
+  const head = await gitOut(repoDir, ['rev-parse', '--verify', '--end-of-options', name]);
+  if (head.code !== 0) throw missing();
+  return head.stdout.trim();
 }
 
 /** True when `ancestor` is `descendant` or one of its ancestors; false also when either is unknown. */
@@ -317,7 +335,8 @@ export function isAncestor(repoDir: string, ancestor: string, descendant: string
 export type ObjectSource = string | ObjectReader;
 
 /** A git object as `git cat-file --batch` gives it. */
-export interface GitObject { type: string; size: number; data: Buffer }
+/** A git object as `git cat-file --batch` gives it; `oid`, its id as cat-file printed it (what a name such as `ref^{commit}` resolved to). */
+export interface GitObject { oid: string; type: string; size: number; data: Buffer }
 
 /**
  * Reads many objects in one `git cat-file --batch` process (`--batch-check`: type and size only, no data);
@@ -359,16 +378,16 @@ function parseBatch(buf: Buffer, oids: readonly string[], headersOnly: boolean):
   for (const oid of oids) {
     const nl = buf.indexOf(0x0a, pos);
     const header = buf.subarray(pos, nl).toString('utf8');
-    const [, type, size] = header.split(' ');
+    const [printed = '', type, size] = header.split(' ');
     if (type === undefined || size === undefined) throw new Error(`git cat-file: object ${oid} is missing (${header})`);
     const start = nl + 1;
     if (headersOnly) {
-      out.set(oid, { type, size: Number(size), data: Buffer.alloc(0) });
+      out.set(oid, { oid: printed, type, size: Number(size), data: Buffer.alloc(0) });
       pos = start;
       continue;
     }
     const end = start + Number(size);
-    out.set(oid, { type, size: Number(size), data: buf.subarray(start, end) });
+    out.set(oid, { oid: printed, type, size: Number(size), data: buf.subarray(start, end) });
     pos = end + 1;
   }
   return out;

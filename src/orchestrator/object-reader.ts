@@ -75,13 +75,13 @@ class BatchProcess {
       const nl = this.#buffer.indexOf(0x0a, pos);
       if (nl < 0) break;
       const oid = head.oids[this.#answered] ?? '';
-      const [, type, size] = this.#buffer.subarray(pos, nl).toString('utf8').split(' ');
+      const [printed = '', type, size] = this.#buffer.subarray(pos, nl).toString('utf8').split(' ');
       if (type === undefined || size === undefined) {
         // "<oid> missing" (or "ambiguous"): no content follows.
         head.missing ??= oid;
         pos = nl + 1;
       } else if (this.headersOnly) {
-        head.out.set(oid, { type, size: Number(size), data: Buffer.alloc(0) });
+        head.out.set(oid, { oid: printed, type, size: Number(size), data: Buffer.alloc(0) });
         pos = nl + 1;
       } else {
         const end = nl + 1 + Number(size);
@@ -90,7 +90,7 @@ class BatchProcess {
           break;
         }
         // A copy: the buffer it came from is reused for the next answers.
-        head.out.set(oid, { type, size: Number(size), data: Buffer.from(this.#buffer.subarray(nl + 1, end)) });
+        head.out.set(oid, { oid: printed, type, size: Number(size), data: Buffer.from(this.#buffer.subarray(nl + 1, end)) });
         pos = end + 1;
       }
       this.#answered += 1;
@@ -123,9 +123,11 @@ export class ObjectReader {
     return proc.read(unique);
   }
 
-  /** Ends the processes (they exit once their input is closed). */
+  /** Ends the processes (they exit once their input is closed). Once is enough; a read after it starts new ones. */
   close(): void {
     this.#contents?.close();
     this.#headers?.close();
+    this.#contents = undefined;
+    this.#headers = undefined;
   }
 }

@@ -23,6 +23,7 @@ import type { Logger } from '../core/logger.js';
 import { installs, planUpdates } from './plan.js';
 import type { PlanEntry } from './plan.js';
 import type { RunReport, UpdateEntry, UpdateStatus } from './report.js';
+import { ObjectReader } from './object-reader.js';
 import { readSnapshot } from './snapshot.js';
 import type { KnownModule, RemoteModule } from './snapshot.js';
 import { checkDescent, confirmHistory, verifySignature } from './trust.js';
@@ -64,11 +65,22 @@ const DONE_STATUS: Record<'install' | 'update' | 'repair', UpdateStatus> = { ins
 
 /** Runs Phase 1; records everything in `report` and `journal`. Never throws for a module's problem. */
 export async function runPhase1(o: Phase1Options, report: RunReport, journal: Journal): Promise<Phase1Result> {
+  const { logger } = o;
+  // The fetch (other processes) runs while this process reads what is installed: neither depends on the other.
+  // The clone's objects are read through one reader, started after the fetch: it resolves the fetched commit,
+  // then reads the snapshot.
+  logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
+  const reader = new ObjectReader(o.repoDir);
+  try {
+    return await runPhase1With(o, report, journal, reader, sync(o, report, journal, reader));
+  } finally {
+    reader.close();
+  }
+}
+
+async function runPhase1With(o: Phase1Options, report: RunReport, journal: Journal, reader: ObjectReader, syncing: Promise<string | undefined>): Promise<Phase1Result> {
   const result: Phase1Result = { updated: new Map(), updatesAvailable: false, available: new Map(), cleanup: Promise.resolve() };
   const { layout, logger } = o;
-  // The fetch (other processes) runs while this process reads what is installed: neither depends on the other.
-  logger.info({ url: o.repoUrl, branch: o.branch }, 'syncing repository');
-  const syncing = sync(o, report, journal);
   let installed: InstalledModule[];
   try {
     if (!o.checkOnly) {
@@ -96,7 +108,9 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
   if (journal.lastCommit !== undefined && journal.lastCommit !== commit) {
     logger.info({ from: journal.lastCommit.slice(0, 12), to: commit.slice(0, 12) }, 'repository moved');
   }
-  const snapshot = await readSnapshot(o.repoDir, commit, knownModules(installed));
+  const snapshot = await readSnapshot(reader, commit, knownModules(installed));
+  // Nothing more is read through it: its process ends now, not with Phase 1.
+  reader.close();
   noteOrchestrator(o, snapshot.rootIndex?.metadata.schema_version, snapshot.rootIndexProblem, report);
   const plan = planUpdates(snapshot.modules, installed, journal, await readHolds(layout));
   const pending = plan.filter((p) => installs(p.action));
@@ -149,9 +163,9 @@ export async function runPhase1(o: Phase1Options, report: RunReport, journal: Jo
  * Fetches, then checks the commit (signature, history); its commit, or undefined when the run cannot go on from
  * the repository (the error is in the report and the log). Never rejects.
  */
-async function sync(o: Phase1Options, report: RunReport, journal: Journal): Promise<string | undefined> {
+async function sync(o: Phase1Options, report: RunReport, journal: Journal, reader: ObjectReader): Promise<string | undefined> {
   try {
-    const synced = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger: o.logger, ...(o.maxFetchBytes ? { maxFetchBytes: o.maxFetchBytes } : {}),
+    const synced = await syncRepository({ repoDir: o.repoDir, url: o.repoUrl, branch: o.branch, logger: o.logger, reader, ...(o.maxFetchBytes ? { maxFetchBytes: o.maxFetchBytes } : {}),
       ...(o.fetchTimeoutMs !== undefined ? { timeoutMs: o.fetchTimeoutMs } : {}) });
     report.repository.commit = synced.commit;
     report.repository.recloned = synced.recloned;

@@ -41,11 +41,13 @@ export interface KnownModule { tree: string; manifest: ModuleManifest }
 
 /**
  * Reads the snapshot of `commit` from the bare clone, through one cat-file process (two when files are
- * walked). A module folder whose tree is the one `installed` was installed from is not read again: the same
- * tree is the same files, checked and parsed when they were installed (see RemoteModule.unchanged).
+ * walked): a reader of its own when given the clone's folder, else the caller's (which closes it). A module
+ * folder whose tree is the one `installed` was installed from is not read again: the same tree is the same
+ * files, checked and parsed when they were installed (see RemoteModule.unchanged).
  */
-export async function readSnapshot(repoDir: string, commit: string, installed: ReadonlyMap<string, KnownModule> = new Map()): Promise<Snapshot> {
-  const reader = new ObjectReader(repoDir);
+export async function readSnapshot(repo: string | ObjectReader, commit: string, installed: ReadonlyMap<string, KnownModule> = new Map()): Promise<Snapshot> {
+  if (typeof repo !== 'string') return readWith(repo, commit, installed);
+  const reader = new ObjectReader(repo);
   try {
     return await readWith(reader, commit, installed);
   } finally {

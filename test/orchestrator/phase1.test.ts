@@ -333,3 +333,39 @@ test('the fetch starts within the sync\'s first synchronous step, so it runs bes
     syncBuiltinESMExports();
   }
 });
+
+test('a sync resolves the fetched commit through the snapshot\'s own cat-file process: no rev-parse, one reader in a steady run', async () => {
+  const repo = makeRepo(three());
+  const root = tempDir();
+  assert.equal((await runPhase1Only(root, repo.url)).exitCode, 0);
+  let git: string[][] = [];
+  const { spawn, execFile } = childProcess;
+  childProcess.spawn = ((command: string, args: readonly string[], options: childProcess.SpawnOptions) => {
+    if (command === 'git') git.push([...args]);
+    return spawn(command, args, options);
+  }) as typeof childProcess.spawn;
+  childProcess.execFile = ((file: string, args: readonly string[], ...rest: unknown[]) => {
+    if (file === 'git') git.push([...args]);
+    return (execFile as (...a: unknown[]) => childProcess.ChildProcess)(file, args, ...rest);
+  }) as typeof childProcess.execFile;
+  syncBuiltinESMExports();
+  /** The git subcommand of each git process started since the last call. */
+  const commands = (): string[] => git.splice(0).map((args) => args.find((a) => !a.startsWith('-') && !a.includes('=')) ?? '');
+  try {
+    const report = await runPhase1Only(root, repo.url);
+    assert.equal(report.exitCode, 0, JSON.stringify(report.errors));
+    const steady = commands();
+    assert.deepEqual(steady.filter((c) => c !== 'fetch'), ['cat-file'], JSON.stringify(steady));
+    // A new commit is found the same way.
+    const moved = repo.commit(moduleFiles('alpha', { version: '1.1.0' }));
+    git = [];
+    const next = await runPhase1Only(root, repo.url);
+    assert.equal(next.repository.commit, moved);
+    assert.equal(liveVersions(root)['alpha'], '1.1.0');
+    assert.deepEqual(commands().filter((c) => c === 'rev-parse'), []);
+  } finally {
+    childProcess.spawn = spawn;
+    childProcess.execFile = execFile;
+    syncBuiltinESMExports();
+  }
+});
