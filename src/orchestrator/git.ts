@@ -334,7 +334,6 @@ export function isAncestor(repoDir: string, ancestor: string, descendant: string
 /** Where objects are read from: a repository (one cat-file process per read) or an open ObjectReader. */
 export type ObjectSource = string | ObjectReader;
 
-/** A git object as `git cat-file --batch` gives it. */
 /** A git object as `git cat-file --batch` gives it; `oid`, its id as cat-file printed it (what a name such as `ref^{commit}` resolved to). */
 export interface GitObject { oid: string; type: string; size: number; data: Buffer }
 
