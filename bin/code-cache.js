@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Script } from 'node:vm';
 
 /** The cache's folder, beside the bundle. */
-export const CACHE_DIR = '.v8-cache';
+const CACHE_DIR = '.v8-cache';
 
 /** Whether `st` is not a symbolic link and can be changed only by this process's user or root. */
 function ownedSafely(st) {

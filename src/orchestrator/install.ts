@@ -410,14 +410,14 @@ export async function collectGarbage(layout: Layout): Promise<Collected> {
     // One listing with each entry's type: the version folders, and the links kept beside them (`previous`,
     // `.trial`), of which only those that are there as links are read (most modules have no trial mark).
     const entries = readdirSync(dir, { withFileTypes: true });
-    const linkIn = (entry: string): string | undefined => (entries.some((e) => e.name === entry && e.isSymbolicLink()) ? readLinkOrUndefinedSync(path.join(dir, entry)) : undefined);
+    const listedLink = (link: string): string | undefined => (entries.some((e) => e.name === path.basename(link) && e.isSymbolicLink()) ? readLinkOrUndefinedSync(link) : undefined);
     const keep = new Set<string>();
     const live = readLinkOrUndefinedSync(liveLink(layout, name));
     if (live !== undefined) keep.add(path.basename(live));
-    const prev = linkIn(path.basename(previousLink(layout, name)));
+    const prev = listedLink(previousLink(layout, name));
     if (prev !== undefined) keep.add(prev);
     // The trial mark stays only while it names the live version (a kill before the flip leaves it naming another).
-    const trial = linkIn(path.basename(trialLink(layout, name)));
+    const trial = listedLink(trialLink(layout, name));
     const trialKept = trial !== undefined && live !== undefined && trial === path.basename(live);
     for (const dirent of entries) {
       const entry = dirent.name;

@@ -7,6 +7,7 @@
 import { CATALOGUE, messageOf } from '../core/errors.js';
 import { contentProblem } from '../core/module-content.js';
 import { readBlobs, readObjects } from './git.js';
+import type { ObjectSource } from './git.js';
 import { ObjectReader } from './object-reader.js';
 import { commitTree, entryNameProblem, parseTree, readTree, walkTrees } from './git-tree.js';
 import { MODULE_NAME_RE, describeIssues, parseModuleManifest, rootIndexSchema } from '../core/manifest.js';
@@ -45,7 +46,7 @@ export interface KnownModule { tree: string; manifest: ModuleManifest }
  * folder whose tree is the one `installed` was installed from is not read again: the same tree is the same
  * files, checked and parsed when they were installed (see RemoteModule.unchanged).
  */
-export async function readSnapshot(repo: string | ObjectReader, commit: string, installed: ReadonlyMap<string, KnownModule> = new Map()): Promise<Snapshot> {
+export async function readSnapshot(repo: ObjectSource, commit: string, installed: ReadonlyMap<string, KnownModule> = new Map()): Promise<Snapshot> {
   if (typeof repo !== 'string') return readWith(repo, commit, installed);
   const reader = new ObjectReader(repo);
   try {
